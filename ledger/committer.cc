@@ -1,0 +1,177 @@
+#include "ledger/committer.h"
+
+#include <algorithm>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "projections/check.h"
+#include "projections/projector.h"
+#include "projections/rows.h"
+
+namespace callbackledger {
+
+Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock,
+                     LedgerRules rules, CommitterOptions options)
+    : store_(store),
+      state_(state),
+      state_mu_(state_mu),
+      clock_(clock),
+      rules_(rules),
+      options_(options) {
+  thread_ = std::thread([this] { Run(); });
+}
+
+Committer::~Committer() { Stop(); }
+
+absl::Status Committer::Submit(Command command) {
+  absl::MutexLock lock(&mu_);
+  if (!write_error_.ok()) {
+    return absl::UnavailableError(absl::StrCat(
+        "the ledger accepts no writes after a storage failure: ", write_error_.message()));
+  }
+  if (stopping_) return absl::UnavailableError("the ledger is shutting down");
+  if (queue_.size() >= options_.queue_capacity) {
+    return absl::UnavailableError("the ledger's command queue is full; retry shortly");
+  }
+  queue_.push_back(std::move(command));
+  return absl::OkStatus();
+}
+
+void Committer::Stop() {
+  {
+    absl::MutexLock lock(&mu_);
+    stopping_ = true;
+  }
+  if (thread_.joinable()) thread_.join();
+}
+
+absl::Status Committer::write_error() const {
+  absl::MutexLock lock(&mu_);
+  return write_error_;
+}
+
+size_t Committer::queue_depth() const {
+  absl::MutexLock lock(&mu_);
+  return queue_.size();
+}
+
+void Committer::SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener) {
+  absl::MutexLock lock(&mu_);
+  listener_ = std::move(listener);
+}
+
+void Committer::Run() {
+  std::vector<Command> group;
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(
+          +[](Committer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
+            return c->stopping_ || !c->queue_.empty();
+          },
+          this));
+      if (queue_.empty()) return;  // stopping, and everything queued was answered
+      size_t n = std::min(queue_.size(), options_.max_group_size);
+      for (size_t i = 0; i < n; ++i) {
+        group.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+    }
+    CommitGroup(&group);
+    group.clear();
+  }
+}
+
+void Committer::CommitGroup(std::vector<Command>* group) {
+  std::vector<CommandResult> results(group->size());
+  std::vector<v1::Event> events;
+  absl::Status sticky = write_error();
+  View view(state_, &delta_);
+  last_event_micros_ = std::max(last_event_micros_, clock_->NowMicros());
+  const google::protobuf::Timestamp now = FromUnixMicros(last_event_micros_);
+
+  for (size_t i = 0; i < group->size(); ++i) {
+    Command& command = (*group)[i];
+    CommandResult& result = results[i];
+    if (!sticky.ok()) {
+      result.status = absl::UnavailableError("the ledger accepts no writes after a storage failure");
+      continue;
+    }
+    absl::StatusOr<Decided> decided = Decide(view, command, rules_);
+    if (!decided.ok()) {
+      result.status = decided.status();
+      continue;
+    }
+    if (decided->replay_sequence != 0) {
+      result.replayed = true;
+      uint64_t first_pending = view.meta().last_sequence + 1 - events.size();
+      if (decided->replay_sequence >= first_pending) {
+        result.event = events[decided->replay_sequence - first_pending];
+      } else {
+        absl::StatusOr<v1::Event> earlier = store_->ReadEvent(decided->replay_sequence);
+        if (earlier.ok()) {
+          result.event = *std::move(earlier);
+        } else {
+          result.status = earlier.status();
+        }
+      }
+      continue;
+    }
+    v1::Event& event = decided->event;
+    event.set_sequence(view.meta().last_sequence + 1);
+    *event.mutable_time() = now;
+    event.set_actor(command.actor);
+    if (!command.request_id.empty()) {
+      event.set_request_id(command.request_id);
+      event.set_request_fingerprint(command.fingerprint);
+    }
+    ApplyEvent(event, &view);
+    result.event = event;
+    events.push_back(std::move(event));
+  }
+
+  if (!events.empty()) {
+    rocksdb::WriteBatch batch;
+    for (const v1::Event& event : events) {
+      batch.Put(store_->events(), BigEndian64(event.sequence()), event.SerializeAsString())
+          .PermitUncheckedError();
+    }
+    BatchSink sink(store_, &batch);
+    EmitDelta(delta_, &sink);
+    absl::Status written = store_->WriteSynced(&batch);
+    if (written.ok()) {
+      absl::MutexLock lock(state_mu_);
+      state_->Merge(&delta_);
+    } else {
+      // Nothing of this group reaches the state, and no later write is acknowledged.
+      delta_.Clear();
+      {
+        absl::MutexLock lock(&mu_);
+        write_error_ = written;
+      }
+      for (CommandResult& result : results) {
+        if (result.status.ok()) {
+          result.status = absl::UnavailableError(absl::StrCat(
+              "storage failure, the change was not made: ", written.message()));
+          result.replayed = false;
+        }
+      }
+      events.clear();
+    }
+  }
+  LEDGER_CHECK(delta_.empty());
+
+  for (size_t i = 0; i < group->size(); ++i) {
+    if ((*group)[i].done) (*group)[i].done(std::move(results[i]));
+  }
+  if (!events.empty()) {
+    std::function<void(const std::vector<v1::Event>&)> listener;
+    {
+      absl::MutexLock lock(&mu_);
+      listener = listener_;
+    }
+    if (listener) listener(events);
+  }
+}
+
+}  // namespace callbackledger

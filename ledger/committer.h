@@ -1,0 +1,81 @@
+// The committer: ONE thread drains a bounded queue of commands, decides each against the
+// in-memory state (seeing the changes of the commands before it in the same group),
+// writes the group's events, projection rows and idempotency keys as ONE WriteBatch with
+// sync=true, then folds the group's changes into the state and answers every command of
+// the group. It never waits to fill a group: under light load a group is one command.
+//
+// A failed write or sync is sticky: the group is answered UNAVAILABLE, its changes never
+// reach the state, and every later command is refused. Reads go on.
+#ifndef CALLBACKLEDGER_LEDGER_COMMITTER_H_
+#define CALLBACKLEDGER_LEDGER_COMMITTER_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <deque>
+#include <functional>
+#include <thread>
+#include <vector>
+
+#include "absl/base/thread_annotations.h"
+#include "absl/status/status.h"
+#include "absl/synchronization/mutex.h"
+#include "ledger/clock.h"
+#include "ledger/commands.h"
+#include "ledger/decide.h"
+#include "ledger/store.h"
+#include "projections/state.h"
+
+namespace callbackledger {
+
+struct CommitterOptions {
+  size_t queue_capacity = 10000;
+  size_t max_group_size = 1000;
+};
+
+class Committer {
+ public:
+  // `state` is guarded by `state_mu` for readers; the committer is its only writer.
+  Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock, LedgerRules rules,
+            CommitterOptions options);
+  ~Committer();  // Stop()s
+
+  // Queues a command. UNAVAILABLE (and `done` is not called) when the queue is full,
+  // the committer is stopping, or an earlier write failed.
+  absl::Status Submit(Command command);
+
+  // Answers every queued command, then ends the thread. Idempotent.
+  void Stop();
+
+  // The sticky write error, OK while writes succeed.
+  absl::Status write_error() const;
+  size_t queue_depth() const;
+
+  // Called on the committer thread after each durable group, with its events.
+  void SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener);
+
+ private:
+  void Run();
+  void CommitGroup(std::vector<Command>* group);
+
+  Store* const store_;
+  State* const state_;
+  absl::Mutex* const state_mu_;
+  Clock* const clock_;
+  const LedgerRules rules_;
+  const CommitterOptions options_;
+
+  mutable absl::Mutex mu_;
+  std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
+  bool stopping_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status write_error_ ABSL_GUARDED_BY(mu_);
+  std::function<void(const std::vector<v1::Event>&)> listener_ ABSL_GUARDED_BY(mu_);
+
+  // Owned by the committer thread.
+  int64_t last_event_micros_ = 0;
+  Delta delta_;
+  std::thread thread_;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_LEDGER_COMMITTER_H_

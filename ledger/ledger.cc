@@ -1,0 +1,121 @@
+#include "ledger/ledger.h"
+
+#include <algorithm>
+#include <cstdio>
+#include <utility>
+
+#include "absl/strings/str_cat.h"
+#include "ledger/replay.h"
+
+namespace callbackledger {
+namespace {
+
+constexpr char kCurrencyKey[] = "currency";
+constexpr char kSecretKey[] = "secret_key";
+
+// Binds a new data directory to its currency and secret key, or checks an existing one.
+absl::StatusOr<std::string> BindConfig(Store* store, const LedgerOptions& options) {
+  std::optional<std::string> currency = store->GetConfig(kCurrencyKey);
+  std::optional<std::string> secret = store->GetConfig(kSecretKey);
+  if (currency.has_value() && *currency != options.currency) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data directory ", options.data_dir, " keeps its money in ", *currency,
+                     ", not ", options.currency, ": start with --currency=", *currency));
+  }
+  if (currency.has_value() && secret.has_value()) return *secret;
+  rocksdb::WriteBatch batch;
+  std::string key = secret.has_value() ? *secret : Secrets::NewKey();
+  batch.Put(store->config(), kCurrencyKey, options.currency).PermitUncheckedError();
+  batch.Put(store->config(), kSecretKey, key).PermitUncheckedError();
+  if (absl::Status s = store->WriteSynced(&batch); !s.ok()) return s;
+  return key;
+}
+
+}  // namespace
+
+absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options) {
+  if (options.decimals < 0 || options.decimals > 6) {
+    return absl::InvalidArgumentError("decimals must be between 0 and 6");
+  }
+  if (options.currency.size() != 3 || !std::all_of(options.currency.begin(),
+                                                   options.currency.end(), [](char c) {
+                                                     return c >= 'A' && c <= 'Z';
+                                                   })) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("currency \"", options.currency, "\" is not an ISO 4217 code like USD"));
+  }
+  StoreOptions store_options;
+  store_options.path = options.data_dir;
+  store_options.env = options.env;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+  if (!store.ok()) return store.status();
+  absl::StatusOr<std::string> key = BindConfig(store->get(), options);
+  if (!key.ok()) return key.status();
+  std::unique_ptr<Ledger> ledger(new Ledger(options, *std::move(store), *std::move(key)));
+  if (absl::Status s = ledger->Load(); !s.ok()) return s;
+  LedgerRules rules;
+  rules.license_max_active_callerids = options.license_max_active_callerids;
+  rules.decimals = options.decimals;
+  ledger->committer_ = std::make_unique<Committer>(ledger->store_.get(), &ledger->state_,
+                                                   &ledger->state_mu_, ledger->clock_, rules,
+                                                   options.committer);
+  return ledger;
+}
+
+Ledger::Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::string secret_key)
+    : options_(options),
+      clock_(options.clock != nullptr ? options.clock : &system_clock_),
+      store_(std::move(store)),
+      secrets_(std::move(secret_key)) {}
+
+Ledger::~Ledger() { Shutdown(); }
+
+absl::Status Ledger::Load() {
+  absl::StatusOr<uint64_t> last = store_->LastSequence();
+  if (!last.ok()) return last.status();
+  if (!options_.rebuild_projections) {
+    if (absl::Status s = LoadProjections(store_.get(), &state_); !s.ok()) return s;
+    if (state_.meta().last_sequence == *last) return absl::OkStatus();
+    // Projections are written in the same batch as their events, so this means rows
+    // were lost or damaged: the log is the truth, rebuild from it.
+    std::fprintf(stderr, "projections stop at event %llu but the log at %llu: rebuilding\n",
+                 static_cast<unsigned long long>(state_.meta().last_sequence),
+                 static_cast<unsigned long long>(*last));
+    state_.Clear();
+  }
+  if (absl::Status s = RebuildProjections(store_.get(), &state_); !s.ok()) return s;
+  if (state_.meta().last_sequence != *last) {
+    return absl::DataLossError("the rebuilt projections do not reach the end of the log");
+  }
+  return absl::OkStatus();
+}
+
+void Ledger::Shutdown() {
+  if (committer_ != nullptr) committer_->Stop();
+  committer_.reset();
+  store_.reset();
+}
+
+absl::Status Ledger::WriteHealth() const {
+  if (committer_ == nullptr) return absl::UnavailableError("the ledger is closed");
+  return committer_->write_error();
+}
+
+uint64_t Ledger::last_sequence() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  return state_.meta().last_sequence;
+}
+
+void Ledger::Submit(Command command) {
+  std::function<void(CommandResult)> done = command.done;
+  absl::Status queued = committer_ == nullptr
+                            ? absl::UnavailableError("the ledger is closed")
+                            : committer_->Submit(std::move(command));
+  if (!queued.ok()) {
+    CommandResult result;
+    result.status = queued;
+    done(std::move(result));
+  }
+}
+
+}  // namespace callbackledger

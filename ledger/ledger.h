@@ -1,0 +1,103 @@
+// The ledger: the one entry point the server and the tools use. It checks requests for
+// form, turns them into commands for the committer, and serves reads from the in-memory
+// projections and the stored rows, never through the committer.
+//
+// Writes answer through `done`, called exactly once: on the calling thread when the
+// request is refused before it is queued (malformed, or the ledger accepts no writes),
+// otherwise on the committer thread once the change is durable. `done` must not block.
+// Reads may be called from any thread.
+//
+// Status codes follow the API: INVALID_ARGUMENT (malformed), NOT_FOUND, ALREADY_EXISTS,
+// RESOURCE_EXHAUSTED (license), FAILED_PRECONDITION (a ledger rule), UNAVAILABLE (queue
+// full, shutting down, or after a storage failure).
+#ifndef CALLBACKLEDGER_LEDGER_LEDGER_H_
+#define CALLBACKLEDGER_LEDGER_LEDGER_H_
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+
+#include "absl/status/statusor.h"
+#include "absl/synchronization/mutex.h"
+#include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/credit.pb.h"
+#include "callbackledger/v1/events.pb.h"
+#include "ledger/clock.h"
+#include "ledger/committer.h"
+#include "ledger/decide.h"
+#include "ledger/secrets.h"
+#include "ledger/store.h"
+#include "projections/state.h"
+
+namespace callbackledger {
+
+struct LedgerOptions {
+  std::string data_dir = "./data";
+  std::string currency = "USD";
+  int decimals = 2;
+  uint32_t license_max_active_callerids = 1000;
+  // Rebuild every projection from the log before serving.
+  bool rebuild_projections = false;
+  Clock* clock = nullptr;         // null: the system clock
+  rocksdb::Env* env = nullptr;    // null: the default Env
+  CommitterOptions committer;
+};
+
+template <typename Reply>
+using Done = std::function<void(absl::StatusOr<Reply>)>;
+
+class Ledger {
+ public:
+  static absl::StatusOr<std::unique_ptr<Ledger>> Open(const LedgerOptions& options);
+  ~Ledger();  // Shutdown()s
+
+  // Writes.
+  void AddCallerId(const v1::AddCallerIdRequest& request, const std::string& actor,
+                   Done<v1::CallerId> done);
+  void UpdateCallerId(const v1::UpdateCallerIdRequest& request, const std::string& actor,
+                      Done<v1::CallerId> done);
+  void RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const std::string& actor,
+                       Done<v1::RemoveCallerIdsResponse> done);
+  void SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request, const std::string& actor,
+                          Done<v1::ExtensionPolicy> done);
+  void AddCredit(const v1::AddCreditRequest& request, const std::string& actor,
+                 Done<v1::Recharge> done);
+
+  // Reads.
+  absl::StatusOr<v1::CallerId> GetCallerId(const v1::GetCallerIdRequest& request);
+  absl::StatusOr<v1::ListCallerIdsResponse> ListCallerIds(const v1::ListCallerIdsRequest& request);
+  absl::StatusOr<v1::LicenseUsage> GetLicenseUsage(const v1::GetLicenseUsageRequest& request);
+  absl::StatusOr<v1::ListRechargesResponse> ListRecharges(const v1::ListRechargesRequest& request);
+  absl::StatusOr<v1::ReadEventsResponse> ReadEvents(const v1::ReadEventsRequest& request);
+
+  // OK while writes are accepted.
+  absl::Status WriteHealth() const;
+  uint64_t last_sequence() const;
+  const LedgerOptions& options() const { return options_; }
+  Committer* committer() { return committer_.get(); }
+
+  // Answers everything queued, stops the committer and closes the store. Idempotent.
+  void Shutdown();
+
+ private:
+  Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::string secret_key);
+  absl::Status Load();
+  void Submit(Command command);
+  absl::StatusOr<uint64_t> ResolveCallerId(uint64_t id, uint64_t alias,
+                                           const std::string& extension,
+                                           const std::string& number) const;
+
+  const LedgerOptions options_;
+  SystemClock system_clock_;
+  Clock* clock_;
+  std::unique_ptr<Store> store_;
+  Secrets secrets_;
+  mutable absl::Mutex state_mu_;
+  State state_;  // written by the committer under state_mu_; read under it shared
+  std::unique_ptr<Committer> committer_;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_LEDGER_LEDGER_H_

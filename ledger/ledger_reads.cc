@@ -1,0 +1,212 @@
+// The read side of Ledger: served from the in-memory projections (under the readers'
+// lock) and from stored rows, never through the committer.
+#include <memory>
+#include <utility>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/numbers.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/ledger.h"
+#include "ledger/validate.h"
+#include "ledger/views.h"
+#include "projections/rows.h"
+
+namespace callbackledger {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+
+absl::StatusOr<int> CheckPageSize(int page_size) {
+  if (page_size == 0) return kDefaultPageSize;
+  if (page_size < 0 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("page_size: must be between 1 and ", kMaxPageSize, ", not ", page_size));
+  }
+  return page_size;
+}
+
+// Page tokens are opaque to clients: "<kind>:<position>" in web-safe base64.
+std::string MakePageToken(std::string_view kind, uint64_t position) {
+  std::string raw = absl::StrCat(std::string(kind), ":", position);
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, const std::string& token) {
+  if (token.empty()) return 0;
+  std::string raw;
+  uint64_t position = 0;
+  std::string prefix = absl::StrCat(std::string(kind), ":");
+  if (token.size() > 64 || !absl::WebSafeBase64Unescape(token, &raw) ||
+      raw.compare(0, prefix.size(), prefix) != 0 ||
+      !absl::SimpleAtoi(raw.substr(prefix.size()), &position) || position == 0) {
+    return absl::InvalidArgumentError(
+        "page_token: not a next_page_token of this listing; start again without one");
+  }
+  return position;
+}
+
+}  // namespace
+
+absl::StatusOr<uint64_t> Ledger::ResolveCallerId(uint64_t id, uint64_t alias,
+                                                 const std::string& extension,
+                                                 const std::string& number) const {
+  if (id != 0 && alias != 0 && id != alias) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("callerid_id ", id, " and id ", alias, " name different CallerIDs"));
+  }
+  if (id == 0) id = alias;
+  if (id != 0) return id;
+  if (extension.empty() && number.empty()) {
+    return absl::InvalidArgumentError(
+        "callerid_id: required (or extension and callback_number together)");
+  }
+  if (absl::Status s = ValidateExtension(extension); !s.ok()) return s;
+  if (absl::Status s = ValidateCallbackNumber("callback_number", number); !s.ok()) return s;
+  std::optional<uint64_t> found = state_.FindNumber(extension, number);
+  if (!found.has_value()) {
+    return absl::NotFoundError(absl::StrCat("callback_number ", number,
+                                            " is not a CallerID of extension ", extension));
+  }
+  return *found;
+}
+
+absl::StatusOr<v1::CallerId> Ledger::GetCallerId(const v1::GetCallerIdRequest& request) {
+  absl::ReaderMutexLock lock(&state_mu_);
+  absl::StatusOr<uint64_t> id = ResolveCallerId(request.callerid_id(), request.id(),
+                                                request.extension(), request.callback_number());
+  if (!id.ok()) return id.status();
+  const CallerIdState* callerid = state_.FindCallerId(*id);
+  if (callerid == nullptr) {
+    return absl::NotFoundError(absl::StrCat("callerid_id ", *id, ": no such CallerID"));
+  }
+  return CallerIdView(*callerid, options_.decimals);
+}
+
+absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
+    const v1::ListCallerIdsRequest& request) {
+  absl::StatusOr<int> page_size = CheckPageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  absl::StatusOr<uint64_t> after = ReadPageToken("callerids", request.page_token());
+  if (!after.ok()) return after.status();
+  if (!request.extension().empty()) {
+    if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
+  }
+  const std::string& needle = request.callback_number();
+  if (needle.size() > kMaxCallbackDigits + 1 ||
+      needle.find_first_not_of("+0123456789") != std::string::npos) {
+    return absl::InvalidArgumentError(
+        "callback_number: a search is digits (and '+'), at most 21 characters");
+  }
+  v1::CallerId::Status status = request.status();
+  if (status != v1::CallerId::STATUS_UNSPECIFIED && status != v1::CallerId::ENABLED &&
+      status != v1::CallerId::DISABLED) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("status: must be ENABLED, DISABLED or unset, not ", static_cast<int>(status)));
+  }
+  auto matches = [&](const CallerIdState& c) {
+    return (status == v1::CallerId::STATUS_UNSPECIFIED || c.status == status) &&
+           (needle.empty() || c.callback_number.find(needle) != std::string::npos);
+  };
+
+  v1::ListCallerIdsResponse response;
+  absl::ReaderMutexLock lock(&state_mu_);
+  uint64_t total = 0;
+  uint64_t last_id = 0;
+  bool more = false;
+  auto visit = [&](const CallerIdState& c) {
+    if (!matches(c)) return;
+    ++total;
+    if (c.id <= *after) return;
+    if (response.caller_ids_size() < *page_size) {
+      *response.add_caller_ids() = CallerIdView(c, options_.decimals);
+      last_id = c.id;
+    } else {
+      more = true;
+    }
+  };
+  if (request.extension().empty()) {
+    for (const auto& [id, c] : state_.callerids()) visit(c);
+  } else if (const absl::btree_set<uint64_t>* ids = state_.ExtensionIds(request.extension())) {
+    for (uint64_t id : *ids) visit(*state_.FindCallerId(id));
+  }
+  response.set_total_size(total);
+  if (more) response.set_next_page_token(MakePageToken("callerids", last_id));
+  return response;
+}
+
+absl::StatusOr<v1::LicenseUsage> Ledger::GetLicenseUsage(const v1::GetLicenseUsageRequest& request) {
+  if (!request.extension().empty()) {
+    if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
+  }
+  v1::LicenseUsage usage;
+  absl::ReaderMutexLock lock(&state_mu_);
+  const MetaState& meta = state_.meta();
+  uint32_t max = options_.license_max_active_callerids;
+  usage.set_max_active_callerids(max);
+  usage.set_active_callerids(meta.active_callerids);
+  usage.set_total_callerids(meta.total_callerids);
+  usage.set_available(meta.active_callerids >= max ? 0 : max - meta.active_callerids);
+  if (!request.extension().empty()) {
+    const ExtensionState* ext = state_.FindExtension(request.extension());
+    *usage.mutable_extension_policy() = ExtensionPolicyView(
+        request.extension(), ext != nullptr ? *ext : ExtensionState{}, options_.decimals);
+  }
+  return usage;
+}
+
+absl::StatusOr<v1::ListRechargesResponse> Ledger::ListRecharges(
+    const v1::ListRechargesRequest& request) {
+  if (request.callerid_id() == 0) return absl::InvalidArgumentError("callerid_id: required");
+  absl::StatusOr<int> page_size = CheckPageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  absl::StatusOr<uint64_t> before = ReadPageToken("recharges", request.page_token());
+  if (!before.ok()) return before.status();
+  {
+    absl::ReaderMutexLock lock(&state_mu_);
+    if (state_.FindCallerId(request.callerid_id()) == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("callerid_id ", request.callerid_id(), ": no such CallerID"));
+    }
+  }
+  v1::ListRechargesResponse response;
+  std::string prefix = BigEndian64(request.callerid_id());
+  std::string start = *before == 0 ? prefix + std::string(8, '\xff')
+                                   : RechargeKey(request.callerid_id(), *before - 1);
+  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+      rocksdb::ReadOptions(), store_->projection(Cf::kRecharges)));
+  uint64_t last_sequence = 0;
+  for (it->SeekForPrev(start); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
+    store::v1::RechargeRow row;
+    if (!row.ParseFromArray(it->value().data(), it->value().size())) {
+      return absl::DataLossError("an undecodable recharge row");
+    }
+    if (response.recharges_size() == *page_size) {
+      response.set_next_page_token(MakePageToken("recharges", last_sequence));
+      break;
+    }
+    last_sequence = row.sequence();
+    *response.add_recharges() = RechargeView(row, options_.decimals);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the recharge history");
+  return response;
+}
+
+absl::StatusOr<v1::ReadEventsResponse> Ledger::ReadEvents(const v1::ReadEventsRequest& request) {
+  absl::StatusOr<int> page_size = CheckPageSize(request.page_size());
+  if (!page_size.ok()) return page_size.status();
+  uint64_t from = request.from_sequence() == 0 ? 1 : request.from_sequence();
+  uint64_t last = last_sequence();
+  absl::StatusOr<std::vector<v1::Event>> events = store_->ReadEvents(from, *page_size);
+  if (!events.ok()) return events.status();
+  v1::ReadEventsResponse response;
+  for (v1::Event& event : *events) {
+    if (event.sequence() > last) break;  // not yet acknowledged
+    *response.add_events() = PublicEvent(std::move(event));
+  }
+  response.set_next_sequence(from + response.events_size());
+  response.set_last_sequence(last);
+  return response;
+}
+
+}  // namespace callbackledger

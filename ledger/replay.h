@@ -1,0 +1,42 @@
+// Replays the event log through the projector: the one way projections are rebuilt and
+// verified, so a replay always agrees with what the committer wrote.
+#ifndef CALLBACKLEDGER_LEDGER_REPLAY_H_
+#define CALLBACKLEDGER_LEDGER_REPLAY_H_
+
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "ledger/store.h"
+#include "projections/state.h"
+
+namespace callbackledger {
+
+// Applies every event of the log, in order, to `state` (which must be empty). Appended
+// rows go to `appended` as they are produced; `progress` (may be null) is told the
+// sequence reached every so often.
+absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
+                       const std::function<void(uint64_t sequence)>& progress);
+
+// Rewrites every projection row from a replay of the log, then loads the result.
+absl::Status RebuildProjections(Store* store, State* state);
+
+// Loads the projections from their stored rows.
+absl::Status LoadProjections(Store* store, State* state);
+
+struct VerifyReport {
+  uint64_t events = 0;
+  uint64_t rows_checked = 0;
+  uint64_t differences = 0;
+  std::vector<std::string> samples;  // the first differences, described
+};
+
+// Replays the log and compares every stored projection row with the replay's.
+absl::StatusOr<VerifyReport> VerifyProjections(Store* store, size_t max_samples = 20);
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_LEDGER_REPLAY_H_

@@ -1,0 +1,87 @@
+// The RocksDB store: the event log and the projection rows, each in its own column
+// family, plus a "config" family for what the data directory is bound to (its currency
+// and its secret key).
+//
+// Column families:
+//   events       key: big-endian sequence (from 1), value: v1::Event
+//   config       "currency", "secret_key"
+//   callerids, numbers, extensions, recharges, idempotency, meta: see projections/rows.h
+//
+// Thread-safety: a Store may be used from any thread; RocksDB serializes writes. Only the
+// committer writes after startup.
+#ifndef CALLBACKLEDGER_LEDGER_STORE_H_
+#define CALLBACKLEDGER_LEDGER_STORE_H_
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "callbackledger/v1/events.pb.h"
+#include "projections/rows.h"
+#include "rocksdb/db.h"
+#include "rocksdb/write_batch.h"
+
+namespace callbackledger {
+
+struct StoreOptions {
+  std::string path;
+  bool read_only = false;
+  // For tests that inject storage faults; null means the default Env.
+  rocksdb::Env* env = nullptr;
+};
+
+class Store {
+ public:
+  static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
+  ~Store();
+
+  rocksdb::DB* db() { return db_.get(); }
+  rocksdb::ColumnFamilyHandle* events() { return handles_[kEvents]; }
+  rocksdb::ColumnFamilyHandle* config() { return handles_[kConfig]; }
+  rocksdb::ColumnFamilyHandle* projection(Cf cf) {
+    return handles_[kFirstProjection + static_cast<int>(cf)];
+  }
+
+  // Writes a batch durably (WAL synced before it returns).
+  absl::Status WriteSynced(rocksdb::WriteBatch* batch);
+
+  // The event with this sequence number; NOT_FOUND when there is none.
+  absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);
+  // Up to `limit` events from `from_sequence` on, in order.
+  absl::StatusOr<std::vector<v1::Event>> ReadEvents(uint64_t from_sequence, size_t limit);
+  // The last sequence number in the log (0 when empty).
+  absl::StatusOr<uint64_t> LastSequence();
+
+  std::optional<std::string> GetConfig(const std::string& key);
+
+  // Empties every projection column family (for a rebuild).
+  absl::Status ClearProjections();
+
+ private:
+  enum { kDefault = 0, kEvents = 1, kConfig = 2, kFirstProjection = 3 };
+  Store() = default;
+  std::unique_ptr<rocksdb::DB> db_;
+  std::vector<rocksdb::ColumnFamilyHandle*> handles_;
+};
+
+absl::Status FromRocks(const rocksdb::Status& status, const std::string& what);
+
+// A RowSink that adds puts and deletes to a WriteBatch.
+class BatchSink : public RowSink {
+ public:
+  BatchSink(Store* store, rocksdb::WriteBatch* batch) : store_(store), batch_(batch) {}
+  void Put(Cf cf, std::string_view key, std::string_view value) override;
+  void Delete(Cf cf, std::string_view key) override;
+
+ private:
+  Store* store_;
+  rocksdb::WriteBatch* batch_;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_LEDGER_STORE_H_

@@ -1,0 +1,185 @@
+#include "projections/rows.h"
+
+#include "projections/projector.h"
+
+namespace callbackledger {
+
+const char* CfName(Cf cf) {
+  switch (cf) {
+    case Cf::kCallerIds:
+      return "callerids";
+    case Cf::kNumbers:
+      return "numbers";
+    case Cf::kExtensions:
+      return "extensions";
+    case Cf::kRecharges:
+      return "recharges";
+    case Cf::kIdempotency:
+      return "idempotency";
+    case Cf::kMeta:
+      return "meta";
+  }
+  return "unknown";
+}
+
+std::string BigEndian64(uint64_t value) {
+  std::string bytes(8, '\0');
+  for (int i = 7; i >= 0; --i) {
+    bytes[i] = static_cast<char>(value & 0xff);
+    value >>= 8;
+  }
+  return bytes;
+}
+
+uint64_t ReadBigEndian64(std::string_view bytes) {
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>(bytes[i]);
+  return value;
+}
+
+std::string RechargeKey(uint64_t callerid_id, uint64_t sequence) {
+  return BigEndian64(callerid_id) + BigEndian64(sequence);
+}
+
+store::v1::CallerIdRow ToRow(const CallerIdState& c) {
+  store::v1::CallerIdRow row;
+  row.set_id(c.id);
+  row.set_extension(c.extension);
+  row.set_callback_number(c.callback_number);
+  row.set_status(c.status);
+  if (c.pin_set()) {
+    row.mutable_pin()->set_salt(c.pin_salt);
+    row.mutable_pin()->set_hash(c.pin_hash);
+  }
+  row.set_unlimited(c.unlimited);
+  row.set_total_credit_micros(c.total_credit_micros);
+  row.set_credit_left_micros(c.credit_left_micros);
+  row.set_held_micros(c.held_micros);
+  *row.mutable_created_at() = FromUnixMicros(c.created_at_micros);
+  *row.mutable_updated_at() = FromUnixMicros(c.updated_at_micros);
+  row.set_order_no(c.order_no);
+  row.set_failed_pin_attempts(c.failed_pin_attempts);
+  row.set_pin_locked(c.pin_locked);
+  row.set_open_reservations(c.open_reservations);
+  return row;
+}
+
+CallerIdState FromRow(const store::v1::CallerIdRow& row) {
+  CallerIdState c;
+  c.id = row.id();
+  c.extension = row.extension();
+  c.callback_number = row.callback_number();
+  c.status = row.status();
+  c.pin_salt = row.pin().salt();
+  c.pin_hash = row.pin().hash();
+  c.unlimited = row.unlimited();
+  c.total_credit_micros = row.total_credit_micros();
+  c.credit_left_micros = row.credit_left_micros();
+  c.held_micros = row.held_micros();
+  c.created_at_micros = ToUnixMicros(row.created_at());
+  c.updated_at_micros = ToUnixMicros(row.updated_at());
+  c.order_no = row.order_no();
+  c.failed_pin_attempts = row.failed_pin_attempts();
+  c.pin_locked = row.pin_locked();
+  c.open_reservations = row.open_reservations();
+  return c;
+}
+
+store::v1::ExtensionRow ToRow(std::string_view extension, const ExtensionState& e) {
+  store::v1::ExtensionRow row;
+  row.set_extension(std::string(extension));
+  row.set_max_active_callerids(e.max_active_callerids);
+  row.set_min_credit_to_call_micros(e.min_credit_to_call_micros);
+  row.set_active_callerids(e.active_callerids);
+  row.set_total_callerids(e.total_callerids);
+  return row;
+}
+
+ExtensionState FromRow(const store::v1::ExtensionRow& row) {
+  ExtensionState e;
+  e.max_active_callerids = row.max_active_callerids();
+  e.min_credit_to_call_micros = row.min_credit_to_call_micros();
+  e.active_callerids = row.active_callerids();
+  e.total_callerids = row.total_callerids();
+  return e;
+}
+
+store::v1::MetaRow ToRow(const MetaState& m) {
+  store::v1::MetaRow row;
+  row.set_last_sequence(m.last_sequence);
+  row.set_last_callerid_id(m.last_callerid_id);
+  row.set_active_callerids(m.active_callerids);
+  row.set_total_callerids(m.total_callerids);
+  return row;
+}
+
+MetaState FromRow(const store::v1::MetaRow& row) {
+  MetaState m;
+  m.last_sequence = row.last_sequence();
+  m.last_callerid_id = row.last_callerid_id();
+  m.active_callerids = row.active_callerids();
+  m.total_callerids = row.total_callerids();
+  return m;
+}
+
+namespace {
+
+void PutCallerId(const CallerIdState& callerid, RowSink* sink) {
+  sink->Put(Cf::kCallerIds, BigEndian64(callerid.id), ToRow(callerid).SerializeAsString());
+}
+
+void PutNumber(std::string_view key, uint64_t id, RowSink* sink) {
+  sink->Put(Cf::kNumbers, key, BigEndian64(id));
+}
+
+void PutExtension(std::string_view extension, const ExtensionState& e, RowSink* sink) {
+  sink->Put(Cf::kExtensions, extension, ToRow(extension, e).SerializeAsString());
+}
+
+}  // namespace
+
+void EmitDelta(const Delta& delta, RowSink* sink) {
+  for (const auto& [id, value] : delta.callerids_) {
+    if (value.has_value()) {
+      PutCallerId(*value, sink);
+    } else {
+      sink->Delete(Cf::kCallerIds, BigEndian64(id));
+    }
+  }
+  for (const auto& [key, value] : delta.numbers_) {
+    if (value.has_value()) {
+      PutNumber(key, *value, sink);
+    } else {
+      sink->Delete(Cf::kNumbers, key);
+    }
+  }
+  for (const auto& [extension, value] : delta.extensions_) {
+    if (value.has_value()) PutExtension(extension, *value, sink);
+  }
+  for (const auto& [key, row] : delta.idempotency_) {
+    sink->Put(Cf::kIdempotency, key, row.SerializeAsString());
+  }
+  if (delta.meta_.has_value()) {
+    sink->Put(Cf::kMeta, kMetaKey, ToRow(*delta.meta_).SerializeAsString());
+  }
+  EmitAppended(delta.appended_, sink);
+}
+
+void EmitState(const State& state, RowSink* sink) {
+  for (const auto& [id, callerid] : state.callerids()) PutCallerId(callerid, sink);
+  for (const auto& [key, id] : state.numbers()) PutNumber(key, id, sink);
+  for (const auto& [extension, e] : state.extensions()) PutExtension(extension, e, sink);
+  for (const auto& [key, row] : state.idempotency()) {
+    sink->Put(Cf::kIdempotency, key, row.SerializeAsString());
+  }
+  sink->Put(Cf::kMeta, kMetaKey, ToRow(state.meta()).SerializeAsString());
+}
+
+void EmitAppended(const AppendedRows& appended, RowSink* sink) {
+  for (const auto& row : appended.recharges) {
+    sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()),
+              row.SerializeAsString());
+  }
+}
+
+}  // namespace callbackledger

@@ -1,0 +1,49 @@
+// The projections as RocksDB rows: which column family, which key, which value. The
+// committer writes the rows of each group's Delta in the group's WriteBatch; a rebuild
+// writes the rows of a whole replayed State; verify compares the two.
+#ifndef CALLBACKLEDGER_PROJECTIONS_ROWS_H_
+#define CALLBACKLEDGER_PROJECTIONS_ROWS_H_
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+#include "callbackledger/store/v1/store.pb.h"
+#include "projections/state.h"
+
+namespace callbackledger {
+
+// The projection column families, in the order the store opens them.
+enum class Cf { kCallerIds, kNumbers, kExtensions, kRecharges, kIdempotency, kMeta };
+inline constexpr int kProjectionCfCount = 6;
+const char* CfName(Cf cf);
+
+inline constexpr std::string_view kMetaKey = "state";
+
+class RowSink {
+ public:
+  virtual ~RowSink() = default;
+  virtual void Put(Cf cf, std::string_view key, std::string_view value) = 0;
+  virtual void Delete(Cf cf, std::string_view key) = 0;
+};
+
+std::string BigEndian64(uint64_t value);
+uint64_t ReadBigEndian64(std::string_view bytes);  // bytes.size() >= 8
+std::string RechargeKey(uint64_t callerid_id, uint64_t sequence);
+
+store::v1::CallerIdRow ToRow(const CallerIdState& callerid);
+CallerIdState FromRow(const store::v1::CallerIdRow& row);
+store::v1::ExtensionRow ToRow(std::string_view extension, const ExtensionState& state);
+ExtensionState FromRow(const store::v1::ExtensionRow& row);
+store::v1::MetaRow ToRow(const MetaState& meta);
+MetaState FromRow(const store::v1::MetaRow& row);
+
+// The rows a group changed, to write beside its events. Reads the Delta only.
+void EmitDelta(const Delta& delta, RowSink* sink);
+// Every row of a State except the appended ones (recharges come from the replay).
+void EmitState(const State& state, RowSink* sink);
+void EmitAppended(const AppendedRows& appended, RowSink* sink);
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_PROJECTIONS_ROWS_H_

@@ -1,0 +1,175 @@
+#include "projections/state.h"
+
+#include <utility>
+
+namespace callbackledger {
+
+std::string NumberKey(std::string_view extension, std::string_view number) {
+  std::string key;
+  key.reserve(extension.size() + 1 + number.size());
+  key.append(extension);
+  key.push_back('\0');
+  key.append(number);
+  return key;
+}
+
+bool Delta::empty() const {
+  return callerids_.empty() && numbers_.empty() && extensions_.empty() &&
+         idempotency_.empty() && !meta_.has_value() && appended_.recharges.empty();
+}
+
+void Delta::Clear() {
+  callerids_.clear();
+  numbers_.clear();
+  extensions_.clear();
+  idempotency_.clear();
+  meta_.reset();
+  appended_.recharges.clear();
+}
+
+const CallerIdState* State::FindCallerId(uint64_t id) const {
+  auto it = callerids_.find(id);
+  return it == callerids_.end() ? nullptr : &it->second;
+}
+
+std::optional<uint64_t> State::FindNumber(std::string_view extension,
+                                          std::string_view number) const {
+  auto it = numbers_.find(NumberKey(extension, number));
+  if (it == numbers_.end()) return std::nullopt;
+  return it->second;
+}
+
+const ExtensionState* State::FindExtension(std::string_view extension) const {
+  auto it = extensions_.find(std::string(extension));
+  return it == extensions_.end() ? nullptr : &it->second;
+}
+
+const store::v1::IdempotencyRow* State::FindIdempotency(std::string_view key) const {
+  auto it = idempotency_.find(std::string(key));
+  return it == idempotency_.end() ? nullptr : &it->second;
+}
+
+const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension) const {
+  auto it = extension_ids_.find(std::string(extension));
+  return it == extension_ids_.end() ? nullptr : &it->second;
+}
+
+void State::Clear() {
+  callerids_.clear();
+  numbers_.clear();
+  extensions_.clear();
+  extension_ids_.clear();
+  idempotency_.clear();
+  meta_ = MetaState{};
+}
+
+void State::Merge(Delta* delta) {
+  for (auto& [id, value] : delta->callerids_) {
+    auto it = callerids_.find(id);
+    if (!value.has_value()) {
+      if (it != callerids_.end()) {
+        auto ids = extension_ids_.find(it->second.extension);
+        if (ids != extension_ids_.end()) {
+          ids->second.erase(id);
+          if (ids->second.empty()) extension_ids_.erase(ids);
+        }
+        callerids_.erase(it);
+      }
+      continue;
+    }
+    if (it == callerids_.end()) {
+      extension_ids_[value->extension].insert(id);
+      callerids_.emplace(id, std::move(*value));
+    } else {
+      it->second = std::move(*value);
+    }
+  }
+  for (auto& [key, value] : delta->numbers_) {
+    if (value.has_value()) {
+      numbers_[key] = *value;
+    } else {
+      numbers_.erase(key);
+    }
+  }
+  for (auto& [key, value] : delta->extensions_) {
+    if (value.has_value()) extensions_[key] = *value;
+  }
+  for (auto& [key, row] : delta->idempotency_) idempotency_[key] = std::move(row);
+  if (delta->meta_.has_value()) meta_ = *delta->meta_;
+  delta->Clear();
+}
+
+void State::LoadCallerId(CallerIdState callerid) {
+  uint64_t id = callerid.id;
+  extension_ids_[callerid.extension].insert(id);
+  numbers_[NumberKey(callerid.extension, callerid.callback_number)] = id;
+  callerids_[id] = std::move(callerid);
+}
+
+void State::LoadExtension(std::string extension, ExtensionState state) {
+  extensions_[std::move(extension)] = state;
+}
+
+void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
+  idempotency_[std::move(key)] = std::move(row);
+}
+
+const CallerIdState* View::FindCallerId(uint64_t id) const {
+  auto it = delta_->callerids_.find(id);
+  if (it != delta_->callerids_.end()) return it->second.has_value() ? &*it->second : nullptr;
+  return state_->FindCallerId(id);
+}
+
+std::optional<uint64_t> View::FindNumber(std::string_view extension,
+                                         std::string_view number) const {
+  auto it = delta_->numbers_.find(NumberKey(extension, number));
+  if (it != delta_->numbers_.end()) return it->second;
+  return state_->FindNumber(extension, number);
+}
+
+ExtensionState View::GetExtension(std::string_view extension) const {
+  auto it = delta_->extensions_.find(std::string(extension));
+  if (it != delta_->extensions_.end() && it->second.has_value()) return *it->second;
+  const ExtensionState* stored = state_->FindExtension(extension);
+  return stored == nullptr ? ExtensionState{} : *stored;
+}
+
+const store::v1::IdempotencyRow* View::FindIdempotency(std::string_view key) const {
+  auto it = delta_->idempotency_.find(std::string(key));
+  if (it != delta_->idempotency_.end()) return &it->second;
+  return state_->FindIdempotency(key);
+}
+
+const MetaState& View::meta() const {
+  return delta_->meta_.has_value() ? *delta_->meta_ : state_->meta();
+}
+
+void View::PutCallerId(CallerIdState callerid) {
+  uint64_t id = callerid.id;
+  delta_->callerids_[id] = std::move(callerid);
+}
+
+void View::EraseCallerId(uint64_t id) { delta_->callerids_[id] = std::nullopt; }
+
+void View::PutNumber(std::string_view extension, std::string_view number, uint64_t id) {
+  delta_->numbers_[NumberKey(extension, number)] = id;
+}
+
+void View::EraseNumber(std::string_view extension, std::string_view number) {
+  delta_->numbers_[NumberKey(extension, number)] = std::nullopt;
+}
+
+void View::PutExtension(std::string_view extension, const ExtensionState& state) {
+  delta_->extensions_[std::string(extension)] = state;
+}
+
+void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
+  delta_->idempotency_[std::move(key)] = std::move(row);
+}
+
+MetaState& View::mutable_meta() {
+  if (!delta_->meta_.has_value()) delta_->meta_ = state_->meta();
+  return *delta_->meta_;
+}
+
+}  // namespace callbackledger

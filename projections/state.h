@@ -1,0 +1,160 @@
+// The projections of the event log kept in memory: the CallerID table, the number index,
+// extension policies and counters, license counters and idempotency keys. The committer
+// decides every command against this state, so deciding never reads RocksDB.
+//
+// State is the committed view. A Delta holds the changes of the group of commands being
+// decided; a View reads through the Delta to the State and writes only to the Delta.
+// When the group is durable, State::Merge folds the Delta in; when it is not, the Delta
+// is dropped and the State never saw it.
+//
+// Threading: one writer (the committer, or a replay) owns the Delta and calls Merge
+// while holding the lock that readers of State hold shared. Readers never see a Delta.
+#ifndef CALLBACKLEDGER_PROJECTIONS_STATE_H_
+#define CALLBACKLEDGER_PROJECTIONS_STATE_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+#include "absl/container/btree_set.h"
+#include "absl/container/flat_hash_map.h"
+#include "callbackledger/store/v1/store.pb.h"
+#include "callbackledger/v1/common.pb.h"
+
+namespace callbackledger {
+
+struct CallerIdState {
+  uint64_t id = 0;
+  std::string extension;
+  std::string callback_number;
+  v1::CallerId::Status status = v1::CallerId::ENABLED;
+  std::string pin_salt;  // empty when no PIN is set
+  std::string pin_hash;
+  bool unlimited = false;
+  int64_t total_credit_micros = 0;
+  int64_t credit_left_micros = 0;
+  int64_t held_micros = 0;
+  int64_t created_at_micros = 0;  // Unix time
+  int64_t updated_at_micros = 0;
+  std::string order_no;
+  uint32_t failed_pin_attempts = 0;
+  bool pin_locked = false;
+  uint32_t open_reservations = 0;
+
+  bool enabled() const { return status == v1::CallerId::ENABLED; }
+  bool pin_set() const { return !pin_hash.empty(); }
+  int64_t available_micros() const { return credit_left_micros - held_micros; }
+};
+
+struct ExtensionState {
+  uint32_t max_active_callerids = 0;  // 0: only the license limit
+  int64_t min_credit_to_call_micros = 0;
+  uint32_t active_callerids = 0;
+  uint32_t total_callerids = 0;
+};
+
+struct MetaState {
+  uint64_t last_sequence = 0;
+  uint64_t last_callerid_id = 0;
+  uint32_t active_callerids = 0;
+  uint32_t total_callerids = 0;
+};
+
+// The key of the number index: extension, NUL, number.
+std::string NumberKey(std::string_view extension, std::string_view number);
+
+// Rows that only ever get appended (recharge history), produced while applying events.
+struct AppendedRows {
+  std::vector<store::v1::RechargeRow> recharges;
+};
+
+// The changes of one group. Written through a View; read by State::Merge and EmitDelta.
+struct Delta {
+  bool empty() const;
+  void Clear();
+
+  absl::flat_hash_map<uint64_t, std::optional<CallerIdState>> callerids_;
+  absl::flat_hash_map<std::string, std::optional<uint64_t>> numbers_;
+  absl::flat_hash_map<std::string, std::optional<ExtensionState>> extensions_;
+  absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  std::optional<MetaState> meta_;
+  AppendedRows appended_;
+};
+
+class State {
+ public:
+  State() = default;
+  State(const State&) = delete;
+  State& operator=(const State&) = delete;
+
+  const CallerIdState* FindCallerId(uint64_t id) const;
+  std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
+  const ExtensionState* FindExtension(std::string_view extension) const;
+  const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
+  const MetaState& meta() const { return meta_; }
+
+  // CallerIDs in id order: all of them, or those of one extension.
+  const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
+  const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
+  const absl::flat_hash_map<std::string, ExtensionState>& extensions() const {
+    return extensions_;
+  }
+  const absl::flat_hash_map<std::string, uint64_t>& numbers() const { return numbers_; }
+  const absl::flat_hash_map<std::string, store::v1::IdempotencyRow>& idempotency() const {
+    return idempotency_;
+  }
+
+  // Forgets everything (before a rebuild).
+  void Clear();
+
+  // Folds a group's changes in. The caller holds the writers' side of the readers' lock.
+  void Merge(Delta* delta);
+
+  // Loading from stored rows at startup (no Delta involved).
+  void LoadCallerId(CallerIdState callerid);
+  void LoadExtension(std::string extension, ExtensionState state);
+  void LoadIdempotency(std::string key, store::v1::IdempotencyRow row);
+  void LoadMeta(const MetaState& meta) { meta_ = meta; }
+
+ private:
+  absl::btree_map<uint64_t, CallerIdState> callerids_;
+  absl::flat_hash_map<std::string, uint64_t> numbers_;
+  absl::flat_hash_map<std::string, ExtensionState> extensions_;
+  absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;
+  absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  MetaState meta_;
+};
+
+// Reads through a Delta to a State; writes go to the Delta only.
+class View {
+ public:
+  View(const State* state, Delta* delta) : state_(state), delta_(delta) {}
+
+  const CallerIdState* FindCallerId(uint64_t id) const;
+  std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
+  // The extension's state; a default one for an extension never seen.
+  ExtensionState GetExtension(std::string_view extension) const;
+  const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
+  const MetaState& meta() const;
+
+  void PutCallerId(CallerIdState callerid);
+  void EraseCallerId(uint64_t id);
+  void PutNumber(std::string_view extension, std::string_view number, uint64_t id);
+  void EraseNumber(std::string_view extension, std::string_view number);
+  void PutExtension(std::string_view extension, const ExtensionState& state);
+  void PutIdempotency(std::string key, store::v1::IdempotencyRow row);
+  MetaState& mutable_meta();
+  AppendedRows& appended() { return delta_->appended_; }
+
+ private:
+  const State* state_;
+  Delta* delta_;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_PROJECTIONS_STATE_H_
