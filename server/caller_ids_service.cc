@@ -1,0 +1,59 @@
+#include "server/services.h"
+
+namespace callbackledger {
+
+grpc::ServerUnaryReactor* CallerIdsService::AddCallerId(grpc::CallbackServerContext* context,
+                                                        const v1::AddCallerIdRequest* request,
+                                                        v1::CallerId* response) {
+  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
+    ledger->AddCallerId(*request, ActorOf(context), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(
+    grpc::CallbackServerContext* context, const v1::UpdateCallerIdRequest* request,
+    v1::CallerId* response) {
+  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
+    ledger->UpdateCallerId(*request, ActorOf(context), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::RemoveCallerIds(
+    grpc::CallbackServerContext* context, const v1::RemoveCallerIdsRequest* request,
+    v1::RemoveCallerIdsResponse* response) {
+  return Write(handle_, context, response,
+               [&](Ledger* ledger, Done<v1::RemoveCallerIdsResponse> done) {
+                 ledger->RemoveCallerIds(*request, ActorOf(context), std::move(done));
+               });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::SetExtensionPolicy(
+    grpc::CallbackServerContext* context, const v1::SetExtensionPolicyRequest* request,
+    v1::ExtensionPolicy* response) {
+  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ExtensionPolicy> done) {
+    ledger->SetExtensionPolicy(*request, ActorOf(context), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::GetCallerId(grpc::CallbackServerContext* context,
+                                                        const v1::GetCallerIdRequest* request,
+                                                        v1::CallerId* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->GetCallerId(*request); });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::ListCallerIds(grpc::CallbackServerContext* context,
+                                                          const v1::ListCallerIdsRequest* request,
+                                                          v1::ListCallerIdsResponse* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->ListCallerIds(*request); });
+}
+
+grpc::ServerUnaryReactor* CallerIdsService::GetLicenseUsage(
+    grpc::CallbackServerContext* context, const v1::GetLicenseUsageRequest* request,
+    v1::LicenseUsage* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->GetLicenseUsage(*request); });
+}
+
+}  // namespace callbackledger

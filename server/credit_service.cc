@@ -1,0 +1,20 @@
+#include "server/services.h"
+
+namespace callbackledger {
+
+grpc::ServerUnaryReactor* CreditService::AddCredit(grpc::CallbackServerContext* context,
+                                                   const v1::AddCreditRequest* request,
+                                                   v1::Recharge* response) {
+  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::Recharge> done) {
+    ledger->AddCredit(*request, ActorOf(context), std::move(done));
+  });
+}
+
+grpc::ServerUnaryReactor* CreditService::ListRecharges(grpc::CallbackServerContext* context,
+                                                       const v1::ListRechargesRequest* request,
+                                                       v1::ListRechargesResponse* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->ListRecharges(*request); });
+}
+
+}  // namespace callbackledger

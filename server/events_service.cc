@@ -1,0 +1,12 @@
+#include "server/services.h"
+
+namespace callbackledger {
+
+grpc::ServerUnaryReactor* EventsService::ReadEvents(grpc::CallbackServerContext* context,
+                                                    const v1::ReadEventsRequest* request,
+                                                    v1::ReadEventsResponse* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->ReadEvents(*request); });
+}
+
+}  // namespace callbackledger

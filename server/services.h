@@ -1,0 +1,75 @@
+// The gRPC services: thin adapters from requests to the Ledger and back. No business
+// rules live here. One class per service of callbackledger.v1.
+#ifndef CALLBACKLEDGER_SERVER_SERVICES_H_
+#define CALLBACKLEDGER_SERVER_SERVICES_H_
+
+#include "callbackledger/v1/caller_ids.grpc.pb.h"
+#include "callbackledger/v1/calls.grpc.pb.h"
+#include "callbackledger/v1/credit.grpc.pb.h"
+#include "callbackledger/v1/events.grpc.pb.h"
+#include "callbackledger/v1/reports.grpc.pb.h"
+#include "server/grpc_util.h"
+
+namespace callbackledger {
+
+class CallerIdsService final : public v1::CallerIds::CallbackService {
+ public:
+  explicit CallerIdsService(const LedgerHandle* handle) : handle_(*handle) {}
+
+  grpc::ServerUnaryReactor* AddCallerId(grpc::CallbackServerContext* context,
+                                        const v1::AddCallerIdRequest* request,
+                                        v1::CallerId* response) override;
+  grpc::ServerUnaryReactor* UpdateCallerId(grpc::CallbackServerContext* context,
+                                           const v1::UpdateCallerIdRequest* request,
+                                           v1::CallerId* response) override;
+  grpc::ServerUnaryReactor* RemoveCallerIds(grpc::CallbackServerContext* context,
+                                            const v1::RemoveCallerIdsRequest* request,
+                                            v1::RemoveCallerIdsResponse* response) override;
+  grpc::ServerUnaryReactor* GetCallerId(grpc::CallbackServerContext* context,
+                                        const v1::GetCallerIdRequest* request,
+                                        v1::CallerId* response) override;
+  grpc::ServerUnaryReactor* ListCallerIds(grpc::CallbackServerContext* context,
+                                          const v1::ListCallerIdsRequest* request,
+                                          v1::ListCallerIdsResponse* response) override;
+  grpc::ServerUnaryReactor* SetExtensionPolicy(grpc::CallbackServerContext* context,
+                                               const v1::SetExtensionPolicyRequest* request,
+                                               v1::ExtensionPolicy* response) override;
+  grpc::ServerUnaryReactor* GetLicenseUsage(grpc::CallbackServerContext* context,
+                                            const v1::GetLicenseUsageRequest* request,
+                                            v1::LicenseUsage* response) override;
+
+ private:
+  const LedgerHandle& handle_;
+};
+
+class CreditService final : public v1::Credit::CallbackService {
+ public:
+  explicit CreditService(const LedgerHandle* handle) : handle_(*handle) {}
+
+  grpc::ServerUnaryReactor* AddCredit(grpc::CallbackServerContext* context,
+                                      const v1::AddCreditRequest* request,
+                                      v1::Recharge* response) override;
+  grpc::ServerUnaryReactor* ListRecharges(grpc::CallbackServerContext* context,
+                                          const v1::ListRechargesRequest* request,
+                                          v1::ListRechargesResponse* response) override;
+
+ private:
+  const LedgerHandle& handle_;
+};
+
+// ReadEvents pages through the log. WatchEvents answers UNIMPLEMENTED for now.
+class EventsService final : public v1::Events::CallbackService {
+ public:
+  explicit EventsService(const LedgerHandle* handle) : handle_(*handle) {}
+
+  grpc::ServerUnaryReactor* ReadEvents(grpc::CallbackServerContext* context,
+                                       const v1::ReadEventsRequest* request,
+                                       v1::ReadEventsResponse* response) override;
+
+ private:
+  const LedgerHandle& handle_;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_SERVER_SERVICES_H_
