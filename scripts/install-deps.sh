@@ -7,7 +7,7 @@ set -euo pipefail
 packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
-  librocksdb-dev libabsl-dev libsodium-dev
+  librocksdb-dev libabsl-dev libsodium-dev libcli11-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3
 )

@@ -116,7 +116,7 @@ int Run() {
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  LogInfo(absl::StrCat("listening on ", listen,
+  LogInfo(absl::StrCat("listening on ", listen, " (port ", port, ")",
                        " (plaintext, no credentials: every caller is an administrator)"));
 
   LedgerOptions options;
