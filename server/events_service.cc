@@ -9,4 +9,9 @@ grpc::ServerUnaryReactor* EventsService::ReadEvents(grpc::CallbackServerContext*
               [&](Ledger* ledger) { return ledger->ReadEvents(*request); });
 }
 
+grpc::ServerWriteReactor<v1::Event>* EventsService::WatchEvents(
+    grpc::CallbackServerContext* context, const v1::WatchEventsRequest* request) {
+  return hub_->Watch(handle_, context, request);
+}
+
 }  // namespace callbackledger

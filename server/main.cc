@@ -96,7 +96,8 @@ int Run() {
   LedgerHandle handle;
   CallerIdsService caller_ids(&handle);
   CreditService credit(&handle);
-  EventsService events(&handle);
+  WatchHub watch_hub;
+  EventsService events(&handle, &watch_hub);
   v1::Calls::CallbackService calls;      // every RPC: UNIMPLEMENTED for now
   v1::Reports::CallbackService reports;  // likewise
 
@@ -132,6 +133,8 @@ int Run() {
     server->Shutdown(std::chrono::system_clock::now());
     return 1;
   }
+  (*ledger)->committer()->SetCommitListener(
+      [&watch_hub](const std::vector<v1::Event>&) { watch_hub.NotifyCommitted(); });
   handle.set(ledger->get());
   health->SetServingStatus(true);
   double seconds =
@@ -145,6 +148,7 @@ int Run() {
   sigwait(&signals, &signal_number);
   LogInfo(absl::StrCat("signal ", signal_number, ": finishing calls in flight"));
   health->SetServingStatus(false);
+  watch_hub.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   handle.set(nullptr);

@@ -9,6 +9,7 @@
 #include "callbackledger/v1/events.grpc.pb.h"
 #include "callbackledger/v1/reports.grpc.pb.h"
 #include "server/grpc_util.h"
+#include "server/watch_events.h"
 
 namespace callbackledger {
 
@@ -57,17 +58,20 @@ class CreditService final : public v1::Credit::CallbackService {
   const LedgerHandle& handle_;
 };
 
-// ReadEvents pages through the log. WatchEvents answers UNIMPLEMENTED for now.
+// ReadEvents pages through the log; WatchEvents follows it.
 class EventsService final : public v1::Events::CallbackService {
  public:
-  explicit EventsService(const LedgerHandle* handle) : handle_(*handle) {}
+  EventsService(const LedgerHandle* handle, WatchHub* hub) : handle_(*handle), hub_(hub) {}
 
   grpc::ServerUnaryReactor* ReadEvents(grpc::CallbackServerContext* context,
                                        const v1::ReadEventsRequest* request,
                                        v1::ReadEventsResponse* response) override;
+  grpc::ServerWriteReactor<v1::Event>* WatchEvents(grpc::CallbackServerContext* context,
+                                                   const v1::WatchEventsRequest* request) override;
 
  private:
   const LedgerHandle& handle_;
+  WatchHub* const hub_;
 };
 
 }  // namespace callbackledger
