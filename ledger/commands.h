@@ -56,16 +56,81 @@ struct SetExtensionPolicyCommand {
   int64_t min_credit_to_call_micros = 0;
 };
 
-using CommandBody = std::variant<AddCallerIdCommand, UpdateCallerIdCommand,
-                                 RemoveCallerIdsCommand, AddCreditCommand,
-                                 SetExtensionPolicyCommand>;
+// Authorize with a PIN: records a wrong PIN (locking after the configured count) or a
+// right one after wrong ones. The PIN was checked against `pin_hash_seen`.
+struct PinAttemptCommand {
+  uint64_t callerid_id = 0;
+  std::string pin_hash_seen;
+  bool correct = false;
+};
 
-// What the committer answers: the event that recorded the change (a retry of an
-// idempotent request gets the first request's event), or why nothing was written.
+struct ReserveCommand {
+  std::string reservation_id;
+  std::string extension;
+  std::string callback_number;
+  int64_t amount_micros = 0;  // 0: priced from rate and seconds
+  std::optional<v1::RateMicros> rate;
+  uint64_t seconds = 0;
+  uint32_t ttl_seconds = 0;
+  std::string call_id;
+  std::string node_id;
+  std::string destination;
+  std::string fingerprint;  // of every argument above
+};
+
+struct ExtendCommand {
+  std::string reservation_id;
+  int64_t amount_micros = 0;
+  uint64_t seconds = 0;
+  uint32_t ttl_seconds = 0;  // 0: the reservation's own
+  std::string node_id;
+  std::string fingerprint;
+};
+
+struct SettleCommand {
+  std::string reservation_id;
+  std::optional<int64_t> cost_micros;  // else priced from duration at the reservation's rate
+  uint64_t duration_seconds = 0;
+  std::string node_id;
+  std::string destination;
+  int64_t started_at_micros = 0;  // 0: when the reservation opened
+  std::string fingerprint;
+};
+
+struct ReleaseCommand {
+  std::string reservation_id;
+  std::string node_id;
+  std::string fingerprint;
+};
+
+struct SyncReservationsCommand {
+  std::string node_id;
+  std::vector<std::string> keep;  // sorted
+};
+
+// Releases the open reservations past their expiry.
+struct ExpireCommand {};
+
+using CommandBody =
+    std::variant<AddCallerIdCommand, UpdateCallerIdCommand, RemoveCallerIdsCommand,
+                 AddCreditCommand, SetExtensionPolicyCommand, PinAttemptCommand, ReserveCommand,
+                 ExtendCommand, SettleCommand, ReleaseCommand, SyncReservationsCommand,
+                 ExpireCommand>;
+
+// What the committer answers: the events that recorded the change (a retry of an
+// idempotent request gets the first request's event), a decision that wrote nothing
+// (a denial is a normal answer), or why nothing was written.
 struct CommandResult {
   absl::Status status;
-  v1::Event event;
+  std::vector<v1::Event> events;
   bool replayed = false;
+  v1::Decision denial = v1::DECISION_UNSPECIFIED;
+
+  // The first event; an empty one when nothing was written.
+  const v1::Event& event() const {
+    static const v1::Event* const kEmpty = new v1::Event();
+    return events.empty() ? *kEmpty : events.front();
+  }
 };
 
 struct Command {

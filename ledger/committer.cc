@@ -97,37 +97,39 @@ void Committer::CommitGroup(std::vector<Command>* group) {
       result.status = absl::UnavailableError("the ledger accepts no writes after a storage failure");
       continue;
     }
-    absl::StatusOr<Decided> decided = Decide(view, command, rules_);
+    absl::StatusOr<Decided> decided = Decide(view, command, rules_, last_event_micros_);
     if (!decided.ok()) {
       result.status = decided.status();
       continue;
     }
+    result.denial = decided->denial;
     if (decided->replay_sequence != 0) {
       result.replayed = true;
       uint64_t first_pending = view.meta().last_sequence + 1 - events.size();
       if (decided->replay_sequence >= first_pending) {
-        result.event = events[decided->replay_sequence - first_pending];
+        result.events.push_back(events[decided->replay_sequence - first_pending]);
       } else {
         absl::StatusOr<v1::Event> earlier = store_->ReadEvent(decided->replay_sequence);
         if (earlier.ok()) {
-          result.event = *std::move(earlier);
+          result.events.push_back(*std::move(earlier));
         } else {
           result.status = earlier.status();
         }
       }
       continue;
     }
-    v1::Event& event = decided->event;
-    event.set_sequence(view.meta().last_sequence + 1);
-    *event.mutable_time() = now;
-    event.set_actor(command.actor);
-    if (!command.request_id.empty()) {
-      event.set_request_id(command.request_id);
-      event.set_request_fingerprint(command.fingerprint);
+    for (v1::Event& event : decided->events) {
+      event.set_sequence(view.meta().last_sequence + 1);
+      *event.mutable_time() = now;
+      event.set_actor(command.actor);
+      if (!command.request_id.empty()) {
+        event.set_request_id(command.request_id);
+        event.set_request_fingerprint(command.fingerprint);
+      }
+      ApplyEvent(event, &view);
+      result.events.push_back(event);
+      events.push_back(std::move(event));
     }
-    ApplyEvent(event, &view);
-    result.event = event;
-    events.push_back(std::move(event));
   }
 
   if (!events.empty()) {
@@ -154,6 +156,7 @@ void Committer::CommitGroup(std::vector<Command>* group) {
           result.status = absl::UnavailableError(absl::StrCat(
               "storage failure, the change was not made: ", written.message()));
           result.replayed = false;
+          result.events.clear();
         }
       }
       events.clear();

@@ -51,7 +51,7 @@ absl::StatusOr<Decided> DecideAdd(const View& view, const AddCallerIdCommand& ad
     if (Status s = CheckCanEnable(view, add.extension, rules); !s.ok()) return s;
   }
   Decided decided;
-  v1::CallerIdAdded* added = decided.event.mutable_caller_id_added();
+  v1::CallerIdAdded* added = decided.add_event()->mutable_caller_id_added();
   added->set_callerid_id(view.meta().last_callerid_id + 1);
   added->set_extension(add.extension);
   added->set_callback_number(add.callback_number);
@@ -68,7 +68,7 @@ absl::StatusOr<Decided> DecideUpdate(const View& view, const UpdateCallerIdComma
   const CallerIdState* callerid = view.FindCallerId(update.callerid_id);
   if (callerid == nullptr) return NotFoundCallerId(update.callerid_id);
   Decided decided;
-  v1::CallerIdUpdated* updated = decided.event.mutable_caller_id_updated();
+  v1::CallerIdUpdated* updated = decided.add_event()->mutable_caller_id_updated();
   updated->set_callerid_id(callerid->id);
   if (update.callback_number.has_value() &&
       *update.callback_number != callerid->callback_number) {
@@ -93,7 +93,7 @@ absl::StatusOr<Decided> DecideUpdate(const View& view, const UpdateCallerIdComma
 
 absl::StatusOr<Decided> DecideRemove(const View& view, const RemoveCallerIdsCommand& remove) {
   Decided decided;
-  v1::CallerIdsRemoved* removed = decided.event.mutable_caller_ids_removed();
+  v1::CallerIdsRemoved* removed = decided.add_event()->mutable_caller_ids_removed();
   for (uint64_t id : remove.callerid_ids) {
     const CallerIdState* callerid = view.FindCallerId(id);
     if (callerid == nullptr) return NotFoundCallerId(id);
@@ -124,7 +124,7 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
   if (callerid == nullptr) return NotFoundCallerId(id);
 
   Decided decided;
-  v1::CreditAdded* added = decided.event.mutable_credit_added();
+  v1::CreditAdded* added = decided.add_event()->mutable_credit_added();
   added->set_callerid_id(id);
   added->set_amount_micros(credit.amount_micros);
   added->set_order_no(credit.order_no);
@@ -153,7 +153,7 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
 
 absl::StatusOr<Decided> DecidePolicy(const SetExtensionPolicyCommand& policy) {
   Decided decided;
-  v1::ExtensionPolicySet* set = decided.event.mutable_extension_policy_set();
+  v1::ExtensionPolicySet* set = decided.add_event()->mutable_extension_policy_set();
   set->set_extension(policy.extension);
   set->set_max_active_callerids(policy.max_active_callerids);
   set->set_min_credit_to_call_micros(policy.min_credit_to_call_micros);
@@ -163,7 +163,7 @@ absl::StatusOr<Decided> DecidePolicy(const SetExtensionPolicyCommand& policy) {
 }  // namespace
 
 absl::StatusOr<Decided> Decide(const View& view, const Command& command,
-                               const LedgerRules& rules) {
+                               const LedgerRules& rules, int64_t now_micros) {
   if (!command.request_id.empty()) {
     const store::v1::IdempotencyRow* seen =
         view.FindIdempotency(IdempotencyKey(CommandRpcName(command.body), command.request_id));
@@ -180,7 +180,28 @@ absl::StatusOr<Decided> Decide(const View& view, const Command& command,
   }
   struct Visitor {
     const View& view;
+    const Command& command;
     const LedgerRules& rules;
+    int64_t now;
+    absl::StatusOr<Decided> operator()(const PinAttemptCommand& c) {
+      return DecidePinAttempt(view, c, rules);
+    }
+    absl::StatusOr<Decided> operator()(const ReserveCommand& c) {
+      return DecideReserve(view, c, rules, now);
+    }
+    absl::StatusOr<Decided> operator()(const ExtendCommand& c) {
+      return DecideExtend(view, c, command, now);
+    }
+    absl::StatusOr<Decided> operator()(const SettleCommand& c) {
+      return DecideSettle(view, c, now);
+    }
+    absl::StatusOr<Decided> operator()(const ReleaseCommand& c) { return DecideRelease(view, c); }
+    absl::StatusOr<Decided> operator()(const SyncReservationsCommand& c) {
+      return DecideSync(view, c, rules);
+    }
+    absl::StatusOr<Decided> operator()(const ExpireCommand&) {
+      return DecideExpire(view, rules, now);
+    }
     absl::StatusOr<Decided> operator()(const AddCallerIdCommand& c) {
       return DecideAdd(view, c, rules);
     }
@@ -197,7 +218,7 @@ absl::StatusOr<Decided> Decide(const View& view, const Command& command,
       return DecidePolicy(c);
     }
   };
-  return std::visit(Visitor{view, rules}, command.body);
+  return std::visit(Visitor{view, command, rules, now_micros}, command.body);
 }
 
 const char* CommandRpcName(const CommandBody& body) {
@@ -207,6 +228,13 @@ const char* CommandRpcName(const CommandBody& body) {
     const char* operator()(const RemoveCallerIdsCommand&) { return "RemoveCallerIds"; }
     const char* operator()(const AddCreditCommand&) { return "AddCredit"; }
     const char* operator()(const SetExtensionPolicyCommand&) { return "SetExtensionPolicy"; }
+    const char* operator()(const PinAttemptCommand&) { return "Authorize"; }
+    const char* operator()(const ReserveCommand&) { return "Reserve"; }
+    const char* operator()(const ExtendCommand&) { return "Extend"; }
+    const char* operator()(const SettleCommand&) { return "Settle"; }
+    const char* operator()(const ReleaseCommand&) { return "Release"; }
+    const char* operator()(const SyncReservationsCommand&) { return "SyncReservations"; }
+    const char* operator()(const ExpireCommand&) { return "Expire"; }
   };
   return std::visit(Visitor{}, body);
 }

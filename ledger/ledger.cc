@@ -34,6 +34,9 @@ absl::StatusOr<std::string> BindConfig(Store* store, const LedgerOptions& option
 }  // namespace
 
 absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& options) {
+  if (options.default_ttl_seconds == 0 || options.default_ttl_seconds > 86400) {
+    return absl::InvalidArgumentError("default_ttl_seconds must be between 1 and 86400");
+  }
   if (options.decimals < 0 || options.decimals > 6) {
     return absl::InvalidArgumentError("decimals must be between 0 and 6");
   }
@@ -56,9 +59,15 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   LedgerRules rules;
   rules.license_max_active_callerids = options.license_max_active_callerids;
   rules.decimals = options.decimals;
+  rules.pin_max_attempts = options.pin_max_attempts;
+  rules.default_ttl_seconds = options.default_ttl_seconds;
   ledger->committer_ = std::make_unique<Committer>(ledger->store_.get(), &ledger->state_,
                                                    &ledger->state_mu_, ledger->clock_, rules,
                                                    options.committer);
+  if (options.expiry_poll_milliseconds > 0) {
+    Ledger* raw = ledger.get();
+    ledger->expiry_thread_ = std::thread([raw] { raw->RunExpiry(); });
+  }
   return ledger;
 }
 
@@ -91,6 +100,11 @@ absl::Status Ledger::Load() {
 }
 
 void Ledger::Shutdown() {
+  {
+    absl::MutexLock lock(&expiry_mu_);
+    expiry_stop_ = true;
+  }
+  if (expiry_thread_.joinable()) expiry_thread_.join();
   if (committer_ != nullptr) committer_->Stop();
   committer_.reset();
   store_.reset();

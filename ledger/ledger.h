@@ -16,11 +16,15 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
+#include <thread>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
 #include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/calls.pb.h"
+#include "callbackledger/v1/reports.pb.h"
 #include "callbackledger/v1/credit.pb.h"
 #include "callbackledger/v1/events.pb.h"
 #include "ledger/clock.h"
@@ -37,6 +41,13 @@ struct LedgerOptions {
   std::string currency = "USD";
   int decimals = 2;
   uint32_t license_max_active_callerids = 1000;
+  // Consecutive wrong PINs that lock a CallerID (0: never).
+  uint32_t pin_max_attempts = 5;
+  // A reservation's time-to-live when the node gives none.
+  uint32_t default_ttl_seconds = 300;
+  // How often the expiry thread looks for reservations past their expiry (0: no thread;
+  // ExpireDue() must then be called).
+  int expiry_poll_milliseconds = 200;
   // Rebuild every projection from the log before serving.
   bool rebuild_projections = false;
   Clock* clock = nullptr;         // null: the system clock
@@ -64,7 +75,24 @@ class Ledger {
   void AddCredit(const v1::AddCreditRequest& request, const std::string& actor,
                  Done<v1::Recharge> done);
 
+  // The call-credit protocol (PBX nodes).
+  void Authorize(const v1::AuthorizeRequest& request, const std::string& actor,
+                 Done<v1::AuthorizeResponse> done);
+  void Reserve(const v1::ReserveRequest& request, const std::string& actor,
+               Done<v1::ReserveResponse> done);
+  void Extend(const v1::ExtendRequest& request, const std::string& actor,
+              Done<v1::ExtendResponse> done);
+  void Settle(const v1::SettleRequest& request, const std::string& actor,
+              Done<v1::SettleResponse> done);
+  void Release(const v1::ReleaseRequest& request, const std::string& actor,
+               Done<v1::ReleaseResponse> done);
+  void SyncReservations(const v1::SyncReservationsRequest& request, const std::string& actor,
+                        Done<v1::SyncReservationsResponse> done);
+  // Releases every open reservation past its expiry by the clock; answers how many.
+  void ExpireDue(Done<uint64_t> done);
+
   // Reads.
+  absl::StatusOr<v1::GetCostReportResponse> GetCostReport(const v1::GetCostReportRequest& request);
   absl::StatusOr<v1::CallerId> GetCallerId(const v1::GetCallerIdRequest& request);
   absl::StatusOr<v1::ListCallerIdsResponse> ListCallerIds(const v1::ListCallerIdsRequest& request);
   absl::StatusOr<v1::LicenseUsage> GetLicenseUsage(const v1::GetLicenseUsageRequest& request);
@@ -84,6 +112,9 @@ class Ledger {
   Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::string secret_key);
   absl::Status Load();
   void Submit(Command command);
+  void RunExpiry();
+  v1::AuthorizeResponse AuthorizeAnswer(const CallerIdState& callerid,
+                                        const std::optional<v1::RateMicros>& rate) const;
   absl::StatusOr<uint64_t> ResolveCallerId(uint64_t id, uint64_t alias,
                                            const std::string& extension,
                                            const std::string& number) const;
@@ -96,6 +127,10 @@ class Ledger {
   mutable absl::Mutex state_mu_;
   State state_;  // written by the committer under state_mu_; read under it shared
   std::unique_ptr<Committer> committer_;
+
+  absl::Mutex expiry_mu_;
+  bool expiry_stop_ ABSL_GUARDED_BY(expiry_mu_) = false;
+  std::thread expiry_thread_;
 };
 
 }  // namespace callbackledger

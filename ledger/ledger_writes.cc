@@ -97,7 +97,7 @@ void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const std::strin
   int decimals = options_.decimals;
   command.done = [done = std::move(done), decimals](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
-    done(AddedCallerIdView(result.event, decimals));
+    done(AddedCallerIdView(result.event(), decimals));
   };
   Submit(std::move(command));
 }
@@ -177,7 +177,7 @@ void Ledger::RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const st
   command.done = [done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
     v1::RemoveCallerIdsResponse response;
-    for (uint64_t id : result.event.caller_ids_removed().callerid_ids()) {
+    for (uint64_t id : result.event().caller_ids_removed().callerid_ids()) {
       response.add_removed_ids(id);
     }
     done(std::move(response));
@@ -264,9 +264,9 @@ void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& a
   command.done = [this, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
     absl::ReaderMutexLock lock(&state_mu_);
-    const CallerIdState* callerid = state_.FindCallerId(result.event.credit_added().callerid_id());
+    const CallerIdState* callerid = state_.FindCallerId(result.event().credit_added().callerid_id());
     int64_t held = callerid != nullptr ? callerid->held_micros : 0;
-    done(CreditAddedView(result.event, held, options_.decimals));
+    done(CreditAddedView(result.event(), held, options_.decimals));
   };
   Submit(std::move(command));
 }

@@ -133,6 +133,18 @@ absl::Status LoadProjections(Store* store, State* state) {
     }
     if (!it->status().ok()) return FromRocks(it->status(), "loading idempotency keys");
   }
+  {
+    std::unique_ptr<rocksdb::Iterator> it(
+        db->NewIterator(rocksdb::ReadOptions(), store->projection(Cf::kReservations)));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      store::v1::ReservationRow row;
+      if (!row.ParseFromArray(it->value().data(), it->value().size())) {
+        return absl::DataLossError("an undecodable reservation row");
+      }
+      state->LoadReservation(std::move(row));
+    }
+    if (!it->status().ok()) return FromRocks(it->status(), "loading reservations");
+  }
   std::string meta_value;
   rocksdb::Status got = db->Get(rocksdb::ReadOptions(), store->projection(Cf::kMeta),
                                 std::string(kMetaKey), &meta_value);

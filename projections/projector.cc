@@ -166,6 +166,162 @@ void ApplyPolicy(const v1::ExtensionPolicySet& policy, View* view) {
   view->PutExtension(policy.extension(), ext);
 }
 
+using Row = store::v1::ReservationRow;
+
+void ApplyPinFailed(const v1::PinFailed& failed, View* view) {
+  const CallerIdState* found = view->FindCallerId(failed.callerid_id());
+  LEDGER_CHECK(found != nullptr);
+  LEDGER_CHECK(failed.failed_attempts() == found->failed_pin_attempts + 1);
+  CallerIdState callerid = *found;
+  callerid.failed_pin_attempts = failed.failed_attempts();
+  callerid.pin_locked = failed.locked();
+  view->PutCallerId(std::move(callerid));
+}
+
+void ApplyPinAccepted(const v1::PinAccepted& accepted, View* view) {
+  const CallerIdState* found = view->FindCallerId(accepted.callerid_id());
+  LEDGER_CHECK(found != nullptr && !found->pin_locked);
+  CallerIdState callerid = *found;
+  callerid.failed_pin_attempts = 0;
+  view->PutCallerId(std::move(callerid));
+}
+
+void ApplyOpened(const v1::Event& event, const v1::ReservationOpened& opened, View* view) {
+  LEDGER_CHECK(view->FindReservation(opened.reservation_id()) == nullptr);
+  const CallerIdState* found = view->FindCallerId(opened.callerid_id());
+  LEDGER_CHECK(found != nullptr);
+  LEDGER_CHECK(opened.granted_micros() >= 0);
+  CallerIdState callerid = *found;
+  callerid.open_reservations += 1;
+  if (opened.counted()) {
+    LEDGER_CHECK(!callerid.unlimited);
+    callerid.held_micros += opened.granted_micros();
+    LEDGER_CHECK(callerid.available_micros() >= 0);
+    LEDGER_CHECK(callerid.available_micros() == opened.available_after_micros());
+  }
+  Row reservation;
+  reservation.set_reservation_id(opened.reservation_id());
+  reservation.set_callerid_id(callerid.id);
+  reservation.set_state(Row::OPEN);
+  reservation.set_node_id(opened.node_id());
+  reservation.set_call_id(opened.call_id());
+  reservation.set_destination(opened.destination());
+  if (opened.has_rate()) {
+    *reservation.mutable_rate() = opened.rate();
+  }
+  reservation.set_held_micros(opened.granted_micros());
+  reservation.set_counted(opened.counted());
+  *reservation.mutable_created_at() = event.time();
+  *reservation.mutable_expires_at() = opened.expires_at();
+  reservation.set_reserve_fingerprint(opened.fingerprint());
+  reservation.set_opened_sequence(event.sequence());
+  reservation.set_extension(callerid.extension);
+  reservation.set_callback_number(callerid.callback_number);
+  reservation.set_ttl_seconds(opened.ttl_seconds());
+  view->PutReservation(std::move(reservation));
+  view->PutCallerId(std::move(callerid));
+}
+
+void ApplyExtended(const v1::Event& event, const v1::ReservationExtended& extended, View* view) {
+  const Row* found = view->FindReservation(extended.reservation_id());
+  LEDGER_CHECK(found != nullptr && found->state() == Row::OPEN);
+  LEDGER_CHECK(extended.granted_micros() >= 0);
+  Row reservation = *found;
+  const CallerIdState* owner = view->FindCallerId(reservation.callerid_id());
+  LEDGER_CHECK(owner != nullptr);
+  if (reservation.counted()) {
+    CallerIdState callerid = *owner;
+    callerid.held_micros += extended.granted_micros();
+    LEDGER_CHECK(callerid.available_micros() >= 0);
+    view->PutCallerId(std::move(callerid));
+  }
+  reservation.set_held_micros(reservation.held_micros() + extended.granted_micros());
+  LEDGER_CHECK(reservation.held_micros() == extended.held_after_micros());
+  *reservation.mutable_expires_at() = extended.expires_at();
+  reservation.set_last_extend_sequence(event.sequence());
+  reservation.set_last_extend_fingerprint(extended.fingerprint());
+  view->PutReservation(std::move(reservation));
+}
+
+// Gives a reservation's hold back to its CallerID.
+void ReturnHold(const Row& reservation, View* view) {
+  const CallerIdState* found = view->FindCallerId(reservation.callerid_id());
+  LEDGER_CHECK(found != nullptr);
+  CallerIdState callerid = *found;
+  LEDGER_CHECK(callerid.open_reservations > 0);
+  callerid.open_reservations -= 1;
+  if (reservation.counted()) {
+    callerid.held_micros -= reservation.held_micros();
+    LEDGER_CHECK(callerid.held_micros >= 0);
+  }
+  view->PutCallerId(std::move(callerid));
+}
+
+void ApplySettled(const v1::Event& event, const v1::ReservationSettled& settled, View* view) {
+  const Row* found = view->FindReservation(settled.reservation_id());
+  LEDGER_CHECK(found != nullptr && found->state() != Row::SETTLED &&
+               found->state() != Row::RELEASED);
+  LEDGER_CHECK(settled.cost_micros() >= 0 && settled.uncollected_micros() >= 0);
+  Row reservation = *found;
+  bool open = reservation.state() == Row::OPEN;
+  LEDGER_CHECK(settled.released_micros() ==
+               (open && reservation.counted() ? reservation.held_micros() : 0));
+  if (open) ReturnHold(reservation, view);
+  CallerIdState callerid = *view->FindCallerId(reservation.callerid_id());
+  if (!callerid.unlimited) {
+    callerid.credit_left_micros -= settled.cost_micros();
+    LEDGER_CHECK(callerid.credit_left_micros == settled.credit_left_after_micros());
+    LEDGER_CHECK(callerid.available_micros() >= 0);
+  }
+  view->PutCallerId(callerid);
+  reservation.set_state(Row::SETTLED);
+  reservation.set_held_micros(0);
+  reservation.set_closed_sequence(event.sequence());
+  reservation.set_closed_fingerprint(settled.fingerprint());
+
+  store::v1::CallRow call;
+  call.set_sequence(event.sequence());
+  call.set_reservation_id(reservation.reservation_id());
+  call.set_callerid_id(callerid.id);
+  call.set_extension(reservation.extension());
+  call.set_callback_number(reservation.callback_number());
+  call.set_destination(settled.destination());
+  *call.mutable_started_at() = settled.started_at();
+  call.set_duration_seconds(settled.duration_seconds());
+  call.set_cost_micros(settled.cost_micros());
+  call.set_uncollected_micros(settled.uncollected_micros());
+  call.set_node_id(reservation.node_id());
+  call.set_call_id(reservation.call_id());
+  call.set_late(settled.late());
+  view->appended().calls.push_back(std::move(call));
+  view->PutReservation(std::move(reservation));
+}
+
+void ApplyReleased(const v1::Event& event, const v1::ReservationReleased& released, View* view) {
+  const Row* found = view->FindReservation(released.reservation_id());
+  LEDGER_CHECK(found != nullptr && found->state() == Row::OPEN);
+  Row reservation = *found;
+  LEDGER_CHECK(released.released_micros() == reservation.held_micros());
+  ReturnHold(reservation, view);
+  switch (released.reason()) {
+    case v1::ReservationReleased::RELEASED:
+      reservation.set_state(Row::RELEASED);
+      reservation.set_closed_fingerprint(released.fingerprint());
+      break;
+    case v1::ReservationReleased::ORPHANED:
+      reservation.set_state(Row::ORPHANED);
+      break;
+    case v1::ReservationReleased::EXPIRED:
+      reservation.set_state(Row::EXPIRED);
+      break;
+    default:
+      LEDGER_CHECK(false && "a release needs a reason");
+  }
+  reservation.set_held_micros(0);
+  reservation.set_closed_sequence(event.sequence());
+  view->PutReservation(std::move(reservation));
+}
+
 }  // namespace
 
 std::string IdempotencyKey(std::string_view rpc, std::string_view request_id) {
@@ -181,27 +337,12 @@ std::string IdempotencyKeyFor(const v1::Event& event) {
       return IdempotencyKey("AddCallerId", event.request_id());
     case v1::Event::kCreditAdded:
       return IdempotencyKey("AddCredit", event.request_id());
+    case v1::Event::kReservationExtended:
+      return IdempotencyKey("Extend", event.request_id());
     default:
       LEDGER_CHECK(event.request_id().empty());
       return std::string();
   }
-}
-
-int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp) {
-  return timestamp.seconds() * 1000000 + timestamp.nanos() / 1000;
-}
-
-google::protobuf::Timestamp FromUnixMicros(int64_t micros) {
-  google::protobuf::Timestamp timestamp;
-  int64_t seconds = micros / 1000000;
-  int64_t rest = micros % 1000000;
-  if (rest < 0) {
-    rest += 1000000;
-    seconds -= 1;
-  }
-  timestamp.set_seconds(seconds);
-  timestamp.set_nanos(static_cast<int32_t>(rest * 1000));
-  return timestamp;
 }
 
 void ApplyEvent(const v1::Event& event, View* view) {
@@ -222,6 +363,24 @@ void ApplyEvent(const v1::Event& event, View* view) {
       break;
     case v1::Event::kExtensionPolicySet:
       ApplyPolicy(event.extension_policy_set(), view);
+      break;
+    case v1::Event::kPinFailed:
+      ApplyPinFailed(event.pin_failed(), view);
+      break;
+    case v1::Event::kPinAccepted:
+      ApplyPinAccepted(event.pin_accepted(), view);
+      break;
+    case v1::Event::kReservationOpened:
+      ApplyOpened(event, event.reservation_opened(), view);
+      break;
+    case v1::Event::kReservationExtended:
+      ApplyExtended(event, event.reservation_extended(), view);
+      break;
+    case v1::Event::kReservationSettled:
+      ApplySettled(event, event.reservation_settled(), view);
+      break;
+    case v1::Event::kReservationReleased:
+      ApplyReleased(event, event.reservation_released(), view);
       break;
     case v1::Event::BODY_NOT_SET:
       LEDGER_CHECK(event.body_case() != v1::Event::BODY_NOT_SET);

@@ -24,8 +24,6 @@ std::string IdempotencyKey(std::string_view rpc, std::string_view request_id);
 // The key under which an event that carries a request_id is remembered.
 std::string IdempotencyKeyFor(const v1::Event& event);
 
-int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp);
-google::protobuf::Timestamp FromUnixMicros(int64_t micros);
 
 }  // namespace callbackledger
 

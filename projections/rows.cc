@@ -18,6 +18,10 @@ const char* CfName(Cf cf) {
       return "idempotency";
     case Cf::kMeta:
       return "meta";
+    case Cf::kReservations:
+      return "reservations";
+    case Cf::kCalls:
+      return "calls";
   }
   return "unknown";
 }
@@ -39,6 +43,22 @@ uint64_t ReadBigEndian64(std::string_view bytes) {
 
 std::string RechargeKey(uint64_t callerid_id, uint64_t sequence) {
   return BigEndian64(callerid_id) + BigEndian64(sequence);
+}
+
+std::string OrderedInt64(int64_t value) {
+  return BigEndian64(static_cast<uint64_t>(value) ^ (uint64_t{1} << 63));
+}
+
+std::string CallKeyByExtension(std::string_view extension, int64_t started_micros,
+                               uint64_t sequence) {
+  std::string key = "e";
+  key.append(extension);
+  key.push_back('\0');
+  return key + OrderedInt64(started_micros) + BigEndian64(sequence);
+}
+
+std::string CallKeyByCallerId(uint64_t callerid_id, int64_t started_micros, uint64_t sequence) {
+  return "c" + BigEndian64(callerid_id) + OrderedInt64(started_micros) + BigEndian64(sequence);
 }
 
 store::v1::CallerIdRow ToRow(const CallerIdState& c) {
@@ -159,6 +179,9 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
   for (const auto& [key, row] : delta.idempotency_) {
     sink->Put(Cf::kIdempotency, key, row.SerializeAsString());
   }
+  for (const auto& [id, reservation] : delta.reservations_) {
+    sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
+  }
   if (delta.meta_.has_value()) {
     sink->Put(Cf::kMeta, kMetaKey, ToRow(*delta.meta_).SerializeAsString());
   }
@@ -172,6 +195,9 @@ void EmitState(const State& state, RowSink* sink) {
   for (const auto& [key, row] : state.idempotency()) {
     sink->Put(Cf::kIdempotency, key, row.SerializeAsString());
   }
+  for (const auto& [id, reservation] : state.reservations()) {
+    sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
+  }
   sink->Put(Cf::kMeta, kMetaKey, ToRow(state.meta()).SerializeAsString());
 }
 
@@ -179,6 +205,12 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
   for (const auto& row : appended.recharges) {
     sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()),
               row.SerializeAsString());
+  }
+  for (const auto& call : appended.calls) {
+    std::string value = call.SerializeAsString();
+    int64_t started = ToUnixMicros(call.started_at());
+    sink->Put(Cf::kCalls, CallKeyByExtension(call.extension(), started, call.sequence()), value);
+    sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
   }
 }
 

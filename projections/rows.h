@@ -14,8 +14,17 @@
 namespace callbackledger {
 
 // The projection column families, in the order the store opens them.
-enum class Cf { kCallerIds, kNumbers, kExtensions, kRecharges, kIdempotency, kMeta };
-inline constexpr int kProjectionCfCount = 6;
+enum class Cf {
+  kCallerIds,
+  kNumbers,
+  kExtensions,
+  kRecharges,
+  kIdempotency,
+  kMeta,
+  kReservations,
+  kCalls
+};
+inline constexpr int kProjectionCfCount = 8;
 const char* CfName(Cf cf);
 
 inline constexpr std::string_view kMetaKey = "state";
@@ -30,6 +39,12 @@ class RowSink {
 std::string BigEndian64(uint64_t value);
 uint64_t ReadBigEndian64(std::string_view bytes);  // bytes.size() >= 8
 std::string RechargeKey(uint64_t callerid_id, uint64_t sequence);
+// The two keys of a settled call in "calls" (see store.proto).
+std::string CallKeyByExtension(std::string_view extension, int64_t started_micros,
+                               uint64_t sequence);
+std::string CallKeyByCallerId(uint64_t callerid_id, int64_t started_micros, uint64_t sequence);
+// Big-endian with the sign bit flipped, so that keys sort like the numbers.
+std::string OrderedInt64(int64_t value);
 
 store::v1::CallerIdRow ToRow(const CallerIdState& callerid);
 CallerIdState FromRow(const store::v1::CallerIdRow& row);

@@ -4,6 +4,23 @@
 
 namespace callbackledger {
 
+int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp) {
+  return timestamp.seconds() * 1000000 + timestamp.nanos() / 1000;
+}
+
+google::protobuf::Timestamp FromUnixMicros(int64_t micros) {
+  google::protobuf::Timestamp timestamp;
+  int64_t seconds = micros / 1000000;
+  int64_t rest = micros % 1000000;
+  if (rest < 0) {
+    rest += 1000000;
+    seconds -= 1;
+  }
+  timestamp.set_seconds(seconds);
+  timestamp.set_nanos(static_cast<int32_t>(rest * 1000));
+  return timestamp;
+}
+
 std::string NumberKey(std::string_view extension, std::string_view number) {
   std::string key;
   key.reserve(extension.size() + 1 + number.size());
@@ -15,7 +32,8 @@ std::string NumberKey(std::string_view extension, std::string_view number) {
 
 bool Delta::empty() const {
   return callerids_.empty() && numbers_.empty() && extensions_.empty() &&
-         idempotency_.empty() && !meta_.has_value() && appended_.recharges.empty();
+         idempotency_.empty() && reservations_.empty() && !meta_.has_value() &&
+         appended_.recharges.empty() && appended_.calls.empty();
 }
 
 void Delta::Clear() {
@@ -23,8 +41,10 @@ void Delta::Clear() {
   numbers_.clear();
   extensions_.clear();
   idempotency_.clear();
+  reservations_.clear();
   meta_.reset();
   appended_.recharges.clear();
+  appended_.calls.clear();
 }
 
 const CallerIdState* State::FindCallerId(uint64_t id) const {
@@ -60,7 +80,43 @@ void State::Clear() {
   extensions_.clear();
   extension_ids_.clear();
   idempotency_.clear();
+  reservations_.clear();
+  expiry_.clear();
+  open_by_node_.clear();
   meta_ = MetaState{};
+}
+
+const ReservationState* State::FindReservation(std::string_view reservation_id) const {
+  auto it = reservations_.find(std::string(reservation_id));
+  return it == reservations_.end() ? nullptr : &it->second;
+}
+
+const absl::btree_set<std::string>* State::OpenReservationsOfNode(
+    std::string_view node_id) const {
+  auto it = open_by_node_.find(std::string(node_id));
+  return it == open_by_node_.end() ? nullptr : &it->second;
+}
+
+void State::IndexReservation(const ReservationState& r, bool add) {
+  if (r.state() != store::v1::ReservationRow::OPEN) return;
+  int64_t expires = ToUnixMicros(r.expires_at());
+  if (add) {
+    expiry_.insert({expires, r.reservation_id()});
+    open_by_node_[r.node_id()].insert(r.reservation_id());
+    return;
+  }
+  expiry_.erase({expires, r.reservation_id()});
+  auto node = open_by_node_.find(r.node_id());
+  if (node != open_by_node_.end()) {
+    node->second.erase(r.reservation_id());
+    if (node->second.empty()) open_by_node_.erase(node);
+  }
+}
+
+void State::LoadReservation(ReservationState reservation) {
+  IndexReservation(reservation, true);
+  std::string id = reservation.reservation_id();
+  reservations_[std::move(id)] = std::move(reservation);
 }
 
 void State::Merge(Delta* delta) {
@@ -95,6 +151,17 @@ void State::Merge(Delta* delta) {
     if (value.has_value()) extensions_[key] = *value;
   }
   for (auto& [key, row] : delta->idempotency_) idempotency_[key] = std::move(row);
+  for (auto& [id, reservation] : delta->reservations_) {
+    auto it = reservations_.find(id);
+    if (it != reservations_.end()) {
+      IndexReservation(it->second, false);
+      it->second = std::move(reservation);
+      IndexReservation(it->second, true);
+    } else {
+      IndexReservation(reservation, true);
+      reservations_.emplace(id, std::move(reservation));
+    }
+  }
   if (delta->meta_.has_value()) meta_ = *delta->meta_;
   delta->Clear();
 }
@@ -165,6 +232,17 @@ void View::PutExtension(std::string_view extension, const ExtensionState& state)
 
 void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
   delta_->idempotency_[std::move(key)] = std::move(row);
+}
+
+const ReservationState* View::FindReservation(std::string_view reservation_id) const {
+  auto it = delta_->reservations_.find(std::string(reservation_id));
+  if (it != delta_->reservations_.end()) return &it->second;
+  return state_->FindReservation(reservation_id);
+}
+
+void View::PutReservation(ReservationState reservation) {
+  std::string id = reservation.reservation_id();
+  delta_->reservations_[std::move(id)] = std::move(reservation);
 }
 
 MetaState& View::mutable_meta() {

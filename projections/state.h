@@ -24,6 +24,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "callbackledger/store/v1/store.pb.h"
 #include "callbackledger/v1/common.pb.h"
+#include "google/protobuf/timestamp.pb.h"
 
 namespace callbackledger {
 
@@ -64,13 +65,21 @@ struct MetaState {
   uint32_t total_callerids = 0;
 };
 
+// Timestamps as Unix microseconds, and back.
+int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp);
+google::protobuf::Timestamp FromUnixMicros(int64_t micros);
+
 // The key of the number index: extension, NUL, number.
 std::string NumberKey(std::string_view extension, std::string_view number);
 
-// Rows that only ever get appended (recharge history), produced while applying events.
+// Rows that only ever get appended (recharge history, settled calls), produced while
+// applying events.
 struct AppendedRows {
   std::vector<store::v1::RechargeRow> recharges;
+  std::vector<store::v1::CallRow> calls;
 };
+
+using ReservationState = store::v1::ReservationRow;
 
 // The changes of one group. Written through a View; read by State::Merge and EmitDelta.
 struct Delta {
@@ -81,6 +90,7 @@ struct Delta {
   absl::flat_hash_map<std::string, std::optional<uint64_t>> numbers_;
   absl::flat_hash_map<std::string, std::optional<ExtensionState>> extensions_;
   absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  absl::flat_hash_map<std::string, ReservationState> reservations_;
   std::optional<MetaState> meta_;
   AppendedRows appended_;
 };
@@ -96,6 +106,17 @@ class State {
   const ExtensionState* FindExtension(std::string_view extension) const;
   const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }
+  const ReservationState* FindReservation(std::string_view reservation_id) const;
+
+  // Open reservations by expiry time (Unix micros), earliest first.
+  const absl::btree_set<std::pair<int64_t, std::string>>& expiry_index() const {
+    return expiry_;
+  }
+  // The open reservations of a PBX node.
+  const absl::btree_set<std::string>* OpenReservationsOfNode(std::string_view node_id) const;
+  const absl::flat_hash_map<std::string, ReservationState>& reservations() const {
+    return reservations_;
+  }
 
   // CallerIDs in id order: all of them, or those of one extension.
   const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
@@ -119,6 +140,7 @@ class State {
   void LoadExtension(std::string extension, ExtensionState state);
   void LoadIdempotency(std::string key, store::v1::IdempotencyRow row);
   void LoadMeta(const MetaState& meta) { meta_ = meta; }
+  void LoadReservation(ReservationState reservation);
 
  private:
   absl::btree_map<uint64_t, CallerIdState> callerids_;
@@ -126,7 +148,12 @@ class State {
   absl::flat_hash_map<std::string, ExtensionState> extensions_;
   absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;
   absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  absl::flat_hash_map<std::string, ReservationState> reservations_;
+  absl::btree_set<std::pair<int64_t, std::string>> expiry_;
+  absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
   MetaState meta_;
+
+  void IndexReservation(const ReservationState& reservation, bool add);
 };
 
 // Reads through a Delta to a State; writes go to the Delta only.
@@ -140,6 +167,13 @@ class View {
   ExtensionState GetExtension(std::string_view extension) const;
   const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const;
+  const ReservationState* FindReservation(std::string_view reservation_id) const;
+  // The committed state, for its indexes; entries must be re-read through the View.
+  const State& base() const { return *state_; }
+  // Reservations changed in this group.
+  const absl::flat_hash_map<std::string, ReservationState>& changed_reservations() const {
+    return delta_->reservations_;
+  }
 
   void PutCallerId(CallerIdState callerid);
   void EraseCallerId(uint64_t id);
@@ -148,6 +182,7 @@ class View {
   void PutExtension(std::string_view extension, const ExtensionState& state);
   void PutIdempotency(std::string key, store::v1::IdempotencyRow row);
   MetaState& mutable_meta();
+  void PutReservation(ReservationState reservation);
   AppendedRows& appended() { return delta_->appended_; }
 
  private:

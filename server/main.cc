@@ -38,6 +38,10 @@ ABSL_FLAG(bool, insecure, false,
           "allow plaintext without credentials on a non-loopback address");
 ABSL_FLAG(bool, rebuild_projections, false,
           "rebuild every projection from the event log before serving");
+ABSL_FLAG(uint32_t, pin_max_attempts, 5,
+          "consecutive wrong PINs that lock a CallerID until an operator resets it (0: never)");
+ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
+          "a reservation's time-to-live when the PBX node gives none (1-86400)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 
@@ -46,7 +50,8 @@ namespace {
 
 constexpr const char* kFlagNames[] = {
     "listen",   "data_dir", "currency",           "decimals", "license_max_active_callerids",
-    "metrics_listen", "insecure", "rebuild_projections", "shutdown_grace_seconds"};
+    "metrics_listen", "insecure", "rebuild_projections", "shutdown_grace_seconds",
+    "pin_max_attempts", "reservation_ttl_seconds"};
 
 // Each flag may also come from LEDGERD_<NAME>; the command line wins.
 bool ApplyEnvironment() {
@@ -98,8 +103,8 @@ int Run() {
   CreditService credit(&handle);
   WatchHub watch_hub;
   EventsService events(&handle, &watch_hub);
-  v1::Calls::CallbackService calls;      // every RPC: UNIMPLEMENTED for now
-  v1::Reports::CallbackService reports;  // likewise
+  CallsService calls(&handle);
+  ReportsService reports(&handle);
 
   grpc::ServerBuilder builder;
   int port = 0;
@@ -126,6 +131,8 @@ int Run() {
   options.decimals = absl::GetFlag(FLAGS_decimals);
   options.license_max_active_callerids = absl::GetFlag(FLAGS_license_max_active_callerids);
   options.rebuild_projections = absl::GetFlag(FLAGS_rebuild_projections);
+  options.pin_max_attempts = absl::GetFlag(FLAGS_pin_max_attempts);
+  options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
   auto started = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options);
   if (!ledger.ok()) {

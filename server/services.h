@@ -58,6 +58,45 @@ class CreditService final : public v1::Credit::CallbackService {
   const LedgerHandle& handle_;
 };
 
+class CallsService final : public v1::Calls::CallbackService {
+ public:
+  explicit CallsService(const LedgerHandle* handle) : handle_(*handle) {}
+
+  grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
+                                      const v1::AuthorizeRequest* request,
+                                      v1::AuthorizeResponse* response) override;
+  grpc::ServerUnaryReactor* Reserve(grpc::CallbackServerContext* context,
+                                    const v1::ReserveRequest* request,
+                                    v1::ReserveResponse* response) override;
+  grpc::ServerUnaryReactor* Extend(grpc::CallbackServerContext* context,
+                                   const v1::ExtendRequest* request,
+                                   v1::ExtendResponse* response) override;
+  grpc::ServerUnaryReactor* Settle(grpc::CallbackServerContext* context,
+                                   const v1::SettleRequest* request,
+                                   v1::SettleResponse* response) override;
+  grpc::ServerUnaryReactor* Release(grpc::CallbackServerContext* context,
+                                    const v1::ReleaseRequest* request,
+                                    v1::ReleaseResponse* response) override;
+  grpc::ServerUnaryReactor* SyncReservations(grpc::CallbackServerContext* context,
+                                             const v1::SyncReservationsRequest* request,
+                                             v1::SyncReservationsResponse* response) override;
+
+ private:
+  const LedgerHandle& handle_;
+};
+
+class ReportsService final : public v1::Reports::CallbackService {
+ public:
+  explicit ReportsService(const LedgerHandle* handle) : handle_(*handle) {}
+
+  grpc::ServerUnaryReactor* GetCostReport(grpc::CallbackServerContext* context,
+                                          const v1::GetCostReportRequest* request,
+                                          v1::GetCostReportResponse* response) override;
+
+ private:
+  const LedgerHandle& handle_;
+};
+
 // ReadEvents pages through the log; WatchEvents follows it.
 class EventsService final : public v1::Events::CallbackService {
  public:

@@ -1,0 +1,129 @@
+// The cost report: settled calls of an extension or of one CallerID over a time range,
+// read from the "calls" rows in start-time order, with totals over the whole range.
+#include <memory>
+
+#include "absl/strings/escaping.h"
+#include "absl/strings/str_cat.h"
+#include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "ledger/validate.h"
+#include "projections/rows.h"
+
+namespace callbackledger {
+namespace {
+
+constexpr int kDefaultPageSize = 100;
+constexpr int kMaxPageSize = 1000;
+constexpr char kTokenPrefix[] = "calls:";
+
+v1::CallRecord RecordView(const store::v1::CallRow& row, int decimals) {
+  v1::CallRecord record;
+  record.set_reservation_id(row.reservation_id());
+  record.set_callerid_id(row.callerid_id());
+  record.set_callback_number(row.callback_number());
+  record.set_destination(row.destination());
+  *record.mutable_started_at() = row.started_at();
+  record.set_duration_seconds(row.duration_seconds());
+  record.set_cost(FormatMoney(row.cost_micros(), decimals));
+  record.set_node_id(row.node_id());
+  record.set_call_id(row.call_id());
+  record.set_uncollected(FormatMoney(row.uncollected_micros(), decimals));
+  record.set_late(row.late());
+  record.set_extension(row.extension());
+  return record;
+}
+
+bool ValidTime(const google::protobuf::Timestamp& t) {
+  return t.seconds() >= 0 && t.seconds() <= 253402300799 && t.nanos() >= 0 &&
+         t.nanos() <= 999999999;
+}
+
+}  // namespace
+
+absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
+    const v1::GetCostReportRequest& request) {
+  int page_size = request.page_size() == 0 ? kDefaultPageSize : request.page_size();
+  if (page_size < 1 || page_size > kMaxPageSize) {
+    return absl::InvalidArgumentError(absl::StrCat("page_size: must be between 1 and ",
+                                                   kMaxPageSize, ", not ", request.page_size()));
+  }
+  if ((request.has_start_time() && !ValidTime(request.start_time())) ||
+      (request.has_end_time() && !ValidTime(request.end_time()))) {
+    return absl::InvalidArgumentError("start_time, end_time: not valid times");
+  }
+  int64_t start = request.has_start_time() ? ToUnixMicros(request.start_time()) : 0;
+  int64_t end = request.has_end_time() ? ToUnixMicros(request.end_time()) : INT64_MAX;
+  if (end < start) return absl::InvalidArgumentError("end_time: before start_time");
+
+  // The key prefix of the rows asked for.
+  std::string prefix;
+  if (request.callerid_id() != 0) {
+    absl::ReaderMutexLock lock(&state_mu_);
+    const CallerIdState* callerid = state_.FindCallerId(request.callerid_id());
+    if (callerid == nullptr) {
+      return absl::NotFoundError(
+          absl::StrCat("callerid_id ", request.callerid_id(), ": no such CallerID"));
+    }
+    if (!request.extension().empty() && request.extension() != callerid->extension) {
+      return absl::InvalidArgumentError(absl::StrCat(
+          "callerid_id ", request.callerid_id(), " is not in extension ", request.extension()));
+    }
+    prefix = "c" + BigEndian64(request.callerid_id());
+  } else {
+    if (request.extension().empty()) {
+      return absl::InvalidArgumentError("extension: required (or callerid_id)");
+    }
+    if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
+    prefix = "e" + request.extension() + std::string(1, '\0');
+  }
+
+  std::string after;  // the last key of the previous page
+  if (!request.page_token().empty()) {
+    std::string raw;
+    if (request.page_token().size() > 512 ||
+        !absl::WebSafeBase64Unescape(request.page_token(), &raw) ||
+        raw.compare(0, sizeof(kTokenPrefix) - 1, kTokenPrefix) != 0 ||
+        raw.compare(sizeof(kTokenPrefix) - 1, prefix.size(), prefix) != 0) {
+      return absl::InvalidArgumentError(
+          "page_token: not a next_page_token of this report; start again without one");
+    }
+    after = raw.substr(sizeof(kTokenPrefix) - 1);
+  }
+
+  v1::GetCostReportResponse response;
+  int64_t total_cost = 0;
+  int64_t total_uncollected = 0;
+  uint64_t total_duration = 0;
+  uint64_t total_calls = 0;
+  std::string last_key;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->projection(Cf::kCalls)));
+  for (it->Seek(prefix + OrderedInt64(start)); it->Valid() && it->key().starts_with(prefix);
+       it->Next()) {
+    store::v1::CallRow row;
+    if (!row.ParseFromArray(it->value().data(), it->value().size())) {
+      return absl::DataLossError("an undecodable call row");
+    }
+    if (ToUnixMicros(row.started_at()) >= end) break;
+    ++total_calls;
+    total_cost += row.cost_micros();
+    total_uncollected += row.uncollected_micros();
+    total_duration += row.duration_seconds();
+    std::string key = it->key().ToString();
+    if (!after.empty() && key <= after) continue;
+    if (response.calls_size() < page_size) {
+      *response.add_calls() = RecordView(row, options_.decimals);
+      last_key = key;
+    } else if (response.next_page_token().empty()) {
+      response.set_next_page_token(absl::WebSafeBase64Escape(kTokenPrefix + last_key));
+    }
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");
+  response.set_total_calls(total_calls);
+  response.set_total_duration_seconds(total_duration);
+  response.set_total_cost(FormatMoney(total_cost, options_.decimals));
+  response.set_total_uncollected(FormatMoney(total_uncollected, options_.decimals));
+  return response;
+}
+
+}  // namespace callbackledger

@@ -1,0 +1,12 @@
+#include "server/services.h"
+
+namespace callbackledger {
+
+grpc::ServerUnaryReactor* ReportsService::GetCostReport(grpc::CallbackServerContext* context,
+                                                        const v1::GetCostReportRequest* request,
+                                                        v1::GetCostReportResponse* response) {
+  return Read(handle_, context, response,
+              [&](Ledger* ledger) { return ledger->GetCostReport(*request); });
+}
+
+}  // namespace callbackledger
