@@ -26,8 +26,7 @@ int Verify(const std::string& data_dir) {
   }
   absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
   if (!report.ok()) {
-    std::fprintf(stderr, "ledgerctl verify: %s\n",
-                 std::string(report.status().message()).c_str());
+    std::fprintf(stderr, "ledgerctl verify: %s\n", std::string(report.status().message()).c_str());
     return 2;
   }
   for (const std::string& sample : report->samples) std::printf("DIFF %s\n", sample.c_str());
@@ -51,8 +50,9 @@ int main(int argc, char** argv) {
   app.require_subcommand(1);
   std::string data_dir = "./data";
   CLI::App* verify = app.add_subcommand(
-      "verify", "Replay the event log of a data directory (offline) and compare it with the "
-                "stored projections");
+      "verify",
+      "Replay the event log of a data directory (offline) and compare it with the "
+      "stored projections");
   verify->add_option("--data_dir", data_dir, "the ledgerd data directory")->capture_default_str();
   int exit_code = 0;
   verify->callback([&] { exit_code = callbackledger::Verify(data_dir); });

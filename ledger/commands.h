@@ -111,11 +111,10 @@ struct SyncReservationsCommand {
 // Releases the open reservations past their expiry.
 struct ExpireCommand {};
 
-using CommandBody =
-    std::variant<AddCallerIdCommand, UpdateCallerIdCommand, RemoveCallerIdsCommand,
-                 AddCreditCommand, SetExtensionPolicyCommand, PinAttemptCommand, ReserveCommand,
-                 ExtendCommand, SettleCommand, ReleaseCommand, SyncReservationsCommand,
-                 ExpireCommand>;
+using CommandBody = std::variant<AddCallerIdCommand, UpdateCallerIdCommand, RemoveCallerIdsCommand,
+                                 AddCreditCommand, SetExtensionPolicyCommand, PinAttemptCommand,
+                                 ReserveCommand, ExtendCommand, SettleCommand, ReleaseCommand,
+                                 SyncReservationsCommand, ExpireCommand>;
 
 // What the committer answers: the events that recorded the change (a retry of an
 // idempotent request gets the first request's event), a decision that wrote nothing

@@ -66,9 +66,8 @@ void Committer::Run() {
     {
       absl::MutexLock lock(&mu_);
       mu_.Await(absl::Condition(
-          +[](Committer* c) ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) {
-            return c->stopping_ || !c->queue_.empty();
-          },
+          +[](Committer* c)
+               ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->queue_.empty(); },
           this));
       if (queue_.empty()) return;  // stopping, and everything queued was answered
       size_t n = std::min(queue_.size(), options_.max_group_size);
@@ -94,7 +93,8 @@ void Committer::CommitGroup(std::vector<Command>* group) {
     Command& command = (*group)[i];
     CommandResult& result = results[i];
     if (!sticky.ok()) {
-      result.status = absl::UnavailableError("the ledger accepts no writes after a storage failure");
+      result.status =
+          absl::UnavailableError("the ledger accepts no writes after a storage failure");
       continue;
     }
     absl::StatusOr<Decided> decided = Decide(view, command, rules_, last_event_micros_);
@@ -153,8 +153,8 @@ void Committer::CommitGroup(std::vector<Command>* group) {
       }
       for (CommandResult& result : results) {
         if (result.status.ok()) {
-          result.status = absl::UnavailableError(absl::StrCat(
-              "storage failure, the change was not made: ", written.message()));
+          result.status = absl::UnavailableError(
+              absl::StrCat("storage failure, the change was not made: ", written.message()));
           result.replayed = false;
           result.events.clear();
         }

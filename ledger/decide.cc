@@ -34,12 +34,10 @@ Status CheckCanEnable(const View& view, const std::string& extension, const Ledg
   return absl::OkStatus();
 }
 
-Status CheckNumberFree(const View& view, const std::string& extension,
-                       const std::string& number) {
+Status CheckNumberFree(const View& view, const std::string& extension, const std::string& number) {
   if (view.FindNumber(extension, number).has_value()) {
-    return absl::AlreadyExistsError(absl::StrCat("callback_number ", number,
-                                                 " is already authorized in extension ",
-                                                 extension));
+    return absl::AlreadyExistsError(absl::StrCat(
+        "callback_number ", number, " is already authorized in extension ", extension));
   }
   return absl::OkStatus();
 }
@@ -70,10 +68,8 @@ absl::StatusOr<Decided> DecideUpdate(const View& view, const UpdateCallerIdComma
   Decided decided;
   v1::CallerIdUpdated* updated = decided.add_event()->mutable_caller_id_updated();
   updated->set_callerid_id(callerid->id);
-  if (update.callback_number.has_value() &&
-      *update.callback_number != callerid->callback_number) {
-    if (Status s = CheckNumberFree(view, callerid->extension, *update.callback_number);
-        !s.ok()) {
+  if (update.callback_number.has_value() && *update.callback_number != callerid->callback_number) {
+    if (Status s = CheckNumberFree(view, callerid->extension, *update.callback_number); !s.ok()) {
       return s;
     }
     updated->set_callback_number(*update.callback_number);
@@ -122,6 +118,13 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
   }
   const CallerIdState* callerid = view.FindCallerId(id);
   if (callerid == nullptr) return NotFoundCallerId(id);
+  if (credit.callerid_id != 0 &&
+      ((!credit.extension.empty() && credit.extension != callerid->extension) ||
+       (!credit.callback_number.empty() && credit.callback_number != callerid->callback_number))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number, " in extension ",
+                     callerid->extension, ", not the extension and callback_number given"));
+  }
 
   Decided decided;
   v1::CreditAdded* added = decided.add_event()->mutable_credit_added();
@@ -141,10 +144,10 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
         "amount: the credit would exceed the largest amount the ledger can hold");
   }
   if (*left - callerid->held_micros < 0) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "amount: ", FormatMoney(credit.amount_micros, rules.decimals),
-        " would take the credit below zero: available credit is ",
-        FormatMoney(callerid->available_micros(), rules.decimals)));
+    return absl::FailedPreconditionError(
+        absl::StrCat("amount: ", FormatMoney(credit.amount_micros, rules.decimals),
+                     " would take the credit below zero: available credit is ",
+                     FormatMoney(callerid->available_micros(), rules.decimals)));
   }
   added->set_total_credit_micros(*total);
   added->set_credit_left_micros(*left);
@@ -162,16 +165,15 @@ absl::StatusOr<Decided> DecidePolicy(const SetExtensionPolicyCommand& policy) {
 
 }  // namespace
 
-absl::StatusOr<Decided> Decide(const View& view, const Command& command,
-                               const LedgerRules& rules, int64_t now_micros) {
+absl::StatusOr<Decided> Decide(const View& view, const Command& command, const LedgerRules& rules,
+                               int64_t now_micros) {
   if (!command.request_id.empty()) {
     const store::v1::IdempotencyRow* seen =
         view.FindIdempotency(IdempotencyKey(CommandRpcName(command.body), command.request_id));
     if (seen != nullptr) {
       if (seen->fingerprint() != command.fingerprint) {
-        return absl::AlreadyExistsError(
-            absl::StrCat("request_id ", command.request_id,
-                         " was already used with other arguments"));
+        return absl::AlreadyExistsError(absl::StrCat("request_id ", command.request_id,
+                                                     " was already used with other arguments"));
       }
       Decided decided;
       decided.replay_sequence = seen->sequence();

@@ -41,8 +41,8 @@ struct Decided {
   v1::Event* add_event() { return &events.emplace_back(); }
 };
 
-absl::StatusOr<Decided> Decide(const View& view, const Command& command,
-                               const LedgerRules& rules, int64_t now_micros);
+absl::StatusOr<Decided> Decide(const View& view, const Command& command, const LedgerRules& rules,
+                               int64_t now_micros);
 
 // The call-credit commands (decide_calls.cc).
 absl::StatusOr<Decided> DecidePinAttempt(const View& view, const PinAttemptCommand& command,

@@ -89,8 +89,8 @@ absl::StatusOr<Decided> DecideReserve(const View& view, const ReserveCommand& co
     if (existing->reserve_fingerprint() == command.fingerprint) {
       return Replay(existing->opened_sequence());
     }
-    return absl::AlreadyExistsError(absl::StrCat(
-        "reservation_id ", command.reservation_id, " was already used with other arguments"));
+    return absl::AlreadyExistsError(absl::StrCat("reservation_id ", command.reservation_id,
+                                                 " was already used with other arguments"));
   }
   std::optional<uint64_t> id = view.FindNumber(command.extension, command.callback_number);
   const CallerIdState* callerid = id.has_value() ? view.FindCallerId(*id) : nullptr;
@@ -160,8 +160,7 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
                                                       " is already ",
                                                       StateName(reservation->state())));
   }
-  if (reservation->state() != Row::OPEN ||
-      ToUnixMicros(reservation->expires_at()) <= now_micros) {
+  if (reservation->state() != Row::OPEN || ToUnixMicros(reservation->expires_at()) <= now_micros) {
     return Deny(v1::EXPIRED);
   }
   if (command.seconds != 0 && !reservation->has_rate()) {
@@ -180,8 +179,8 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
   if (!callerid->unlimited) {
     int64_t available = callerid->available_micros();
     if (command.seconds != 0) {
-      granted_seconds = std::min<uint64_t>(
-          command.seconds, MaxExtraSeconds(reservation->rate(), available));
+      granted_seconds =
+          std::min<uint64_t>(command.seconds, MaxExtraSeconds(reservation->rate(), available));
       granted = granted_seconds == 0 ? 0 : ExtraCostMicros(reservation->rate(), granted_seconds);
       granted = std::min(granted, available);
     } else {
@@ -219,8 +218,8 @@ absl::StatusOr<Decided> DecideSettle(const View& view, const SettleCommand& comm
                                                  " was already settled with other arguments"));
   }
   if (reservation->state() == Row::RELEASED) {
-    return absl::FailedPreconditionError(absl::StrCat(
-        "reservation_id ", command.reservation_id, " was released: there is nothing to settle"));
+    return absl::FailedPreconditionError(absl::StrCat("reservation_id ", command.reservation_id,
+                                                      " was released: there is nothing to settle"));
   }
   int64_t cost = 0;
   if (command.cost_micros.has_value()) {
@@ -275,11 +274,11 @@ absl::StatusOr<Decided> DecideRelease(const View& view, const ReleaseCommand& co
       if (reservation->closed_fingerprint() == command.fingerprint) {
         return Replay(reservation->closed_sequence());
       }
-      return absl::AlreadyExistsError(absl::StrCat(
-          "reservation_id ", command.reservation_id, " was already released with other arguments"));
+      return absl::AlreadyExistsError(absl::StrCat("reservation_id ", command.reservation_id,
+                                                   " was already released with other arguments"));
     case Row::SETTLED:
-      return absl::FailedPreconditionError(absl::StrCat(
-          "reservation_id ", command.reservation_id, " is settled: it cannot be released"));
+      return absl::FailedPreconditionError(absl::StrCat("reservation_id ", command.reservation_id,
+                                                        " is settled: it cannot be released"));
     case Row::EXPIRED:
     case Row::ORPHANED:
       return Deny(v1::EXPIRED);  // the ledger already gave the hold back

@@ -40,10 +40,8 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   if (options.decimals < 0 || options.decimals > 6) {
     return absl::InvalidArgumentError("decimals must be between 0 and 6");
   }
-  if (options.currency.size() != 3 || !std::all_of(options.currency.begin(),
-                                                   options.currency.end(), [](char c) {
-                                                     return c >= 'A' && c <= 'Z';
-                                                   })) {
+  if (options.currency.size() != 3 || !std::all_of(options.currency.begin(), options.currency.end(),
+                                                   [](char c) { return c >= 'A' && c <= 'Z'; })) {
     return absl::InvalidArgumentError(
         absl::StrCat("currency \"", options.currency, "\" is not an ISO 4217 code like USD"));
   }
@@ -61,9 +59,9 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   rules.decimals = options.decimals;
   rules.pin_max_attempts = options.pin_max_attempts;
   rules.default_ttl_seconds = options.default_ttl_seconds;
-  ledger->committer_ = std::make_unique<Committer>(ledger->store_.get(), &ledger->state_,
-                                                   &ledger->state_mu_, ledger->clock_, rules,
-                                                   options.committer);
+  ledger->committer_ =
+      std::make_unique<Committer>(ledger->store_.get(), &ledger->state_, &ledger->state_mu_,
+                                  ledger->clock_, rules, options.committer);
   if (options.expiry_poll_milliseconds > 0) {
     Ledger* raw = ledger.get();
     ledger->expiry_thread_ = std::thread([raw] { raw->RunExpiry(); });
@@ -122,9 +120,8 @@ uint64_t Ledger::last_sequence() const {
 
 void Ledger::Submit(Command command) {
   std::function<void(CommandResult)> done = command.done;
-  absl::Status queued = committer_ == nullptr
-                            ? absl::UnavailableError("the ledger is closed")
-                            : committer_->Submit(std::move(command));
+  absl::Status queued = committer_ == nullptr ? absl::UnavailableError("the ledger is closed")
+                                              : committer_->Submit(std::move(command));
   if (!queued.ok()) {
     CommandResult result;
     result.status = queued;

@@ -24,9 +24,9 @@
 #include "absl/synchronization/mutex.h"
 #include "callbackledger/v1/caller_ids.pb.h"
 #include "callbackledger/v1/calls.pb.h"
-#include "callbackledger/v1/reports.pb.h"
 #include "callbackledger/v1/credit.pb.h"
 #include "callbackledger/v1/events.pb.h"
+#include "callbackledger/v1/reports.pb.h"
 #include "ledger/clock.h"
 #include "ledger/committer.h"
 #include "ledger/decide.h"
@@ -50,8 +50,8 @@ struct LedgerOptions {
   int expiry_poll_milliseconds = 200;
   // Rebuild every projection from the log before serving.
   bool rebuild_projections = false;
-  Clock* clock = nullptr;         // null: the system clock
-  rocksdb::Env* env = nullptr;    // null: the default Env
+  Clock* clock = nullptr;       // null: the system clock
+  rocksdb::Env* env = nullptr;  // null: the default Env
   CommitterOptions committer;
 };
 

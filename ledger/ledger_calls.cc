@@ -62,8 +62,8 @@ absl::StatusOr<int64_t> OptionalAmount(std::string_view field, const std::string
   absl::StatusOr<int64_t> amount = ParseMoney(field, text);
   if (!amount.ok()) return amount.status();
   if (*amount < 0 || (*amount == 0 && !allow_zero)) {
-    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": must be ",
-                                                   allow_zero ? "zero or more" : "positive"));
+    return absl::InvalidArgumentError(
+        absl::StrCat(std::string(field), ": must be ", allow_zero ? "zero or more" : "positive"));
   }
   return *amount;
 }
@@ -129,9 +129,12 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const std::string& a
       return done(response);
     }
     response.set_callerid_id(callerid->id);
-    if (!callerid->enabled()) response.set_decision(v1::DISABLED);
-    else if (callerid->pin_locked) response.set_decision(v1::PIN_LOCKED);
-    else if (callerid->pin_set() && request.pin().empty()) response.set_decision(v1::PIN_REQUIRED);
+    if (!callerid->enabled())
+      response.set_decision(v1::DISABLED);
+    else if (callerid->pin_locked)
+      response.set_decision(v1::PIN_LOCKED);
+    else if (callerid->pin_set() && request.pin().empty())
+      response.set_decision(v1::PIN_REQUIRED);
     if (response.decision() != v1::DECISION_UNSPECIFIED) return done(response);
     if (!callerid->pin_set() ||
         (callerid->failed_pin_attempts == 0 &&
@@ -208,11 +211,11 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor
   reserve.call_id = request.call_id();
   reserve.node_id = request.node_id();
   reserve.destination = request.destination();
-  reserve.fingerprint = secrets_.Fingerprint(Canonical(
-      {reserve.extension, reserve.callback_number, std::to_string(reserve.amount_micros),
-       RateCanonical(reserve.rate), std::to_string(reserve.seconds),
-       std::to_string(reserve.ttl_seconds), reserve.call_id, reserve.node_id,
-       reserve.destination}));
+  reserve.fingerprint = secrets_.Fingerprint(
+      Canonical({reserve.extension, reserve.callback_number, std::to_string(reserve.amount_micros),
+                 RateCanonical(reserve.rate), std::to_string(reserve.seconds),
+                 std::to_string(reserve.ttl_seconds), reserve.call_id, reserve.node_id,
+                 reserve.destination}));
   std::string reservation_id = reserve.reservation_id;
   std::string extension = reserve.extension;
   std::string number = reserve.callback_number;
@@ -233,8 +236,8 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor
       if (callerid != nullptr) {
         response.set_callerid_id(callerid->id);
         if (!callerid->unlimited) {
-          response.set_available_credit(FormatMoney(callerid->available_micros(),
-                                                    options_.decimals));
+          response.set_available_credit(
+              FormatMoney(callerid->available_micros(), options_.decimals));
         }
       }
       return done(response);
@@ -247,8 +250,8 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor
     *response.mutable_expires_at() = opened.expires_at();
     response.set_final_grant(opened.final_grant());
     if (opened.counted()) {
-      response.set_available_credit(FormatMoney(opened.available_after_micros(),
-                                                options_.decimals));
+      response.set_available_credit(
+          FormatMoney(opened.available_after_micros(), options_.decimals));
     }
     done(response);
   };
@@ -276,10 +279,9 @@ void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
   extend.seconds = request.seconds();
   extend.ttl_seconds = request.ttl_seconds();
   extend.node_id = request.node_id();
-  extend.fingerprint = secrets_.Fingerprint(
-      Canonical({extend.reservation_id, std::to_string(extend.amount_micros),
-                 std::to_string(extend.seconds), std::to_string(extend.ttl_seconds),
-                 extend.node_id, request.request_id()}));
+  extend.fingerprint = secrets_.Fingerprint(Canonical(
+      {extend.reservation_id, std::to_string(extend.amount_micros), std::to_string(extend.seconds),
+       std::to_string(extend.ttl_seconds), extend.node_id, request.request_id()}));
   std::string reservation_id = extend.reservation_id;
   Command command;
   command.actor = actor;
@@ -304,8 +306,7 @@ void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
         *response.mutable_expires_at() = reservation->expires_at();
       }
       if (callerid != nullptr && !callerid->unlimited) {
-        response.set_available_credit(
-            FormatMoney(callerid->available_micros(), options_.decimals));
+        response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
       }
       response.set_final_grant(true);
       return done(response);
@@ -340,8 +341,7 @@ void Ledger::Settle(const v1::SettleRequest& request, const std::string& actor,
   }
   if (s.ok() && request.has_started_at() &&
       (request.started_at().seconds() <= 0 || request.started_at().nanos() < 0 ||
-       request.started_at().nanos() > 999999999 ||
-       request.started_at().seconds() > 253402300799)) {
+       request.started_at().nanos() > 999999999 || request.started_at().seconds() > 253402300799)) {
     s = absl::InvalidArgumentError("started_at: not a valid time");
   }
   if (!s.ok()) return done(s);
@@ -388,8 +388,7 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
   ReleaseCommand release;
   release.reservation_id = request.reservation_id();
   release.node_id = request.node_id();
-  release.fingerprint =
-      secrets_.Fingerprint(Canonical({release.reservation_id, release.node_id}));
+  release.fingerprint = secrets_.Fingerprint(Canonical({release.reservation_id, release.node_id}));
   std::string reservation_id = release.reservation_id;
   Command command;
   command.actor = actor;
@@ -405,8 +404,8 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
     if (result.denial != v1::DECISION_UNSPECIFIED) {
       response.set_released_amount(FormatMoney(0, options_.decimals));  // already expired
     } else {
-      response.set_released_amount(FormatMoney(
-          result.event().reservation_released().released_micros(), options_.decimals));
+      response.set_released_amount(
+          FormatMoney(result.event().reservation_released().released_micros(), options_.decimals));
     }
     if (callerid != nullptr && !callerid->unlimited) {
       response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
@@ -416,8 +415,7 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
   Submit(std::move(command));
 }
 
-void Ledger::SyncReservations(const v1::SyncReservationsRequest& request,
-                              const std::string& actor,
+void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const std::string& actor,
                               Done<v1::SyncReservationsResponse> done) {
   Status s = CheckIdentifier("node_id", request.node_id(), true);
   if (s.ok() && static_cast<size_t>(request.reservation_ids_size()) > kMaxSyncReservations) {

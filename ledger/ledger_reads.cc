@@ -65,8 +65,8 @@ absl::StatusOr<uint64_t> Ledger::ResolveCallerId(uint64_t id, uint64_t alias,
   if (absl::Status s = ValidateCallbackNumber("callback_number", number); !s.ok()) return s;
   std::optional<uint64_t> found = state_.FindNumber(extension, number);
   if (!found.has_value()) {
-    return absl::NotFoundError(absl::StrCat("callback_number ", number,
-                                            " is not a CallerID of extension ", extension));
+    return absl::NotFoundError(
+        absl::StrCat("callback_number ", number, " is not a CallerID of extension ", extension));
   }
   return *found;
 }
@@ -135,7 +135,8 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
   return response;
 }
 
-absl::StatusOr<v1::LicenseUsage> Ledger::GetLicenseUsage(const v1::GetLicenseUsageRequest& request) {
+absl::StatusOr<v1::LicenseUsage> Ledger::GetLicenseUsage(
+    const v1::GetLicenseUsageRequest& request) {
   if (!request.extension().empty()) {
     if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
   }
@@ -173,8 +174,8 @@ absl::StatusOr<v1::ListRechargesResponse> Ledger::ListRecharges(
   std::string prefix = BigEndian64(request.callerid_id());
   std::string start = *before == 0 ? prefix + std::string(8, '\xff')
                                    : RechargeKey(request.callerid_id(), *before - 1);
-  std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
-      rocksdb::ReadOptions(), store_->projection(Cf::kRecharges)));
+  std::unique_ptr<rocksdb::Iterator> it(
+      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->projection(Cf::kRecharges)));
   uint64_t last_sequence = 0;
   for (it->SeekForPrev(start); it->Valid() && it->key().starts_with(prefix); it->Prev()) {
     store::v1::RechargeRow row;

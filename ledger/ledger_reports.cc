@@ -65,8 +65,8 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
           absl::StrCat("callerid_id ", request.callerid_id(), ": no such CallerID"));
     }
     if (!request.extension().empty() && request.extension() != callerid->extension) {
-      return absl::InvalidArgumentError(absl::StrCat(
-          "callerid_id ", request.callerid_id(), " is not in extension ", request.extension()));
+      return absl::InvalidArgumentError(absl::StrCat("callerid_id ", request.callerid_id(),
+                                                     " is not in extension ", request.extension()));
     }
     prefix = "c" + BigEndian64(request.callerid_id());
   } else {

@@ -63,8 +63,8 @@ void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const std::strin
     if (!credit.ok()) {
       s = credit.status();
     } else if (*credit < 0) {
-      s = absl::InvalidArgumentError(absl::StrCat("initial_credit: must not be negative, not ",
-                                                  request.initial_credit()));
+      s = absl::InvalidArgumentError(
+          absl::StrCat("initial_credit: must not be negative, not ", request.initial_credit()));
     } else {
       add.initial_credit_micros = *credit;
     }
@@ -264,7 +264,8 @@ void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& a
   command.done = [this, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
     absl::ReaderMutexLock lock(&state_mu_);
-    const CallerIdState* callerid = state_.FindCallerId(result.event().credit_added().callerid_id());
+    const CallerIdState* callerid =
+        state_.FindCallerId(result.event().credit_added().callerid_id());
     int64_t held = callerid != nullptr ? callerid->held_micros : 0;
     done(CreditAddedView(result.event(), held, options_.decimals));
   };

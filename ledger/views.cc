@@ -50,7 +50,8 @@ v1::Recharge RechargeView(const store::v1::RechargeRow& row, int decimals) {
   v1::Recharge view;
   view.set_id(row.sequence());
   view.set_callerid_id(row.callerid_id());
-  view.set_amount(row.amount_unlimited() ? "unlimited" : FormatMoney(row.amount_micros(), decimals));
+  view.set_amount(row.amount_unlimited() ? "unlimited"
+                                         : FormatMoney(row.amount_micros(), decimals));
   view.set_unlimited(row.unlimited());
   if (!row.unlimited()) {
     view.set_credit_left(FormatMoney(row.credit_left_micros(), decimals));

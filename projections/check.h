@@ -6,13 +6,13 @@
 #include <cstdio>
 #include <cstdlib>
 
-#define LEDGER_CHECK(condition)                                                         \
-  do {                                                                                  \
-    if (!(condition)) {                                                                 \
+#define LEDGER_CHECK(condition)                                                        \
+  do {                                                                                 \
+    if (!(condition)) {                                                                \
       std::fprintf(stderr, "%s:%d: ledger invariant broken: %s\n", __FILE__, __LINE__, \
-                   #condition);                                                         \
-      std::abort();                                                                     \
-    }                                                                                   \
+                   #condition);                                                        \
+      std::abort();                                                                    \
+    }                                                                                  \
   } while (false)
 
 #endif  // CALLBACKLEDGER_PROJECTIONS_CHECK_H_

@@ -24,7 +24,6 @@ std::string IdempotencyKey(std::string_view rpc, std::string_view request_id);
 // The key under which an event that carries a request_id is remembered.
 std::string IdempotencyKeyFor(const v1::Event& event);
 
-
 }  // namespace callbackledger
 
 #endif  // CALLBACKLEDGER_PROJECTIONS_PROJECTOR_H_

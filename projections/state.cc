@@ -31,9 +31,9 @@ std::string NumberKey(std::string_view extension, std::string_view number) {
 }
 
 bool Delta::empty() const {
-  return callerids_.empty() && numbers_.empty() && extensions_.empty() &&
-         idempotency_.empty() && reservations_.empty() && !meta_.has_value() &&
-         appended_.recharges.empty() && appended_.calls.empty();
+  return callerids_.empty() && numbers_.empty() && extensions_.empty() && idempotency_.empty() &&
+         reservations_.empty() && !meta_.has_value() && appended_.recharges.empty() &&
+         appended_.calls.empty();
 }
 
 void Delta::Clear() {
@@ -91,8 +91,7 @@ const ReservationState* State::FindReservation(std::string_view reservation_id) 
   return it == reservations_.end() ? nullptr : &it->second;
 }
 
-const absl::btree_set<std::string>* State::OpenReservationsOfNode(
-    std::string_view node_id) const {
+const absl::btree_set<std::string>* State::OpenReservationsOfNode(std::string_view node_id) const {
   auto it = open_by_node_.find(std::string(node_id));
   return it == open_by_node_.end() ? nullptr : &it->second;
 }

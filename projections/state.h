@@ -109,9 +109,7 @@ class State {
   const ReservationState* FindReservation(std::string_view reservation_id) const;
 
   // Open reservations by expiry time (Unix micros), earliest first.
-  const absl::btree_set<std::pair<int64_t, std::string>>& expiry_index() const {
-    return expiry_;
-  }
+  const absl::btree_set<std::pair<int64_t, std::string>>& expiry_index() const { return expiry_; }
   // The open reservations of a PBX node.
   const absl::btree_set<std::string>* OpenReservationsOfNode(std::string_view node_id) const;
   const absl::flat_hash_map<std::string, ReservationState>& reservations() const {
@@ -121,9 +119,7 @@ class State {
   // CallerIDs in id order: all of them, or those of one extension.
   const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
   const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
-  const absl::flat_hash_map<std::string, ExtensionState>& extensions() const {
-    return extensions_;
-  }
+  const absl::flat_hash_map<std::string, ExtensionState>& extensions() const { return extensions_; }
   const absl::flat_hash_map<std::string, uint64_t>& numbers() const { return numbers_; }
   const absl::flat_hash_map<std::string, store::v1::IdempotencyRow>& idempotency() const {
     return idempotency_;

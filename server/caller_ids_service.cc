@@ -10,9 +10,9 @@ grpc::ServerUnaryReactor* CallerIdsService::AddCallerId(grpc::CallbackServerCont
   });
 }
 
-grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(
-    grpc::CallbackServerContext* context, const v1::UpdateCallerIdRequest* request,
-    v1::CallerId* response) {
+grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(grpc::CallbackServerContext* context,
+                                                           const v1::UpdateCallerIdRequest* request,
+                                                           v1::CallerId* response) {
   return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
     ledger->UpdateCallerId(*request, ActorOf(context), std::move(done));
   });

@@ -5,10 +5,9 @@ namespace callbackledger {
 grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* context,
                                                   const v1::AuthorizeRequest* request,
                                                   v1::AuthorizeResponse* response) {
-  return Write(handle_, context, response,
-               [&](Ledger* ledger, Done<v1::AuthorizeResponse> done) {
-                 ledger->Authorize(*request, ActorOf(context), std::move(done));
-               });
+  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::AuthorizeResponse> done) {
+    ledger->Authorize(*request, ActorOf(context), std::move(done));
+  });
 }
 
 grpc::ServerUnaryReactor* CallsService::Reserve(grpc::CallbackServerContext* context,
@@ -43,9 +42,9 @@ grpc::ServerUnaryReactor* CallsService::Release(grpc::CallbackServerContext* con
   });
 }
 
-grpc::ServerUnaryReactor* CallsService::SyncReservations(
-    grpc::CallbackServerContext* context, const v1::SyncReservationsRequest* request,
-    v1::SyncReservationsResponse* response) {
+grpc::ServerUnaryReactor* CallsService::SyncReservations(grpc::CallbackServerContext* context,
+                                                         const v1::SyncReservationsRequest* request,
+                                                         v1::SyncReservationsResponse* response) {
   return Write(handle_, context, response,
                [&](Ledger* ledger, Done<v1::SyncReservationsResponse> done) {
                  ledger->SyncReservations(*request, ActorOf(context), std::move(done));

@@ -34,8 +34,7 @@ ABSL_FLAG(int32_t, decimals, 2, "decimals shown for money (0-6)");
 ABSL_FLAG(uint32_t, license_max_active_callerids, 1000,
           "the license's limit of enabled authorized CallerIDs");
 ABSL_FLAG(std::string, metrics_listen, "", "Prometheus metrics address (empty: off)");
-ABSL_FLAG(bool, insecure, false,
-          "allow plaintext without credentials on a non-loopback address");
+ABSL_FLAG(bool, insecure, false, "allow plaintext without credentials on a non-loopback address");
 ABSL_FLAG(bool, rebuild_projections, false,
           "rebuild every projection from the event log before serving");
 ABSL_FLAG(uint32_t, pin_max_attempts, 5,
@@ -48,10 +47,17 @@ ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
 namespace callbackledger {
 namespace {
 
-constexpr const char* kFlagNames[] = {
-    "listen",   "data_dir", "currency",           "decimals", "license_max_active_callerids",
-    "metrics_listen", "insecure", "rebuild_projections", "shutdown_grace_seconds",
-    "pin_max_attempts", "reservation_ttl_seconds"};
+constexpr const char* kFlagNames[] = {"listen",
+                                      "data_dir",
+                                      "currency",
+                                      "decimals",
+                                      "license_max_active_callerids",
+                                      "metrics_listen",
+                                      "insecure",
+                                      "rebuild_projections",
+                                      "shutdown_grace_seconds",
+                                      "pin_max_attempts",
+                                      "reservation_ttl_seconds"};
 
 // Each flag may also come from LEDGERD_<NAME>; the command line wins.
 bool ApplyEnvironment() {

@@ -42,8 +42,7 @@ class WatchHub {
 
   absl::Mutex mu_;
   bool shut_down_ ABSL_GUARDED_BY(mu_) = false;
-  absl::flat_hash_map<EventFollower*, std::weak_ptr<EventFollower>> followers_
-      ABSL_GUARDED_BY(mu_);
+  absl::flat_hash_map<EventFollower*, std::weak_ptr<EventFollower>> followers_ ABSL_GUARDED_BY(mu_);
 };
 
 }  // namespace callbackledger

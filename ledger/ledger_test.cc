@@ -1,0 +1,1938 @@
+// Tests of the ledger's operator commands (SPEC section 2) through the public Ledger
+// facade: a real RocksDB store in a fresh temporary directory, a fake clock, small limits.
+#include "ledger/ledger.h"
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/str_cat.h"
+#include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/credit.pb.h"
+#include "callbackledger/v1/events.pb.h"
+#include "gmock/gmock.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "ledger/clock.h"
+#include "ledger/replay.h"
+#include "ledger/store.h"
+#include "projections/projector.h"
+#include "projections/rows.h"
+
+namespace callbackledger {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::HasSubstr;
+using ::testing::Not;
+using ::testing::StartsWith;
+
+constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
+constexpr char kActor[] = "operator-alice";
+constexpr char kExt[] = "0003*005";
+constexpr char kOtherExt[] = "0003*006";
+constexpr uint32_t kDefaultLicense = 30;
+
+std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+// Compares two messages field by field and prints both when they differ.
+MATCHER_P(EqualsProto, expected, "") {
+  std::string diff;
+  google::protobuf::util::MessageDifferencer differencer;
+  differencer.ReportDifferencesToString(&diff);
+  if (differencer.Compare(expected, arg)) return true;
+  *result_listener << "differs: " << diff;
+  return false;
+}
+
+void ExpectInvalid(const absl::Status& status, const std::string& field) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(Message(status), StartsWith(field + ":")) << status;
+}
+
+class LedgerTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = "/tmp/ledger_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    options_.data_dir = dir_ + "/data";
+    options_.currency = "USD";
+    options_.decimals = 2;
+    options_.license_max_active_callerids = kDefaultLicense;
+    options_.clock = &clock_;
+    ASSERT_NO_FATAL_FAILURE(Open());
+  }
+
+  void TearDown() override {
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+  }
+
+  void Reopen() {
+    ledger_.reset();
+    Open();
+  }
+
+  void ReopenWithLicense(uint32_t license) {
+    options_.license_max_active_callerids = license;
+    Reopen();
+  }
+
+  // Starts an asynchronous write; the future holds its answer.
+  template <typename Request, typename Reply>
+  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&,
+                                                                  const std::string&, Done<Reply>),
+                                           const Request& request) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
+    std::future<absl::StatusOr<Reply>> future = promise->get_future();
+    (ledger_.get()->*method)(request, kActor, [promise](absl::StatusOr<Reply> reply) {
+      promise->set_value(std::move(reply));  // throws (and so fails) if called twice
+    });
+    return future;
+  }
+
+  template <typename Reply>
+  static absl::StatusOr<Reply> Wait(std::future<absl::StatusOr<Reply>> future) {
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return absl::DeadlineExceededError("the ledger did not answer within 10 s");
+    }
+    return future.get();
+  }
+
+  // A write, waited for.
+  template <typename Request, typename Reply>
+  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
+                                                    Done<Reply>),
+                             const Request& request) {
+    return Wait(Start(method, request));
+  }
+
+  absl::StatusOr<v1::CallerId> Add(const v1::AddCallerIdRequest& request) {
+    return Call(&Ledger::AddCallerId, request);
+  }
+  absl::StatusOr<v1::CallerId> Update(const v1::UpdateCallerIdRequest& request) {
+    return Call(&Ledger::UpdateCallerId, request);
+  }
+  absl::StatusOr<v1::RemoveCallerIdsResponse> Remove(const std::vector<uint64_t>& ids) {
+    v1::RemoveCallerIdsRequest request;
+    for (uint64_t id : ids) request.add_callerid_ids(id);
+    return Call(&Ledger::RemoveCallerIds, request);
+  }
+  absl::StatusOr<v1::Recharge> Credit(const v1::AddCreditRequest& request) {
+    return Call(&Ledger::AddCredit, request);
+  }
+  absl::StatusOr<v1::Recharge> Credit(uint64_t id, const std::string& amount) {
+    return Credit(CreditRequest(id, amount));
+  }
+  absl::StatusOr<v1::ExtensionPolicy> SetPolicy(const std::string& extension, uint32_t max) {
+    v1::SetExtensionPolicyRequest request;
+    request.set_extension(extension);
+    request.set_max_active_callerids(max);
+    return Call(&Ledger::SetExtensionPolicy, request);
+  }
+  absl::StatusOr<v1::CallerId> SetStatus(uint64_t id, v1::CallerId::Status status) {
+    v1::UpdateCallerIdRequest request;
+    request.set_callerid_id(id);
+    request.set_status(status);
+    return Update(request);
+  }
+
+  static v1::AddCallerIdRequest AddRequest(const std::string& number,
+                                           const std::string& initial_credit = "",
+                                           const std::string& extension = kExt) {
+    v1::AddCallerIdRequest request;
+    request.set_extension(extension);
+    request.set_callback_number(number);
+    request.set_initial_credit(initial_credit);
+    return request;
+  }
+
+  static v1::AddCreditRequest CreditRequest(uint64_t id, const std::string& amount) {
+    v1::AddCreditRequest request;
+    request.set_callerid_id(id);
+    request.set_amount(amount);
+    return request;
+  }
+
+  // Adds a CallerID that must be accepted; returns its id (0 on failure).
+  uint64_t AddOk(const v1::AddCallerIdRequest& request) {
+    absl::StatusOr<v1::CallerId> added = Add(request);
+    EXPECT_TRUE(added.ok()) << added.status();
+    return added.ok() ? added->id() : 0;
+  }
+  uint64_t AddOk(const std::string& number, const std::string& initial_credit = "",
+                 const std::string& extension = kExt) {
+    return AddOk(AddRequest(number, initial_credit, extension));
+  }
+
+  absl::StatusOr<v1::CallerId> Get(uint64_t id) {
+    v1::GetCallerIdRequest request;
+    request.set_callerid_id(id);
+    return ledger_->GetCallerId(request);
+  }
+  absl::StatusOr<v1::CallerId> GetByNumber(const std::string& extension,
+                                           const std::string& number) {
+    v1::GetCallerIdRequest request;
+    request.set_extension(extension);
+    request.set_callback_number(number);
+    return ledger_->GetCallerId(request);
+  }
+
+  absl::StatusOr<v1::ListRechargesResponse> Recharges(uint64_t id, int page_size = 0,
+                                                      const std::string& token = "") {
+    v1::ListRechargesRequest request;
+    request.set_callerid_id(id);
+    request.set_page_size(page_size);
+    request.set_page_token(token);
+    return ledger_->ListRecharges(request);
+  }
+
+  absl::StatusOr<v1::ListCallerIdsResponse> List(
+      const std::string& extension, const std::string& number = "",
+      v1::CallerId::Status status = v1::CallerId::STATUS_UNSPECIFIED, int page_size = 0,
+      const std::string& token = "") {
+    v1::ListCallerIdsRequest request;
+    request.set_extension(extension);
+    request.set_callback_number(number);
+    request.set_status(status);
+    request.set_page_size(page_size);
+    request.set_page_token(token);
+    return ledger_->ListCallerIds(request);
+  }
+
+  v1::LicenseUsage Usage(const std::string& extension = "") {
+    v1::GetLicenseUsageRequest request;
+    request.set_extension(extension);
+    absl::StatusOr<v1::LicenseUsage> usage = ledger_->GetLicenseUsage(request);
+    EXPECT_TRUE(usage.ok()) << usage.status();
+    return usage.ok() ? *usage : v1::LicenseUsage();
+  }
+
+  std::vector<v1::Event> AllEvents() {
+    v1::ReadEventsRequest request;
+    request.set_from_sequence(1);
+    request.set_page_size(1000);
+    absl::StatusOr<v1::ReadEventsResponse> read = ledger_->ReadEvents(request);
+    EXPECT_TRUE(read.ok()) << read.status();
+    if (!read.ok()) return {};
+    return std::vector<v1::Event>(read->events().begin(), read->events().end());
+  }
+
+  // Everything an operator can read, as text, to compare two ledgers.
+  std::string Snapshot() {
+    std::string out;
+    absl::StatusOr<v1::ListCallerIdsResponse> all =
+        List("", "", v1::CallerId::STATUS_UNSPECIFIED, 1000);
+    EXPECT_TRUE(all.ok()) << all.status();
+    if (!all.ok()) return out;
+    absl::StrAppend(&out, "callerids: ", all->ShortDebugString(), "\n");
+    for (const v1::CallerId& callerid : all->caller_ids()) {
+      absl::StatusOr<v1::ListRechargesResponse> recharges = Recharges(callerid.id(), 1000);
+      EXPECT_TRUE(recharges.ok()) << recharges.status();
+      if (recharges.ok()) {
+        absl::StrAppend(&out, "recharges of ", callerid.id(), ": ", recharges->ShortDebugString(),
+                        "\n");
+      }
+    }
+    for (const char* extension : {kExt, kOtherExt}) {
+      absl::StrAppend(&out, "usage of ", extension, ": ", Usage(extension).ShortDebugString(),
+                      "\n");
+    }
+    absl::StrAppend(&out, "usage: ", Usage().ShortDebugString(), "\n");
+    for (const v1::Event& event : AllEvents()) {
+      absl::StrAppend(&out, "event: ", event.ShortDebugString(), "\n");
+    }
+    absl::StrAppend(&out, "last_sequence: ", ledger_->last_sequence(), "\n");
+    return out;
+  }
+
+  std::string dir_;
+  FakeClock clock_{kStartMicros};
+  LedgerOptions options_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+// ---------------------------------------------------------------------------------------
+// AddCallerId
+
+TEST_F(LedgerTest, AddCallerIdReturnsTheNewCallerId) {
+  v1::AddCallerIdRequest request = AddRequest("+41791234567", "10.5");
+  request.set_order_no("ORD-17");
+  absl::StatusOr<v1::CallerId> added = Add(request);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->id(), 1u);
+  EXPECT_EQ(added->extension(), kExt);
+  EXPECT_EQ(added->callback_number(), "+41791234567");
+  EXPECT_EQ(added->status(), v1::CallerId::ENABLED);  // the default
+  EXPECT_FALSE(added->pin_set());
+  EXPECT_FALSE(added->unlimited());
+  EXPECT_EQ(added->total_credit(), "10.50");
+  EXPECT_EQ(added->available_credit(), "10.50");
+  EXPECT_EQ(added->credit_left(), "10.50");
+  EXPECT_EQ(added->order_no(), "ORD-17");
+  EXPECT_EQ(ToUnixMicros(added->created_at()), kStartMicros);
+  EXPECT_EQ(ledger_->last_sequence(), 1u);
+
+  absl::StatusOr<v1::CallerId> got = Get(added->id());
+  ASSERT_TRUE(got.ok()) << got.status();
+  EXPECT_THAT(*got, EqualsProto(*added));
+  absl::StatusOr<v1::CallerId> by_number = GetByNumber(kExt, "+41791234567");
+  ASSERT_TRUE(by_number.ok()) << by_number.status();
+  EXPECT_EQ(by_number->id(), added->id());
+
+  clock_.AdvanceMicros(1000000);
+  absl::StatusOr<v1::CallerId> second = Add(AddRequest("0791234567"));
+  ASSERT_TRUE(second.ok()) << second.status();
+  EXPECT_EQ(second->id(), 2u);
+  EXPECT_EQ(ToUnixMicros(second->created_at()), kStartMicros + 1000000);
+  EXPECT_EQ(second->total_credit(), "0.00");  // no initial credit is 0
+  EXPECT_EQ(second->available_credit(), "0.00");
+}
+
+TEST_F(LedgerTest, AddCallerIdAcceptsWellFormedNumbers) {
+  for (const std::string& number : {std::string("123"), std::string("+123"), std::string("0003"),
+                                    std::string(20, '9'), "+" + std::string(20, '1')}) {
+    absl::StatusOr<v1::CallerId> added = Add(AddRequest(number));
+    EXPECT_TRUE(added.ok()) << number << ": " << added.status();
+    if (added.ok()) {
+      EXPECT_EQ(added->callback_number(), number);
+    }
+  }
+}
+
+TEST_F(LedgerTest, AddCallerIdRejectsMalformedNumbers) {
+  for (const std::string& number :
+       {std::string("12"), std::string(21, '1'), "+" + std::string(21, '1'), std::string("12a45"),
+        std::string("+"), std::string("++123"), std::string(" 123"), std::string("123 "),
+        std::string(""), std::string("+12"), std::string("1-234"), std::string("12+34"),
+        std::string("(012)345")}) {
+    uint64_t before = ledger_->last_sequence();
+    absl::StatusOr<v1::CallerId> added = Add(AddRequest(number));
+    SCOPED_TRACE("number \"" + number + "\"");
+    ExpectInvalid(added.status(), "callback_number");
+    EXPECT_EQ(ledger_->last_sequence(), before);
+  }
+  EXPECT_EQ(Usage().total_callerids(), 0u);
+}
+
+TEST_F(LedgerTest, AddCallerIdNumberIsUniqueWithinItsExtensionOnly) {
+  uint64_t first = AddOk("5551234");
+  ASSERT_NE(first, 0u);
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::CallerId> again = Add(AddRequest("5551234", "5"));
+  EXPECT_EQ(again.status().code(), absl::StatusCode::kAlreadyExists) << again.status();
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  // Added disabled, the number is still taken.
+  v1::AddCallerIdRequest disabled = AddRequest("5551234");
+  disabled.set_status(v1::CallerId::DISABLED);
+  EXPECT_EQ(Add(disabled).status().code(), absl::StatusCode::kAlreadyExists);
+
+  absl::StatusOr<v1::CallerId> elsewhere = Add(AddRequest("5551234", "", kOtherExt));
+  ASSERT_TRUE(elsewhere.ok()) << elsewhere.status();
+  EXPECT_NE(elsewhere->id(), first);
+  EXPECT_EQ(GetByNumber(kExt, "5551234")->id(), first);
+  EXPECT_EQ(GetByNumber(kOtherExt, "5551234")->id(), elsewhere->id());
+}
+
+TEST_F(LedgerTest, AddCallerIdWithPinSetsPinSet) {
+  for (const std::string& pin : {std::string("1234"), std::string("123456789012")}) {
+    v1::AddCallerIdRequest request = AddRequest("555" + pin);
+    request.set_pin(pin);
+    absl::StatusOr<v1::CallerId> added = Add(request);
+    ASSERT_TRUE(added.ok()) << added.status();
+    EXPECT_TRUE(added->pin_set());
+    EXPECT_TRUE(Get(added->id())->pin_set());
+  }
+}
+
+TEST_F(LedgerTest, AddCallerIdRejectsMalformedPinsWithoutRepeatingThem) {
+  for (const std::string& pin :
+       {std::string("123"), std::string("1234567890123"), std::string("12a4"), std::string("12 34"),
+        std::string("-1234"), std::string("+1234"), std::string("１２３４")}) {
+    v1::AddCallerIdRequest request = AddRequest("5551234");
+    request.set_pin(pin);
+    absl::StatusOr<v1::CallerId> added = Add(request);
+    SCOPED_TRACE("pin \"" + pin + "\"");
+    ExpectInvalid(added.status(), "pin");
+    EXPECT_THAT(Message(added.status()), Not(HasSubstr(pin)));
+  }
+  EXPECT_EQ(ledger_->last_sequence(), 0u);
+}
+
+TEST_F(LedgerTest, PinNeverAppearsInRepliesOrEvents) {
+  const std::string pin = "80417263";
+  const std::string new_pin = "55501234";
+  std::vector<std::string> replies;
+  v1::AddCallerIdRequest request = AddRequest("5551234", "3");
+  request.set_pin(pin);
+  request.set_request_id("add-with-pin");
+  absl::StatusOr<v1::CallerId> added = Add(request);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_TRUE(added->pin_set());
+  replies.push_back(added->SerializeAsString());
+  absl::StatusOr<v1::CallerId> retried = Add(request);  // the replayed answer
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_TRUE(retried->pin_set());
+  replies.push_back(retried->SerializeAsString());
+
+  v1::UpdateCallerIdRequest update;
+  update.set_callerid_id(added->id());
+  update.set_pin(new_pin);
+  absl::StatusOr<v1::CallerId> updated = Update(update);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_TRUE(updated->pin_set());
+  replies.push_back(updated->SerializeAsString());
+  replies.push_back(Get(added->id())->SerializeAsString());
+  replies.push_back(List(kExt)->SerializeAsString());
+  replies.push_back(Recharges(added->id())->SerializeAsString());
+
+  std::vector<v1::Event> events = AllEvents();
+  ASSERT_EQ(events.size(), 2u);
+  for (const v1::Event& event : events) {
+    replies.push_back(event.SerializeAsString());
+    replies.push_back(event.DebugString());
+    EXPECT_TRUE(event.request_fingerprint().empty());
+  }
+  EXPECT_TRUE(events[0].caller_id_added().pin().hash().empty());
+  EXPECT_TRUE(events[0].caller_id_added().pin().salt().empty());
+  EXPECT_TRUE(events[1].caller_id_updated().pin().hash().empty());
+
+  for (const std::string& bytes : replies) {
+    EXPECT_EQ(bytes.find(pin), std::string::npos);
+    EXPECT_EQ(bytes.find(new_pin), std::string::npos);
+  }
+
+  // Nor is it anywhere in the store.
+  ledger_.reset();
+  StoreOptions store_options;
+  store_options.path = options_.data_dir;
+  store_options.read_only = true;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  std::vector<rocksdb::ColumnFamilyHandle*> families = {(*store)->events(), (*store)->config()};
+  for (int i = 0; i < kProjectionCfCount; ++i) {
+    families.push_back((*store)->projection(static_cast<Cf>(i)));
+  }
+  size_t values = 0;
+  for (rocksdb::ColumnFamilyHandle* family : families) {
+    std::unique_ptr<rocksdb::Iterator> it(
+        (*store)->db()->NewIterator(rocksdb::ReadOptions(), family));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      ++values;
+      EXPECT_EQ(it->value().ToString().find(pin), std::string::npos) << family->GetName();
+      EXPECT_EQ(it->value().ToString().find(new_pin), std::string::npos) << family->GetName();
+    }
+  }
+  EXPECT_GT(values, 5u);
+}
+
+TEST_F(LedgerTest, AddCallerIdInitialCreditIsExact) {
+  struct Case {
+    std::string initial;
+    std::string shown;
+  };
+  for (const Case& c : std::vector<Case>{{"10.50", "10.50"},
+                                         {"10.5", "10.50"},
+                                         {"7", "7.00"},
+                                         {"0", "0.00"},
+                                         {"0.0125", "0.0125"},
+                                         {"1.123456", "1.123456"},
+                                         {"+3.1", "3.10"},
+                                         {"9223372036854", "9223372036854.00"}}) {
+    absl::StatusOr<v1::CallerId> added =
+        Add(AddRequest(absl::StrCat("555", 1000 + ledger_->last_sequence()), c.initial));
+    ASSERT_TRUE(added.ok()) << c.initial << ": " << added.status();
+    EXPECT_EQ(added->total_credit(), c.shown) << c.initial;
+    EXPECT_EQ(added->available_credit(), c.shown) << c.initial;
+    EXPECT_EQ(Get(added->id())->total_credit(), c.shown) << c.initial;
+  }
+}
+
+TEST_F(LedgerTest, AddCallerIdUnlimitedHasNoCreditNumbers) {
+  v1::AddCallerIdRequest request = AddRequest("5551234");
+  request.set_unlimited(true);
+  absl::StatusOr<v1::CallerId> added = Add(request);
+  ASSERT_TRUE(added.ok()) << added.status();
+  for (const v1::CallerId& callerid : {*added, *Get(added->id())}) {
+    EXPECT_TRUE(callerid.unlimited());
+    EXPECT_EQ(callerid.total_credit(), "");
+    EXPECT_EQ(callerid.available_credit(), "");
+    EXPECT_EQ(callerid.credit_left(), "");
+  }
+}
+
+TEST_F(LedgerTest, AddCallerIdRejectsBadInitialCredit) {
+  v1::AddCallerIdRequest both = AddRequest("5551234", "10");
+  both.set_unlimited(true);
+  ExpectInvalid(Add(both).status(), "initial_credit");
+
+  for (const char* credit : {"-1",
+                             "-0.01",
+                             "1.0000001",
+                             "0.1234567",
+                             "1e3",
+                             "1E3",
+                             "9223372036855",
+                             "-9223372036855",
+                             "99999999999999999999",
+                             "abc",
+                             ".5",
+                             "5.",
+                             "1.2.3",
+                             " 1",
+                             "1 ",
+                             "1,000",
+                             "--1",
+                             "0x10",
+                             "$5",
+                             "5 USD",
+                             "NaN",
+                             "inf"}) {
+    absl::StatusOr<v1::CallerId> added = Add(AddRequest("5551234", credit));
+    SCOPED_TRACE(std::string("initial_credit \"") + credit + "\"");
+    ExpectInvalid(added.status(), "initial_credit");
+  }
+  EXPECT_EQ(ledger_->last_sequence(), 0u);
+}
+
+TEST_F(LedgerTest, AddCallerIdStatus) {
+  absl::StatusOr<v1::CallerId> enabled = Add(AddRequest("5550001"));
+  ASSERT_TRUE(enabled.ok()) << enabled.status();
+  EXPECT_EQ(enabled->status(), v1::CallerId::ENABLED);
+
+  v1::AddCallerIdRequest request = AddRequest("5550002");
+  request.set_status(v1::CallerId::DISABLED);
+  absl::StatusOr<v1::CallerId> disabled = Add(request);
+  ASSERT_TRUE(disabled.ok()) << disabled.status();
+  EXPECT_EQ(disabled->status(), v1::CallerId::DISABLED);
+  EXPECT_EQ(Get(disabled->id())->status(), v1::CallerId::DISABLED);
+
+  request = AddRequest("5550003");
+  request.set_status(static_cast<v1::CallerId::Status>(7));
+  ExpectInvalid(Add(request).status(), "status");
+  EXPECT_EQ(ledger_->last_sequence(), 2u);
+}
+
+TEST_F(LedgerTest, AddCallerIdOrderNo) {
+  v1::AddCallerIdRequest request = AddRequest("5550001", "1");
+  request.set_order_no(std::string(64, 'x'));
+  absl::StatusOr<v1::CallerId> added = Add(request);
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(added->order_no(), std::string(64, 'x'));
+
+  for (const std::string& order_no : {std::string(65, 'x'), std::string("ORD\n1"),
+                                      std::string("ORD\x01"), std::string("\xff\xfe")}) {
+    request = AddRequest("5550002", "1");
+    request.set_order_no(order_no);
+    ExpectInvalid(Add(request).status(), "order_no");
+  }
+  request = AddRequest("5550002", "1");
+  request.set_order_no("Bestellung Nr. 7 \xc3\xa4");  // UTF-8 is fine
+  EXPECT_TRUE(Add(request).ok());
+  EXPECT_EQ(ledger_->last_sequence(), 2u);
+}
+
+TEST_F(LedgerTest, AddCallerIdRejectsInvalidExtensions) {
+  for (const std::string& extension :
+       {std::string(""), std::string(33, '1'), std::string("00 03"), std::string("0003/005"),
+        std::string("0003\n"), std::string("ext\xc3\xa4")}) {
+    SCOPED_TRACE("extension \"" + extension + "\"");
+    ExpectInvalid(Add(AddRequest("5551234", "", extension)).status(), "extension");
+  }
+  EXPECT_TRUE(Add(AddRequest("5551234", "", std::string(32, '1'))).ok());
+  EXPECT_TRUE(Add(AddRequest("5551234", "", "A-b_c.d#*9")).ok());
+  EXPECT_EQ(ledger_->last_sequence(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------
+// License and extension limits
+
+TEST_F(LedgerTest, LicenseLimitCountsOnlyEnabledCallerIds) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
+  uint64_t a = AddOk("5550001");
+  uint64_t b = AddOk("5550002", "", kOtherExt);
+  v1::LicenseUsage usage = Usage();
+  EXPECT_EQ(usage.max_active_callerids(), 2u);
+  EXPECT_EQ(usage.active_callerids(), 2u);
+  EXPECT_EQ(usage.total_callerids(), 2u);
+  EXPECT_EQ(usage.available(), 0u);
+
+  // The limit is the server's: both extensions count.
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::CallerId> third = Add(AddRequest("5550003"));
+  EXPECT_EQ(third.status().code(), absl::StatusCode::kResourceExhausted) << third.status();
+  EXPECT_EQ(Add(AddRequest("5550003", "", "9999")).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_EQ(Usage().total_callerids(), 2u);
+
+  // Adding a disabled one still works.
+  v1::AddCallerIdRequest disabled = AddRequest("5550003");
+  disabled.set_status(v1::CallerId::DISABLED);
+  absl::StatusOr<v1::CallerId> c = Add(disabled);
+  ASSERT_TRUE(c.ok()) << c.status();
+  usage = Usage();
+  EXPECT_EQ(usage.active_callerids(), 2u);
+  EXPECT_EQ(usage.total_callerids(), 3u);
+  EXPECT_EQ(usage.available(), 0u);
+
+  // Enabling it at the limit is refused and writes nothing.
+  before = ledger_->last_sequence();
+  absl::StatusOr<v1::CallerId> enabled = SetStatus(c->id(), v1::CallerId::ENABLED);
+  EXPECT_EQ(enabled.status().code(), absl::StatusCode::kResourceExhausted) << enabled.status();
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_EQ(Get(c->id())->status(), v1::CallerId::DISABLED);
+
+  // "Enabling" one that already is enabled is no new activation.
+  absl::StatusOr<v1::CallerId> same = SetStatus(a, v1::CallerId::ENABLED);
+  EXPECT_TRUE(same.ok()) << same.status();
+  // An edit of an enabled CallerID that does not touch its status is fine at the limit.
+  v1::UpdateCallerIdRequest order;
+  order.set_callerid_id(b);
+  order.set_order_no("ORD-2");
+  EXPECT_TRUE(Update(order).ok());
+
+  // Disabling one frees a slot.
+  ASSERT_TRUE(SetStatus(a, v1::CallerId::DISABLED).ok());
+  usage = Usage();
+  EXPECT_EQ(usage.active_callerids(), 1u);
+  EXPECT_EQ(usage.available(), 1u);
+  enabled = SetStatus(c->id(), v1::CallerId::ENABLED);
+  ASSERT_TRUE(enabled.ok()) << enabled.status();
+  EXPECT_EQ(enabled->status(), v1::CallerId::ENABLED);
+  usage = Usage();
+  EXPECT_EQ(usage.active_callerids(), 2u);
+  EXPECT_EQ(usage.total_callerids(), 3u);
+  EXPECT_EQ(usage.available(), 0u);
+  EXPECT_EQ(SetStatus(a, v1::CallerId::ENABLED).status().code(),
+            absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(LedgerTest, LoweredLicenseKeepsWhatIsEnabledButEnablesNoMore) {
+  uint64_t a = AddOk("5550001");
+  AddOk("5550002");
+  uint64_t c = AddOk("5550003");
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
+  v1::LicenseUsage usage = Usage();
+  EXPECT_EQ(usage.max_active_callerids(), 2u);
+  EXPECT_EQ(usage.active_callerids(), 3u);
+  EXPECT_EQ(usage.available(), 0u);
+  EXPECT_EQ(Get(a)->status(), v1::CallerId::ENABLED);
+  EXPECT_EQ(Add(AddRequest("5550004")).status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(SetStatus(c, v1::CallerId::DISABLED).ok());
+  EXPECT_EQ(SetStatus(c, v1::CallerId::ENABLED).status().code(),
+            absl::StatusCode::kResourceExhausted);  // 2 of 2 still enabled
+  ASSERT_TRUE(SetStatus(a, v1::CallerId::DISABLED).ok());
+  EXPECT_TRUE(SetStatus(c, v1::CallerId::ENABLED).ok());
+}
+
+TEST_F(LedgerTest, LicenseLimitAppliesToConcurrentAdds) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(5));
+  std::vector<std::future<absl::StatusOr<v1::CallerId>>> pending;
+  for (int i = 0; i < 12; ++i) {
+    pending.push_back(Start(&Ledger::AddCallerId, AddRequest(absl::StrCat("555000", 10 + i))));
+  }
+  int ok = 0;
+  int exhausted = 0;
+  for (auto& future : pending) {
+    absl::StatusOr<v1::CallerId> added = Wait(std::move(future));
+    if (added.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(added.status().code(), absl::StatusCode::kResourceExhausted) << added.status();
+      ++exhausted;
+    }
+  }
+  EXPECT_EQ(ok, 5);
+  EXPECT_EQ(exhausted, 7);
+  EXPECT_EQ(Usage().active_callerids(), 5u);
+  EXPECT_EQ(ledger_->last_sequence(), 5u);
+}
+
+TEST_F(LedgerTest, ExtensionPolicyLimitIsLowerThanTheLicense) {
+  absl::StatusOr<v1::ExtensionPolicy> policy = SetPolicy(kExt, 1);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->extension(), kExt);
+  EXPECT_EQ(policy->max_active_callerids(), 1u);
+
+  uint64_t a = AddOk("5550001");
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::CallerId> b = Add(AddRequest("5550002"));
+  EXPECT_EQ(b.status().code(), absl::StatusCode::kResourceExhausted) << b.status();
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  // Other extensions only have the license's limit.
+  EXPECT_NE(AddOk("5550002", "", kOtherExt), 0u);
+  EXPECT_NE(AddOk("5550003", "", kOtherExt), 0u);
+  // A disabled one may be added, but not enabled.
+  v1::AddCallerIdRequest disabled = AddRequest("5550002");
+  disabled.set_status(v1::CallerId::DISABLED);
+  uint64_t d = AddOk(disabled);
+  before = ledger_->last_sequence();
+  EXPECT_EQ(SetStatus(d, v1::CallerId::ENABLED).status().code(),
+            absl::StatusCode::kResourceExhausted);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+
+  v1::LicenseUsage usage = Usage(kExt);
+  EXPECT_EQ(usage.active_callerids(), 3u);
+  EXPECT_EQ(usage.total_callerids(), 4u);
+  EXPECT_EQ(usage.available(), kDefaultLicense - 3);
+  EXPECT_EQ(usage.extension_policy().extension(), kExt);
+  EXPECT_EQ(usage.extension_policy().max_active_callerids(), 1u);
+  EXPECT_EQ(usage.extension_policy().active_callerids(), 1u);
+  EXPECT_EQ(usage.extension_policy().total_callerids(), 2u);
+  EXPECT_EQ(Usage(kOtherExt).extension_policy().active_callerids(), 2u);
+
+  ASSERT_TRUE(SetStatus(a, v1::CallerId::DISABLED).ok());
+  EXPECT_TRUE(SetStatus(d, v1::CallerId::ENABLED).ok());
+  EXPECT_EQ(SetStatus(a, v1::CallerId::ENABLED).status().code(),
+            absl::StatusCode::kResourceExhausted);
+
+  // Raising the policy, or 0 (only the license), lets more in.
+  ASSERT_TRUE(SetPolicy(kExt, 0).ok());
+  EXPECT_TRUE(SetStatus(a, v1::CallerId::ENABLED).ok());
+  EXPECT_NE(AddOk("5550009"), 0u);
+  EXPECT_EQ(Usage(kExt).extension_policy().active_callerids(), 3u);
+}
+
+TEST_F(LedgerTest, ExtensionPolicyCannotRaiseTheLicense) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
+  ASSERT_TRUE(SetPolicy(kExt, 10).ok());
+  AddOk("5550001");
+  AddOk("5550002");
+  EXPECT_EQ(Add(AddRequest("5550003")).status().code(), absl::StatusCode::kResourceExhausted);
+}
+
+TEST_F(LedgerTest, SetExtensionPolicyRejectsMalformedInput) {
+  v1::SetExtensionPolicyRequest request;
+  request.set_extension("bad ext");
+  ExpectInvalid(Call(&Ledger::SetExtensionPolicy, request).status(), "extension");
+  request.set_extension(kExt);
+  for (const char* min : {"-1", "1.0000001", "1e2", "abc"}) {
+    request.set_min_credit_to_call(min);
+    ExpectInvalid(Call(&Ledger::SetExtensionPolicy, request).status(), "min_credit_to_call");
+  }
+  EXPECT_EQ(ledger_->last_sequence(), 0u);
+  request.set_min_credit_to_call("0.5");
+  absl::StatusOr<v1::ExtensionPolicy> policy = Call(&Ledger::SetExtensionPolicy, request);
+  ASSERT_TRUE(policy.ok()) << policy.status();
+  EXPECT_EQ(policy->min_credit_to_call(), "0.50");
+}
+
+// ---------------------------------------------------------------------------------------
+// UpdateCallerId
+
+TEST_F(LedgerTest, UpdateCallerIdChangesTheNumber) {
+  uint64_t a = AddOk("5550001", "4");
+  uint64_t b = AddOk("5550002");
+  uint64_t other = AddOk("5550009", "", kOtherExt);
+  clock_.AdvanceMicros(5000000);
+
+  v1::UpdateCallerIdRequest request;
+  request.set_callerid_id(a);
+  request.set_callback_number("+15550001");
+  absl::StatusOr<v1::CallerId> updated = Update(request);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->id(), a);
+  EXPECT_EQ(updated->callback_number(), "+15550001");
+  EXPECT_EQ(updated->total_credit(), "4.00");
+  EXPECT_EQ(ToUnixMicros(updated->created_at()), kStartMicros);
+  EXPECT_EQ(ToUnixMicros(updated->updated_at()), kStartMicros + 5000000);
+  EXPECT_THAT(*Get(a), EqualsProto(*updated));
+  EXPECT_EQ(GetByNumber(kExt, "5550001").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetByNumber(kExt, "+15550001")->id(), a);
+
+  // The old number is free again; a taken one is not.
+  EXPECT_NE(AddOk("5550001"), 0u);
+  uint64_t before = ledger_->last_sequence();
+  request.set_callback_number("5550002");
+  EXPECT_EQ(Update(request).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_EQ(Get(a)->callback_number(), "+15550001");
+  EXPECT_EQ(GetByNumber(kExt, "5550002")->id(), b);
+
+  // A number of another extension is no conflict; its own number is no change.
+  request.set_callback_number("5550009");
+  EXPECT_TRUE(Update(request).ok());
+  EXPECT_EQ(GetByNumber(kOtherExt, "5550009")->id(), other);
+  EXPECT_EQ(GetByNumber(kExt, "5550009")->id(), a);
+  absl::StatusOr<v1::CallerId> same = Update(request);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->callback_number(), "5550009");
+
+  for (const char* bad : {"12", "12a45", "", "+"}) {
+    request.set_callback_number(bad);
+    before = ledger_->last_sequence();
+    ExpectInvalid(Update(request).status(), "callback_number");
+    EXPECT_EQ(ledger_->last_sequence(), before);
+  }
+}
+
+TEST_F(LedgerTest, UpdateCallerIdSetsAndRemovesThePin) {
+  uint64_t a = AddOk("5550001");
+  ASSERT_FALSE(Get(a)->pin_set());
+  v1::UpdateCallerIdRequest request;
+  request.set_callerid_id(a);
+  request.set_pin("4321");
+  absl::StatusOr<v1::CallerId> updated = Update(request);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_TRUE(updated->pin_set());
+  EXPECT_TRUE(Get(a)->pin_set());
+
+  request.set_pin("987654321098");  // a new PIN
+  EXPECT_TRUE(Update(request)->pin_set());
+
+  for (const std::string& bad : {std::string("123"), std::string("12a4"), std::string(13, '1')}) {
+    request.set_pin(bad);
+    uint64_t before = ledger_->last_sequence();
+    absl::StatusOr<v1::CallerId> rejected = Update(request);
+    ExpectInvalid(rejected.status(), "pin");
+    EXPECT_THAT(Message(rejected.status()), Not(HasSubstr(bad)));
+    EXPECT_EQ(ledger_->last_sequence(), before);
+  }
+
+  request.set_pin("");  // removes the PIN
+  updated = Update(request);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_FALSE(updated->pin_set());
+  EXPECT_FALSE(Get(a)->pin_set());
+}
+
+TEST_F(LedgerTest, UpdateCallerIdChangesStatusAndOrderNo) {
+  uint64_t a = AddOk("5550001");
+  absl::StatusOr<v1::CallerId> updated = SetStatus(a, v1::CallerId::DISABLED);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->status(), v1::CallerId::DISABLED);
+  EXPECT_EQ(Usage().active_callerids(), 0u);
+  updated = SetStatus(a, v1::CallerId::ENABLED);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->status(), v1::CallerId::ENABLED);
+  EXPECT_EQ(Usage().active_callerids(), 1u);
+  ExpectInvalid(SetStatus(a, v1::CallerId::STATUS_UNSPECIFIED).status(), "status");
+  ExpectInvalid(SetStatus(a, static_cast<v1::CallerId::Status>(9)).status(), "status");
+
+  v1::UpdateCallerIdRequest request;
+  request.set_callerid_id(a);
+  request.set_order_no("ORD-99");
+  updated = Update(request);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->order_no(), "ORD-99");
+  EXPECT_EQ(Get(a)->order_no(), "ORD-99");
+  request.set_order_no(std::string(65, '7'));
+  ExpectInvalid(Update(request).status(), "order_no");
+  EXPECT_EQ(Get(a)->order_no(), "ORD-99");
+
+  // Several fields at once.
+  v1::UpdateCallerIdRequest several;
+  several.set_callerid_id(a);
+  several.set_callback_number("5550777");
+  several.set_pin("2468");
+  several.set_status(v1::CallerId::DISABLED);
+  several.set_order_no("");
+  updated = Update(several);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->callback_number(), "5550777");
+  EXPECT_TRUE(updated->pin_set());
+  EXPECT_EQ(updated->status(), v1::CallerId::DISABLED);
+  EXPECT_EQ(updated->order_no(), "");
+}
+
+TEST_F(LedgerTest, UpdateCallerIdIdentifiesTheCallerId) {
+  uint64_t a = AddOk("5550001");
+  uint64_t b = AddOk("5550002");
+  uint64_t before = ledger_->last_sequence();
+
+  v1::UpdateCallerIdRequest request;
+  request.set_order_no("X");
+  ExpectInvalid(Update(request).status(), "callerid_id");  // no id at all
+  request.set_callerid_id(99);
+  EXPECT_EQ(Update(request).status().code(), absl::StatusCode::kNotFound);
+  request.set_callerid_id(a);
+  request.set_id(b);
+  EXPECT_EQ(Update(request).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+
+  v1::UpdateCallerIdRequest nothing;
+  nothing.set_callerid_id(a);
+  EXPECT_EQ(Update(nothing).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+
+  // `id` is another name for callerid_id.
+  v1::UpdateCallerIdRequest alias;
+  alias.set_id(b);
+  alias.set_order_no("via-id");
+  absl::StatusOr<v1::CallerId> updated = Update(alias);
+  ASSERT_TRUE(updated.ok()) << updated.status();
+  EXPECT_EQ(updated->id(), b);
+  EXPECT_EQ(Get(b)->order_no(), "via-id");
+  EXPECT_EQ(Get(a)->order_no(), "");
+  alias.set_callerid_id(b);  // both, naming the same one
+  EXPECT_TRUE(Update(alias).ok());
+  alias.clear_callerid_id();
+  alias.set_id(99);
+  EXPECT_EQ(Update(alias).status().code(), absl::StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------------------------------
+// RemoveCallerIds
+
+TEST_F(LedgerTest, RemoveCallerIdsRemovesSeveralAtOnce) {
+  uint64_t a = AddOk("5550001", "1");
+  uint64_t b = AddOk("5550002", "2");
+  uint64_t c = AddOk("5550003", "3", kOtherExt);
+  absl::StatusOr<v1::RemoveCallerIdsResponse> removed = Remove({a, c});
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_THAT(removed->removed_ids(), ElementsAre(a, c));
+  EXPECT_EQ(ledger_->last_sequence(), 4u);  // one event
+  EXPECT_EQ(Get(a).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Get(c).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(GetByNumber(kExt, "5550001").status().code(), absl::StatusCode::kNotFound);
+  EXPECT_TRUE(Get(b).ok());
+  absl::StatusOr<v1::ListCallerIdsResponse> all = List("");
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->caller_ids_size(), 1);
+  EXPECT_EQ(all->caller_ids(0).id(), b);
+  v1::LicenseUsage usage = Usage(kOtherExt);
+  EXPECT_EQ(usage.active_callerids(), 1u);
+  EXPECT_EQ(usage.total_callerids(), 1u);
+  EXPECT_EQ(usage.extension_policy().total_callerids(), 0u);
+  EXPECT_EQ(Recharges(a).status().code(), absl::StatusCode::kNotFound);
+
+  // Removing again: it is gone.
+  EXPECT_EQ(Remove({a}).status().code(), absl::StatusCode::kNotFound);
+}
+
+TEST_F(LedgerTest, RemoveCallerIdsIsAllOrNone) {
+  uint64_t a = AddOk("5550001");
+  uint64_t b = AddOk("5550002");
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::RemoveCallerIdsResponse> removed = Remove({a, 77, b});
+  EXPECT_EQ(removed.status().code(), absl::StatusCode::kNotFound) << removed.status();
+  EXPECT_THAT(Message(removed.status()), HasSubstr("77"));
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_TRUE(Get(a).ok());
+  EXPECT_TRUE(Get(b).ok());
+  EXPECT_EQ(Usage().total_callerids(), 2u);
+}
+
+TEST_F(LedgerTest, RemoveCallerIdsRequestForms) {
+  uint64_t a = AddOk("5550001");
+  uint64_t b = AddOk("5550002");
+  uint64_t c = AddOk("5550003");
+  uint64_t before = ledger_->last_sequence();
+  ExpectInvalid(Remove({}).status(), "callerid_ids");
+  ExpectInvalid(Remove({a, 0}).status(), "callerid_ids");
+  v1::RemoveCallerIdsRequest too_many;
+  for (uint64_t id = 1; id <= 1001; ++id) too_many.add_callerid_ids(id);
+  ExpectInvalid(Call(&Ledger::RemoveCallerIds, too_many).status(), "callerid_ids");
+  EXPECT_EQ(ledger_->last_sequence(), before);
+
+  // `ids` is another name; both lists are removed together, duplicates once.
+  v1::RemoveCallerIdsRequest request;
+  request.add_callerid_ids(a);
+  request.add_callerid_ids(a);
+  request.add_ids(b);
+  request.add_ids(a);
+  absl::StatusOr<v1::RemoveCallerIdsResponse> removed = Call(&Ledger::RemoveCallerIds, request);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_THAT(removed->removed_ids(), ElementsAre(a, b));
+  EXPECT_TRUE(Get(c).ok());
+  EXPECT_EQ(Usage().total_callerids(), 1u);
+}
+
+TEST_F(LedgerTest, RemovedNumberCanBeReused) {
+  uint64_t a = AddOk("5550001", "10");
+  ASSERT_TRUE(Credit(a, "5").ok());
+  ASSERT_TRUE(Remove({a}).ok());
+  absl::StatusOr<v1::CallerId> again = Add(AddRequest("5550001", "2"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_GT(again->id(), a);  // ids are never reused
+  EXPECT_EQ(again->total_credit(), "2.00");
+  EXPECT_EQ(GetByNumber(kExt, "5550001")->id(), again->id());
+  absl::StatusOr<v1::ListRechargesResponse> history = Recharges(again->id());
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->recharges_size(), 1);  // none of the old CallerID's recharges
+  EXPECT_EQ(history->recharges(0).amount(), "2.00");
+}
+
+TEST_F(LedgerTest, RemoveCallerIdsFreesLicenseSlots) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
+  uint64_t a = AddOk("5550001");
+  AddOk("5550002");
+  ASSERT_EQ(Add(AddRequest("5550003")).status().code(), absl::StatusCode::kResourceExhausted);
+  ASSERT_TRUE(Remove({a}).ok());
+  EXPECT_EQ(Usage().active_callerids(), 1u);
+  EXPECT_EQ(Usage().available(), 1u);
+  EXPECT_NE(AddOk("5550003"), 0u);
+  EXPECT_EQ(Usage().active_callerids(), 2u);
+
+  // Removing a disabled one frees nothing of the license.
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
+  v1::AddCallerIdRequest disabled = AddRequest("5550004");
+  disabled.set_status(v1::CallerId::DISABLED);
+  uint64_t d = AddOk(disabled);
+  ASSERT_TRUE(Remove({d}).ok());
+  EXPECT_EQ(Usage().active_callerids(), 2u);
+  EXPECT_EQ(Usage().total_callerids(), 2u);
+}
+
+// ---------------------------------------------------------------------------------------
+// AddCredit
+
+TEST_F(LedgerTest, AddCreditPositiveAndNegativeOnLimited) {
+  uint64_t a = AddOk("5550001", "10");
+  clock_.AdvanceMicros(60000000);
+  v1::AddCreditRequest request = CreditRequest(a, "5.25");
+  request.set_order_no("ORD-5");
+  request.set_description("top-up by phone");
+  absl::StatusOr<v1::Recharge> recharge = Credit(request);
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->id(), ledger_->last_sequence());
+  EXPECT_EQ(recharge->callerid_id(), a);
+  EXPECT_EQ(recharge->amount(), "5.25");
+  EXPECT_EQ(recharge->credit_left(), "15.25");
+  EXPECT_EQ(recharge->total_credit(), "15.25");
+  EXPECT_EQ(recharge->available_credit(), "15.25");
+  EXPECT_FALSE(recharge->unlimited());
+  EXPECT_EQ(recharge->order_no(), "ORD-5");
+  EXPECT_EQ(recharge->description(), "top-up by phone");
+  EXPECT_EQ(recharge->actor(), kActor);
+  EXPECT_EQ(ToUnixMicros(recharge->created_at()), kStartMicros + 60000000);
+
+  recharge = Credit(a, "-3");
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->amount(), "-3.00");
+  EXPECT_EQ(recharge->credit_left(), "12.25");
+  EXPECT_EQ(recharge->total_credit(), "12.25");
+
+  absl::StatusOr<v1::CallerId> callerid = Get(a);
+  ASSERT_TRUE(callerid.ok());
+  EXPECT_EQ(callerid->total_credit(), "12.25");
+  EXPECT_EQ(callerid->available_credit(), "12.25");
+  EXPECT_EQ(callerid->credit_left(), "12.25");
+  EXPECT_EQ(ToUnixMicros(callerid->updated_at()), kStartMicros + 60000000);
+
+  // The answer is the newest entry of the history.
+  absl::StatusOr<v1::ListRechargesResponse> history = Recharges(a);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->recharges_size(), 3);
+  EXPECT_THAT(history->recharges(0), EqualsProto(*recharge));
+}
+
+TEST_F(LedgerTest, TotalCreditIsInitialPlusEveryRecharge) {
+  uint64_t a = AddOk("5550001", "100");
+  for (const char* amount : {"10", "-20.5", "0.0125", "-0.000001", "3"}) {
+    ASSERT_TRUE(Credit(a, amount).ok()) << amount;
+  }
+  // 100 + 10 - 20.5 + 0.0125 - 0.000001 + 3
+  absl::StatusOr<v1::CallerId> callerid = Get(a);
+  ASSERT_TRUE(callerid.ok());
+  EXPECT_EQ(callerid->total_credit(), "92.512499");
+  EXPECT_EQ(callerid->credit_left(), "92.512499");
+  EXPECT_EQ(callerid->available_credit(), "92.512499");
+}
+
+TEST_F(LedgerTest, AddCreditMayNotTakeCreditBelowZero) {
+  uint64_t a = AddOk("5550001", "5");
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::Recharge> recharge = Credit(a, "-5.01");
+  EXPECT_EQ(recharge.status().code(), absl::StatusCode::kFailedPrecondition) << recharge.status();
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_TRUE(Credit(a, "-0.000001").ok());
+  EXPECT_TRUE(Credit(a, "-4.999999").ok());  // exactly to zero
+  before = ledger_->last_sequence();
+  EXPECT_EQ(Credit(a, "-0.000001").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  absl::StatusOr<v1::CallerId> callerid = Get(a);
+  EXPECT_EQ(callerid->total_credit(), "0.00");
+  EXPECT_EQ(callerid->available_credit(), "0.00");
+  EXPECT_EQ(Recharges(a)->recharges_size(), 3);
+
+  // Zero credit from the start.
+  uint64_t b = AddOk("5550002");
+  EXPECT_EQ(Credit(b, "-1").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ledger_->last_sequence(), before + 1);
+}
+
+TEST_F(LedgerTest, AddCreditConcurrentWithdrawalsNeverOverdraw) {
+  uint64_t a = AddOk("5550001", "1");
+  std::vector<std::future<absl::StatusOr<v1::Recharge>>> pending;
+  for (int i = 0; i < 30; ++i)
+    pending.push_back(Start(&Ledger::AddCredit, CreditRequest(a, "-0.05")));
+  int ok = 0;
+  for (auto& future : pending) {
+    absl::StatusOr<v1::Recharge> recharge = Wait(std::move(future));
+    if (recharge.ok()) {
+      ++ok;
+    } else {
+      EXPECT_EQ(recharge.status().code(), absl::StatusCode::kFailedPrecondition);
+    }
+  }
+  EXPECT_EQ(ok, 20);
+  EXPECT_EQ(Get(a)->available_credit(), "0.00");
+  EXPECT_EQ(ledger_->last_sequence(), 21u);
+}
+
+TEST_F(LedgerTest, NegativeRechargeMakesUnlimitedLimitedWithNothingLeft) {
+  v1::AddCallerIdRequest add = AddRequest("5550001");
+  add.set_unlimited(true);
+  add.set_order_no("ORD-U");
+  uint64_t a = AddOk(add);
+  clock_.AdvanceMicros(1000000);
+
+  absl::StatusOr<v1::Recharge> recharge = Credit(a, "-10.00");
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->amount(), "-10.00");
+  EXPECT_EQ(recharge->credit_left(), "0.00");
+  EXPECT_FALSE(recharge->unlimited());
+  EXPECT_EQ(recharge->total_credit(), "0.00");
+  EXPECT_EQ(recharge->available_credit(), "0.00");
+
+  absl::StatusOr<v1::CallerId> callerid = Get(a);
+  ASSERT_TRUE(callerid.ok());
+  EXPECT_FALSE(callerid->unlimited());
+  EXPECT_EQ(callerid->total_credit(), "0.00");
+  EXPECT_EQ(callerid->available_credit(), "0.00");
+  EXPECT_EQ(callerid->credit_left(), "0.00");
+
+  absl::StatusOr<v1::ListRechargesResponse> history = Recharges(a);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->recharges_size(), 2);
+  EXPECT_EQ(history->recharges(0).amount(), "-10.00");
+  EXPECT_EQ(history->recharges(0).credit_left(), "0.00");
+  EXPECT_FALSE(history->recharges(0).unlimited());
+  EXPECT_EQ(history->recharges(1).amount(), "unlimited");
+  EXPECT_TRUE(history->recharges(1).unlimited());
+  EXPECT_EQ(history->recharges(1).credit_left(), "");
+  EXPECT_EQ(history->recharges(1).description(), "initial credit");
+  EXPECT_EQ(history->recharges(1).order_no(), "ORD-U");
+
+  // It is an ordinary limited CallerID now: no going below zero, a recharge does not
+  // make it unlimited again.
+  uint64_t before = ledger_->last_sequence();
+  EXPECT_EQ(Credit(a, "-1").status().code(), absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  recharge = Credit(a, "20");
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_FALSE(recharge->unlimited());
+  EXPECT_EQ(recharge->credit_left(), "20.00");
+  EXPECT_EQ(recharge->total_credit(), "20.00");
+  EXPECT_FALSE(Get(a)->unlimited());
+}
+
+TEST_F(LedgerTest, PositiveRechargeKeepsUnlimited) {
+  v1::AddCallerIdRequest add = AddRequest("5550001");
+  add.set_unlimited(true);
+  uint64_t a = AddOk(add);
+  absl::StatusOr<v1::Recharge> recharge = Credit(a, "25");
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->amount(), "25.00");
+  EXPECT_TRUE(recharge->unlimited());
+  EXPECT_EQ(recharge->credit_left(), "");
+  EXPECT_EQ(recharge->total_credit(), "");
+  EXPECT_EQ(recharge->available_credit(), "");
+  absl::StatusOr<v1::CallerId> callerid = Get(a);
+  EXPECT_TRUE(callerid->unlimited());
+  EXPECT_EQ(callerid->total_credit(), "");
+  EXPECT_EQ(callerid->available_credit(), "");
+}
+
+TEST_F(LedgerTest, AddCreditRejectsZeroAndMalformedAmounts) {
+  uint64_t a = AddOk("5550001", "5");
+  uint64_t before = ledger_->last_sequence();
+  for (const char* amount :
+       {"0", "0.00", "-0", "+0.000000", "", "1.0000001", "1e2", "-1E2", "9223372036855",
+        "-9223372036855", "abc", " 1", "1.", ".1", "1,5", "--1"}) {
+    SCOPED_TRACE(std::string("amount \"") + amount + "\"");
+    ExpectInvalid(Credit(a, amount).status(), "amount");
+  }
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_EQ(Get(a)->total_credit(), "5.00");
+}
+
+TEST_F(LedgerTest, AddCreditThatWouldOverflowIsRefused) {
+  uint64_t a = AddOk("5550001", "9000000000000");
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::Recharge> recharge = Credit(a, "9000000000000");
+  ASSERT_FALSE(recharge.ok());
+  EXPECT_THAT(recharge.status().code(), ::testing::AnyOf(absl::StatusCode::kInvalidArgument,
+                                                         absl::StatusCode::kFailedPrecondition))
+      << recharge.status();
+  EXPECT_EQ(ledger_->last_sequence(), before);
+  EXPECT_EQ(Get(a)->total_credit(), "9000000000000.00");
+}
+
+TEST_F(LedgerTest, AddCreditByExtensionAndNumber) {
+  uint64_t a = AddOk("5550001", "1");
+  uint64_t b = AddOk("5550001", "1", kOtherExt);
+  v1::AddCreditRequest request;
+  request.set_extension(kOtherExt);
+  request.set_callback_number("5550001");
+  request.set_amount("2");
+  absl::StatusOr<v1::Recharge> recharge = Credit(request);
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->callerid_id(), b);
+  EXPECT_EQ(recharge->credit_left(), "3.00");
+  EXPECT_EQ(Get(a)->total_credit(), "1.00");
+  EXPECT_EQ(Get(b)->total_credit(), "3.00");
+
+  uint64_t before = ledger_->last_sequence();
+  request.set_callback_number("5550002");
+  EXPECT_EQ(Credit(request).status().code(), absl::StatusCode::kNotFound);
+  request.set_callback_number("55a");
+  ExpectInvalid(Credit(request).status(), "callback_number");
+  request.set_callback_number("");
+  EXPECT_EQ(Credit(request).status().code(), absl::StatusCode::kInvalidArgument);
+  request.set_callback_number("5550001");
+  request.set_extension("");
+  EXPECT_EQ(Credit(request).status().code(), absl::StatusCode::kInvalidArgument);
+  request.set_extension("no such ext");
+  EXPECT_EQ(Credit(request).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+}
+
+TEST_F(LedgerTest, AddCreditToUnknownCallerIdIsNotFound) {
+  AddOk("5550001", "1");
+  uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::Recharge> recharge = Credit(42, "1");
+  EXPECT_EQ(recharge.status().code(), absl::StatusCode::kNotFound) << recharge.status();
+  v1::AddCreditRequest none;
+  none.set_amount("1");
+  ExpectInvalid(Credit(none).status(), "callerid_id");
+  EXPECT_EQ(ledger_->last_sequence(), before);
+}
+
+TEST_F(LedgerTest, AddCreditTextLimits) {
+  uint64_t a = AddOk("5550001", "1");
+  v1::AddCreditRequest request = CreditRequest(a, "1");
+  request.set_description(std::string(256, 'd'));
+  request.set_order_no(std::string(64, 'o'));
+  absl::StatusOr<v1::Recharge> recharge = Credit(request);
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(recharge->description(), std::string(256, 'd'));
+  uint64_t before = ledger_->last_sequence();
+  request.set_description(std::string(257, 'd'));
+  ExpectInvalid(Credit(request).status(), "description");
+  request.set_description("ok");
+  request.set_order_no(std::string(65, 'o'));
+  ExpectInvalid(Credit(request).status(), "order_no");
+  EXPECT_EQ(ledger_->last_sequence(), before);
+}
+
+// ---------------------------------------------------------------------------------------
+// ListRecharges
+
+TEST_F(LedgerTest, ListRechargesNewestFirstWithInitialCreditOldest) {
+  v1::AddCallerIdRequest add = AddRequest("5550001", "10");
+  add.set_order_no("ORD-1");
+  uint64_t a = AddOk(add);
+  uint64_t b = AddOk("5550002", "99");  // its history is its own
+  for (const char* amount : {"1", "2", "-3"}) {
+    clock_.AdvanceMicros(1000000);
+    ASSERT_TRUE(Credit(a, amount).ok());
+  }
+  absl::StatusOr<v1::ListRechargesResponse> history = Recharges(a);
+  ASSERT_TRUE(history.ok()) << history.status();
+  ASSERT_EQ(history->recharges_size(), 4);
+  EXPECT_EQ(history->next_page_token(), "");
+  std::vector<std::string> amounts;
+  std::vector<std::string> left;
+  for (const v1::Recharge& r : history->recharges()) {
+    amounts.push_back(r.amount());
+    left.push_back(r.credit_left());
+    EXPECT_EQ(r.callerid_id(), a);
+    EXPECT_EQ(r.actor(), kActor);
+  }
+  EXPECT_THAT(amounts, ElementsAre("-3.00", "2.00", "1.00", "10.00"));
+  EXPECT_THAT(left, ElementsAre("10.00", "13.00", "11.00", "10.00"));
+  for (int i = 1; i < history->recharges_size(); ++i) {
+    EXPECT_GT(history->recharges(i - 1).id(), history->recharges(i).id());
+    EXPECT_GT(ToUnixMicros(history->recharges(i - 1).created_at()),
+              ToUnixMicros(history->recharges(i).created_at()));
+  }
+  const v1::Recharge& initial = history->recharges(3);
+  EXPECT_EQ(initial.description(), "initial credit");
+  EXPECT_EQ(initial.order_no(), "ORD-1");
+  EXPECT_EQ(initial.id(), 1u);
+  EXPECT_EQ(ToUnixMicros(initial.created_at()), kStartMicros);
+
+  absl::StatusOr<v1::ListRechargesResponse> other = Recharges(b);
+  ASSERT_TRUE(other.ok());
+  ASSERT_EQ(other->recharges_size(), 1);
+  EXPECT_EQ(other->recharges(0).amount(), "99.00");
+}
+
+TEST_F(LedgerTest, ListRechargesPagesCoverEveryRechargeOnce) {
+  uint64_t a = AddOk("5550001", "1");
+  AddOk("5550002", "1");
+  for (int i = 1; i <= 11; ++i) ASSERT_TRUE(Credit(a, absl::StrCat(i)).ok());
+  absl::StatusOr<v1::ListRechargesResponse> all = Recharges(a, 1000);
+  ASSERT_TRUE(all.ok());
+  ASSERT_EQ(all->recharges_size(), 12);
+
+  for (int page_size : {1, 4, 5, 11, 12, 13}) {
+    SCOPED_TRACE(absl::StrCat("page_size ", page_size));
+    std::vector<uint64_t> seen;
+    std::string token;
+    int pages = 0;
+    do {
+      absl::StatusOr<v1::ListRechargesResponse> page = Recharges(a, page_size, token);
+      ASSERT_TRUE(page.ok()) << page.status();
+      ASSERT_LE(page->recharges_size(), page_size);
+      for (const v1::Recharge& r : page->recharges()) seen.push_back(r.id());
+      token = page->next_page_token();
+      ASSERT_LT(++pages, 20);
+    } while (!token.empty());
+    EXPECT_EQ(pages, (12 + page_size - 1) / page_size);
+    ASSERT_EQ(seen.size(), 12u);
+    for (int i = 0; i < 12; ++i) EXPECT_EQ(seen[i], all->recharges(i).id());
+  }
+}
+
+TEST_F(LedgerTest, ListRechargesRejectsBadRequests) {
+  uint64_t a = AddOk("5550001", "1");
+  for (int i = 0; i < 3; ++i) ASSERT_TRUE(Credit(a, "1").ok());
+  absl::StatusOr<v1::ListRechargesResponse> first = Recharges(a, 2);
+  ASSERT_TRUE(first.ok());
+  ASSERT_FALSE(first->next_page_token().empty());
+  AddOk("5550002");
+  absl::StatusOr<v1::ListCallerIdsResponse> other_listing =
+      List(kExt, "", v1::CallerId::STATUS_UNSPECIFIED, 1);
+  ASSERT_TRUE(other_listing.ok());
+  ASSERT_FALSE(other_listing->next_page_token().empty());
+
+  for (const std::string& token :
+       {std::string("garbage"), std::string("!!!"), other_listing->next_page_token(),
+        std::string("cmVjaGFyZ2VzOjA") /* "recharges:0" */,
+        std::string("cmVjaGFyZ2VzOng") /* "recharges:x" */, std::string(100, 'A')}) {
+    SCOPED_TRACE("page_token \"" + token + "\"");
+    ExpectInvalid(Recharges(a, 2, token).status(), "page_token");
+  }
+  ExpectInvalid(Recharges(a, -1).status(), "page_size");
+  ExpectInvalid(Recharges(a, 1001).status(), "page_size");
+  EXPECT_TRUE(Recharges(a, 1000).ok());
+  EXPECT_EQ(Recharges(a, 0)->recharges_size(), 4);  // 0: the default
+  ExpectInvalid(Recharges(0).status(), "callerid_id");
+  EXPECT_EQ(Recharges(99).status().code(), absl::StatusCode::kNotFound);
+}
+
+// ---------------------------------------------------------------------------------------
+// ListCallerIds
+
+TEST_F(LedgerTest, ListCallerIdsPagesInIdOrder) {
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 25; ++i) {
+    // Interleave another extension so that the ids of kExt are not contiguous.
+    if (i % 5 == 0) AddOk(absl::StrCat("444", 1000 + i), "", kOtherExt);
+    ids.push_back(AddOk(absl::StrCat("555", 1000 + i)));
+  }
+  std::vector<uint64_t> seen;
+  std::string token;
+  std::vector<int> sizes;
+  do {
+    absl::StatusOr<v1::ListCallerIdsResponse> page =
+        List(kExt, "", v1::CallerId::STATUS_UNSPECIFIED, 10, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->total_size(), 25u);
+    sizes.push_back(page->caller_ids_size());
+    for (const v1::CallerId& c : page->caller_ids()) {
+      EXPECT_EQ(c.extension(), kExt);
+      seen.push_back(c.id());
+    }
+    token = page->next_page_token();
+    ASSERT_LT(sizes.size(), 10u);
+  } while (!token.empty());
+  EXPECT_THAT(sizes, ElementsAre(10, 10, 5));
+  EXPECT_EQ(seen, ids);
+
+  // All extensions.
+  absl::StatusOr<v1::ListCallerIdsResponse> all =
+      List("", "", v1::CallerId::STATUS_UNSPECIFIED, 1000);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->total_size(), 30u);
+  ASSERT_EQ(all->caller_ids_size(), 30);
+  for (int i = 0; i < 30; ++i) EXPECT_EQ(all->caller_ids(i).id(), static_cast<uint64_t>(i + 1));
+  EXPECT_EQ(all->next_page_token(), "");
+  absl::StatusOr<v1::ListCallerIdsResponse> def = List("");
+  EXPECT_EQ(def->caller_ids_size(), 30);  // page_size 0 means 100
+}
+
+TEST_F(LedgerTest, ListCallerIdsSearches) {
+  uint64_t a = AddOk("+41791234567");
+  uint64_t b = AddOk("0791234567");
+  v1::AddCallerIdRequest disabled = AddRequest("0315550000");
+  disabled.set_status(v1::CallerId::DISABLED);
+  uint64_t c = AddOk(disabled);
+  uint64_t d = AddOk("912345", "", kOtherExt);
+
+  auto ids = [](const absl::StatusOr<v1::ListCallerIdsResponse>& response) {
+    std::vector<uint64_t> out;
+    EXPECT_TRUE(response.ok()) << response.status();
+    if (response.ok()) {
+      for (const v1::CallerId& callerid : response->caller_ids()) out.push_back(callerid.id());
+      EXPECT_EQ(response->total_size(), out.size());
+    }
+    return out;
+  };
+  EXPECT_THAT(ids(List(kExt, "91234")), ElementsAre(a, b));
+  EXPECT_THAT(ids(List("", "91234")), ElementsAre(a, b, d));
+  EXPECT_THAT(ids(List(kExt, "+41")), ElementsAre(a));
+  EXPECT_THAT(ids(List(kExt, "555")), ElementsAre(c));
+  EXPECT_THAT(ids(List(kExt, "", v1::CallerId::DISABLED)), ElementsAre(c));
+  EXPECT_THAT(ids(List(kExt, "", v1::CallerId::ENABLED)), ElementsAre(a, b));
+  EXPECT_THAT(ids(List(kExt, "0", v1::CallerId::DISABLED)), ElementsAre(c));
+  EXPECT_THAT(ids(List(kExt, "88888")), ElementsAre());
+  EXPECT_THAT(ids(List("9999")), ElementsAre());
+
+  // total_size counts every match, not the page.
+  absl::StatusOr<v1::ListCallerIdsResponse> page =
+      List(kExt, "1234", v1::CallerId::STATUS_UNSPECIFIED, 1);
+  ASSERT_TRUE(page.ok());
+  EXPECT_EQ(page->caller_ids_size(), 1);
+  EXPECT_EQ(page->total_size(), 2u);
+  EXPECT_FALSE(page->next_page_token().empty());
+
+  ExpectInvalid(List(kExt, "12a").status(), "callback_number");
+  ExpectInvalid(List(kExt, "", static_cast<v1::CallerId::Status>(5)).status(), "status");
+  ExpectInvalid(List(kExt, "", v1::CallerId::STATUS_UNSPECIFIED, -1).status(), "page_size");
+  ExpectInvalid(List(kExt, "", v1::CallerId::STATUS_UNSPECIFIED, 1001).status(), "page_size");
+  ExpectInvalid(List(kExt, "", v1::CallerId::STATUS_UNSPECIFIED, 10, "bogus").status(),
+                "page_token");
+  ExpectInvalid(List("bad ext").status(), "extension");
+}
+
+// ---------------------------------------------------------------------------------------
+// Idempotency
+
+TEST_F(LedgerTest, AddCallerIdRetryReturnsTheFirstAnswer) {
+  v1::AddCallerIdRequest request = AddRequest("5550001", "7.5");
+  request.set_pin("1234");
+  request.set_request_id("req-add-1");
+  absl::StatusOr<v1::CallerId> first = Add(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  uint64_t after_first = ledger_->last_sequence();
+  clock_.AdvanceMicros(1000000);
+
+  absl::StatusOr<v1::CallerId> retry = Add(request);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_THAT(*retry, EqualsProto(*first));
+  EXPECT_EQ(ledger_->last_sequence(), after_first);
+  EXPECT_EQ(Usage().total_callerids(), 1u);
+
+  // The same key with other arguments is a reuse, not a retry.
+  for (auto change : std::vector<std::function<void(v1::AddCallerIdRequest*)>>{
+           [](v1::AddCallerIdRequest* r) { r->set_callback_number("5550002"); },
+           [](v1::AddCallerIdRequest* r) { r->set_pin("4321"); },
+           [](v1::AddCallerIdRequest* r) { r->clear_pin(); },
+           [](v1::AddCallerIdRequest* r) { r->set_initial_credit("7.6"); },
+           [](v1::AddCallerIdRequest* r) { r->set_order_no("other"); },
+           [](v1::AddCallerIdRequest* r) { r->set_status(v1::CallerId::DISABLED); },
+           [](v1::AddCallerIdRequest* r) { r->set_extension(kOtherExt); }}) {
+    v1::AddCallerIdRequest other = request;
+    change(&other);
+    absl::StatusOr<v1::CallerId> reused = Add(other);
+    EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+    EXPECT_THAT(Message(reused.status()), Not(HasSubstr("1234")));
+  }
+  EXPECT_EQ(ledger_->last_sequence(), after_first);
+
+  // "7.50" is the same amount as "7.5".
+  v1::AddCallerIdRequest same_amount = request;
+  same_amount.set_initial_credit("7.50");
+  absl::StatusOr<v1::CallerId> same = Add(same_amount);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->id(), first->id());
+
+  // Without a request_id it is a new request: the number is taken.
+  request.clear_request_id();
+  EXPECT_EQ(Add(request).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ledger_->last_sequence(), after_first);
+}
+
+TEST_F(LedgerTest, AddCallerIdRetryAtTheLicenseLimitReturnsTheFirstAnswer) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(1));
+  v1::AddCallerIdRequest request = AddRequest("5550001");
+  request.set_request_id("only-one");
+  absl::StatusOr<v1::CallerId> first = Add(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  absl::StatusOr<v1::CallerId> retry = Add(request);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->id(), first->id());
+  EXPECT_EQ(ledger_->last_sequence(), 1u);
+}
+
+TEST_F(LedgerTest, AddCreditRetryAppliesTheCreditOnce) {
+  uint64_t a = AddOk("5550001", "10");
+  v1::AddCreditRequest request = CreditRequest(a, "2.5");
+  request.set_request_id("pay-1");
+  request.set_order_no("ORD-7");
+  absl::StatusOr<v1::Recharge> first = Credit(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  uint64_t after_first = ledger_->last_sequence();
+  EXPECT_EQ(first->request_id(), "pay-1");
+
+  absl::StatusOr<v1::Recharge> retry = Credit(request);
+  ASSERT_TRUE(retry.ok()) << retry.status();
+  EXPECT_EQ(retry->id(), first->id());
+  EXPECT_THAT(*retry, EqualsProto(*first));
+  EXPECT_EQ(ledger_->last_sequence(), after_first);
+  EXPECT_EQ(Get(a)->total_credit(), "12.50");
+  EXPECT_EQ(Recharges(a)->recharges_size(), 2);
+
+  for (auto change : std::vector<std::function<void(v1::AddCreditRequest*)>>{
+           [](v1::AddCreditRequest* r) { r->set_amount("2.51"); },
+           [](v1::AddCreditRequest* r) { r->set_order_no("ORD-8"); },
+           [](v1::AddCreditRequest* r) { r->set_description("other"); },
+           [](v1::AddCreditRequest* r) { r->set_callerid_id(r->callerid_id() + 1); }}) {
+    v1::AddCreditRequest other = request;
+    change(&other);
+    EXPECT_EQ(Credit(other).status().code(), absl::StatusCode::kAlreadyExists);
+  }
+  EXPECT_EQ(ledger_->last_sequence(), after_first);
+  EXPECT_EQ(Get(a)->total_credit(), "12.50");
+
+  // A request that was refused wrote nothing, its key included: it may be used again.
+  v1::AddCreditRequest refused = CreditRequest(a, "-100");
+  refused.set_request_id("pay-2");
+  EXPECT_EQ(Credit(refused).status().code(), absl::StatusCode::kFailedPrecondition);
+  refused.set_amount("1");
+  EXPECT_TRUE(Credit(refused).ok());
+  EXPECT_EQ(Get(a)->total_credit(), "13.50");
+}
+
+TEST_F(LedgerTest, RequestIdsAreScopedByRpc) {
+  v1::AddCallerIdRequest add = AddRequest("5550001", "1");
+  add.set_request_id("shared-key");
+  absl::StatusOr<v1::CallerId> added = Add(add);
+  ASSERT_TRUE(added.ok());
+  v1::AddCreditRequest credit = CreditRequest(added->id(), "1");
+  credit.set_request_id("shared-key");
+  absl::StatusOr<v1::Recharge> recharge = Credit(credit);
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  EXPECT_EQ(Get(added->id())->total_credit(), "2.00");
+}
+
+TEST_F(LedgerTest, RequestIdMustBeWellFormed) {
+  v1::AddCallerIdRequest add = AddRequest("5550001");
+  add.set_request_id(std::string(129, 'r'));
+  ExpectInvalid(Add(add).status(), "request_id");
+  add.set_request_id("tab\there");
+  ExpectInvalid(Add(add).status(), "request_id");
+  add.set_request_id(std::string(128, 'r'));
+  uint64_t a = AddOk(add);
+  v1::AddCreditRequest credit = CreditRequest(a, "1");
+  credit.set_request_id("caf\xc3\xa9");
+  ExpectInvalid(Credit(credit).status(), "request_id");
+  EXPECT_EQ(ledger_->last_sequence(), 1u);
+}
+
+TEST_F(LedgerTest, RequestIdsSurviveARestart) {
+  v1::AddCallerIdRequest add = AddRequest("5550001", "10");
+  add.set_pin("24682468");
+  add.set_request_id("add-r");
+  absl::StatusOr<v1::CallerId> added = Add(add);
+  ASSERT_TRUE(added.ok()) << added.status();
+  v1::AddCreditRequest credit = CreditRequest(added->id(), "5");
+  credit.set_request_id("credit-r");
+  absl::StatusOr<v1::Recharge> recharge = Credit(credit);
+  ASSERT_TRUE(recharge.ok()) << recharge.status();
+  uint64_t last = ledger_->last_sequence();
+
+  clock_.AdvanceMicros(3600000000);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  absl::StatusOr<v1::CallerId> added_again = Add(add);
+  ASSERT_TRUE(added_again.ok()) << added_again.status();
+  EXPECT_THAT(*added_again, EqualsProto(*added));
+  absl::StatusOr<v1::Recharge> recharge_again = Credit(credit);
+  ASSERT_TRUE(recharge_again.ok()) << recharge_again.status();
+  EXPECT_THAT(*recharge_again, EqualsProto(*recharge));
+  EXPECT_EQ(ledger_->last_sequence(), last);
+  EXPECT_EQ(Get(added->id())->total_credit(), "15.00");
+
+  add.set_callback_number("5550002");
+  EXPECT_EQ(Add(add).status().code(), absl::StatusCode::kAlreadyExists);
+  credit.set_amount("6");
+  EXPECT_EQ(Credit(credit).status().code(), absl::StatusCode::kAlreadyExists);
+  EXPECT_EQ(ledger_->last_sequence(), last);
+
+  // And after a rebuild of the projections from the log.
+  options_.rebuild_projections = true;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  credit.set_amount("5");
+  recharge_again = Credit(credit);
+  ASSERT_TRUE(recharge_again.ok()) << recharge_again.status();
+  EXPECT_EQ(recharge_again->id(), recharge->id());
+  EXPECT_EQ(ledger_->last_sequence(), last);
+}
+
+// ---------------------------------------------------------------------------------------
+// Every rejected call leaves the log unchanged.
+
+TEST_F(LedgerTest, EveryRejectedCallWritesNothing) {
+  ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(3));
+  uint64_t limited = AddOk("5550001", "5");
+  v1::AddCallerIdRequest unlimited_request = AddRequest("5550002");
+  unlimited_request.set_unlimited(true);
+  uint64_t unlimited = AddOk(unlimited_request);
+  v1::AddCallerIdRequest disabled_request = AddRequest("5550003");
+  disabled_request.set_status(v1::CallerId::DISABLED);
+  uint64_t disabled = AddOk(disabled_request);
+  AddOk("5550004");  // the license is full now
+  v1::AddCallerIdRequest keyed = AddRequest("5550005");
+  keyed.set_status(v1::CallerId::DISABLED);
+  keyed.set_request_id("k1");
+  AddOk(keyed);
+  ASSERT_TRUE(SetPolicy(kOtherExt, 1).ok());
+  const std::string before_snapshot = Snapshot();
+
+  using Code = absl::StatusCode;
+  auto add = [this](std::function<void(v1::AddCallerIdRequest*)> change) {
+    return [this, change]() {
+      v1::AddCallerIdRequest request = AddRequest("5559999", "1");
+      request.set_status(v1::CallerId::DISABLED);
+      change(&request);
+      return Add(request).status();
+    };
+  };
+  auto update = [this](uint64_t id, std::function<void(v1::UpdateCallerIdRequest*)> change) {
+    return [this, id, change]() {
+      v1::UpdateCallerIdRequest request;
+      request.set_callerid_id(id);
+      change(&request);
+      return Update(request).status();
+    };
+  };
+  auto credit =
+      [this](
+          uint64_t id, std::string amount,
+          std::function<void(v1::AddCreditRequest*)> change = [](v1::AddCreditRequest*) {}) {
+        return [this, id, amount, change]() {
+          v1::AddCreditRequest request = CreditRequest(id, amount);
+          change(&request);
+          return Credit(request).status();
+        };
+      };
+  auto remove = [this](std::vector<uint64_t> ids) {
+    return [this, ids]() { return Remove(ids).status(); };
+  };
+  struct BadCall {
+    std::string name;
+    std::function<absl::Status()> call;
+    Code code;
+  };
+  const std::vector<BadCall> cases = {
+      {"add: short number", add([](auto* r) { r->set_callback_number("12"); }),
+       Code::kInvalidArgument},
+      {"add: long number", add([](auto* r) { r->set_callback_number(std::string(21, '5')); }),
+       Code::kInvalidArgument},
+      {"add: letters", add([](auto* r) { r->set_callback_number("55a55"); }),
+       Code::kInvalidArgument},
+      {"add: empty number", add([](auto* r) { r->set_callback_number(""); }),
+       Code::kInvalidArgument},
+      {"add: taken number", add([](auto* r) { r->set_callback_number("5550001"); }),
+       Code::kAlreadyExists},
+      {"add: short pin", add([](auto* r) { r->set_pin("123"); }), Code::kInvalidArgument},
+      {"add: long pin", add([](auto* r) { r->set_pin(std::string(13, '1')); }),
+       Code::kInvalidArgument},
+      {"add: non-numeric pin", add([](auto* r) { r->set_pin("abcd"); }), Code::kInvalidArgument},
+      {"add: 7 decimals", add([](auto* r) { r->set_initial_credit("0.0000001"); }),
+       Code::kInvalidArgument},
+      {"add: out of range", add([](auto* r) { r->set_initial_credit("9223372036855"); }),
+       Code::kInvalidArgument},
+      {"add: exponent", add([](auto* r) { r->set_initial_credit("1e2"); }), Code::kInvalidArgument},
+      {"add: negative credit", add([](auto* r) { r->set_initial_credit("-1"); }),
+       Code::kInvalidArgument},
+      {"add: credit and unlimited", add([](auto* r) { r->set_unlimited(true); }),
+       Code::kInvalidArgument},
+      {"add: empty extension", add([](auto* r) { r->set_extension(""); }), Code::kInvalidArgument},
+      {"add: long extension", add([](auto* r) { r->set_extension(std::string(33, '1')); }),
+       Code::kInvalidArgument},
+      {"add: long order_no", add([](auto* r) { r->set_order_no(std::string(65, 'o')); }),
+       Code::kInvalidArgument},
+      {"add: bad status", add([](auto* r) { r->set_status(static_cast<v1::CallerId::Status>(3)); }),
+       Code::kInvalidArgument},
+      {"add: long request_id", add([](auto* r) { r->set_request_id(std::string(129, 'r')); }),
+       Code::kInvalidArgument},
+      {"add: reused request_id", add([](auto* r) { r->set_request_id("k1"); }),
+       Code::kAlreadyExists},
+      {"add: license", add([](auto* r) { r->set_status(v1::CallerId::ENABLED); }),
+       Code::kResourceExhausted},
+      {"update: unknown id", update(99, [](auto* r) { r->set_order_no("x"); }), Code::kNotFound},
+      {"update: no id", update(0, [](auto* r) { r->set_order_no("x"); }), Code::kInvalidArgument},
+      {"update: nothing", update(limited, [](auto*) {}), Code::kInvalidArgument},
+      {"update: bad number", update(limited, [](auto* r) { r->set_callback_number("1"); }),
+       Code::kInvalidArgument},
+      {"update: taken number", update(limited, [](auto* r) { r->set_callback_number("5550002"); }),
+       Code::kAlreadyExists},
+      {"update: bad pin", update(limited, [](auto* r) { r->set_pin("12x4"); }),
+       Code::kInvalidArgument},
+      {"update: unspecified status",
+       update(limited, [](auto* r) { r->set_status(v1::CallerId::STATUS_UNSPECIFIED); }),
+       Code::kInvalidArgument},
+      {"update: long order_no",
+       update(limited, [](auto* r) { r->set_order_no(std::string(65, 'o')); }),
+       Code::kInvalidArgument},
+      {"update: enable over license",
+       update(disabled, [](auto* r) { r->set_status(v1::CallerId::ENABLED); }),
+       Code::kResourceExhausted},
+      {"update: id and alias differ",
+       update(limited,
+              [unlimited](auto* r) {
+                r->set_id(unlimited);
+                r->set_order_no("x");
+              }),
+       Code::kInvalidArgument},
+      {"remove: unknown", remove({limited, 99}), Code::kNotFound},
+      {"remove: none", remove({}), Code::kInvalidArgument},
+      {"remove: zero", remove({0}), Code::kInvalidArgument},
+      {"credit: zero", credit(limited, "0"), Code::kInvalidArgument},
+      {"credit: empty", credit(limited, ""), Code::kInvalidArgument},
+      {"credit: 7 decimals", credit(limited, "1.0000001"), Code::kInvalidArgument},
+      {"credit: out of range", credit(limited, "9223372036855"), Code::kInvalidArgument},
+      {"credit: out of range negative", credit(limited, "-9223372036855"), Code::kInvalidArgument},
+      {"credit: exponent", credit(limited, "1e1"), Code::kInvalidArgument},
+      {"credit: text", credit(limited, "ten"), Code::kInvalidArgument},
+      {"credit: below zero", credit(limited, "-5.01"), Code::kFailedPrecondition},
+      {"credit: unknown id", credit(99, "1"), Code::kNotFound},
+      {"credit: unknown number",
+       credit(0, "1",
+              [](auto* r) {
+                r->set_extension(kExt);
+                r->set_callback_number("5558888");
+              }),
+       Code::kNotFound},
+      {"credit: long description",
+       credit(unlimited, "1", [](auto* r) { r->set_description(std::string(257, 'd')); }),
+       Code::kInvalidArgument},
+      {"credit: long order_no",
+       credit(unlimited, "1", [](auto* r) { r->set_order_no(std::string(65, 'o')); }),
+       Code::kInvalidArgument},
+      {"credit: control character",
+       credit(unlimited, "1", [](auto* r) { r->set_description("a\x07"); }),
+       Code::kInvalidArgument},
+  };
+  for (const BadCall& bad : cases) {
+    SCOPED_TRACE(bad.name);
+    uint64_t before = ledger_->last_sequence();
+    absl::Status status = bad.call();
+    EXPECT_EQ(status.code(), bad.code) << status;
+    EXPECT_EQ(ledger_->last_sequence(), before);
+  }
+  EXPECT_EQ(Snapshot(), before_snapshot);
+
+  // And still after a restart: nothing of the refusals reached the log.
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Snapshot(), before_snapshot);
+}
+
+TEST_F(LedgerTest, WritesAfterShutdownAreUnavailable) {
+  AddOk("5550001");
+  ledger_->Shutdown();
+  EXPECT_FALSE(ledger_->WriteHealth().ok());
+  EXPECT_EQ(Add(AddRequest("5550002")).status().code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Credit(1, "1").status().code(), absl::StatusCode::kUnavailable);
+  ledger_->Shutdown();  // idempotent
+}
+
+// ---------------------------------------------------------------------------------------
+// Money formatting
+
+TEST_F(LedgerTest, MoneyIsShownWithTheConfiguredDecimalsAndNeverRounded) {
+  uint64_t a = AddOk("5550001", "10.5");
+  EXPECT_EQ(Get(a)->total_credit(), "10.50");
+  absl::StatusOr<v1::Recharge> recharge = Credit(a, "0.0125");
+  ASSERT_TRUE(recharge.ok());
+  EXPECT_EQ(recharge->amount(), "0.0125");
+  EXPECT_EQ(recharge->credit_left(), "10.5125");
+  recharge = Credit(a, "-0.000001");
+  ASSERT_TRUE(recharge.ok());
+  EXPECT_EQ(recharge->amount(), "-0.000001");
+  EXPECT_EQ(recharge->credit_left(), "10.512499");
+  EXPECT_EQ(Get(a)->available_credit(), "10.512499");
+  recharge = Credit(a, "-0.512499");
+  ASSERT_TRUE(recharge.ok());
+  EXPECT_EQ(recharge->credit_left(), "10.00");
+
+  options_.decimals = 0;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Get(a)->total_credit(), "10");
+  recharge = Credit(a, "0.5");
+  ASSERT_TRUE(recharge.ok());
+  EXPECT_EQ(recharge->amount(), "0.5");
+  EXPECT_EQ(recharge->credit_left(), "10.5");
+
+  options_.decimals = 3;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Get(a)->total_credit(), "10.500");
+  absl::StatusOr<v1::ListRechargesResponse> history = Recharges(a);
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->recharges_size(), 5);
+  EXPECT_EQ(history->recharges(0).amount(), "0.500");
+  EXPECT_EQ(history->recharges(2).amount(), "-0.000001");
+  EXPECT_EQ(history->recharges(3).amount(), "0.0125");
+  EXPECT_EQ(history->recharges(4).amount(), "10.500");
+}
+
+// ---------------------------------------------------------------------------------------
+// Durability and replay
+
+class LedgerReplayTest : public LedgerTest {
+ protected:
+  // A bit of everything.
+  void Populate() {
+    v1::AddCallerIdRequest request = AddRequest("+41791234567", "10.5");
+    request.set_pin("13572468");
+    request.set_order_no("ORD-1");
+    request.set_request_id("populate-1");
+    uint64_t a = AddOk(request);
+    request = AddRequest("0791234567");
+    request.set_unlimited(true);
+    uint64_t b = AddOk(request);
+    request = AddRequest("0315550000", "3", kOtherExt);
+    request.set_status(v1::CallerId::DISABLED);
+    uint64_t c = AddOk(request);
+    uint64_t d = AddOk("0445550000", "1");
+    ASSERT_TRUE(SetPolicy(kOtherExt, 2).ok());
+    clock_.AdvanceMicros(1000000);
+    v1::AddCreditRequest credit = CreditRequest(a, "0.0125");
+    credit.set_request_id("populate-2");
+    ASSERT_TRUE(Credit(credit).ok());
+    ASSERT_TRUE(Credit(a, "-2").ok());
+    ASSERT_TRUE(Credit(b, "5").ok());
+    ASSERT_TRUE(Credit(c, "4").ok());
+    v1::UpdateCallerIdRequest update;
+    update.set_callerid_id(c);
+    update.set_status(v1::CallerId::ENABLED);
+    update.set_callback_number("0315550001");
+    update.set_pin("9999");
+    ASSERT_TRUE(Update(update).ok());
+    update.Clear();
+    update.set_callerid_id(c);
+    update.set_pin("");
+    ASSERT_TRUE(Update(update).ok());
+    ASSERT_TRUE(Remove({d}).ok());
+    clock_.AdvanceMicros(1000000);
+    ASSERT_TRUE(Credit(b, "-10").ok());  // unlimited -> limited, 0 left
+    ASSERT_TRUE(Credit(b, "1.25").ok());
+    AddOk("0445550000", "2");  // the removed number again
+  }
+
+  void ExpectProjectionsVerify() {
+    ledger_.reset();
+    StoreOptions store_options;
+    store_options.path = options_.data_dir;
+    store_options.read_only = true;
+    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<uint64_t> last = (*store)->LastSequence();
+    ASSERT_TRUE(last.ok());
+    absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->events, *last);
+    EXPECT_GT(report->rows_checked, 0u);
+    EXPECT_EQ(report->differences, 0u);
+    for (const std::string& sample : report->samples) ADD_FAILURE() << sample;
+  }
+};
+
+TEST_F(LedgerReplayTest, ReopenKeepsEverything) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  const std::string before = Snapshot();
+  const uint64_t last = ledger_->last_sequence();
+  EXPECT_EQ(last, 15u);
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->last_sequence(), last);
+  EXPECT_EQ(Snapshot(), before);
+
+  // Spot checks of what the snapshot holds.
+  absl::StatusOr<v1::CallerId> a = GetByNumber(kExt, "+41791234567");
+  ASSERT_TRUE(a.ok());
+  EXPECT_EQ(a->total_credit(), "8.5125");
+  EXPECT_TRUE(a->pin_set());
+  absl::StatusOr<v1::CallerId> b = GetByNumber(kExt, "0791234567");
+  ASSERT_TRUE(b.ok());
+  EXPECT_FALSE(b->unlimited());
+  EXPECT_EQ(b->total_credit(), "1.25");
+  absl::StatusOr<v1::CallerId> c = GetByNumber(kOtherExt, "0315550001");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->status(), v1::CallerId::ENABLED);
+  EXPECT_FALSE(c->pin_set());
+  EXPECT_EQ(c->total_credit(), "7.00");
+  v1::LicenseUsage usage = Usage(kOtherExt);
+  EXPECT_EQ(usage.active_callerids(), 4u);
+  EXPECT_EQ(usage.total_callerids(), 4u);
+  EXPECT_EQ(usage.extension_policy().max_active_callerids(), 2u);
+  EXPECT_EQ(usage.extension_policy().active_callerids(), 1u);
+
+  // The reopened ledger goes on writing where the first stopped.
+  absl::StatusOr<v1::CallerId> next = Add(AddRequest("5550100"));
+  ASSERT_TRUE(next.ok()) << next.status();
+  EXPECT_EQ(next->id(), 6u);
+  EXPECT_EQ(ledger_->last_sequence(), last + 1);
+}
+
+TEST_F(LedgerReplayTest, ProjectionsEqualAReplayOfTheLog) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
+}
+
+TEST_F(LedgerReplayTest, RebuildingProjectionsGivesTheSameAnswers) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  const std::string before = Snapshot();
+  options_.rebuild_projections = true;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(Snapshot(), before);
+  // Writes go on after a rebuild, and the rebuilt rows verify.
+  ASSERT_TRUE(Credit(1, "1").ok());
+  AddOk("5550100");
+  const std::string after = Snapshot();
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
+  options_.rebuild_projections = false;
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(Snapshot(), after);
+}
+
+TEST_F(LedgerReplayTest, DataDirectoryIsBoundToItsCurrency) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  const std::string before = Snapshot();
+  ledger_.reset();
+  options_.currency = "EUR";
+  absl::StatusOr<std::unique_ptr<Ledger>> other = Ledger::Open(options_);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
+  EXPECT_THAT(Message(other.status()), HasSubstr("USD"));
+  options_.currency = "usd";
+  EXPECT_EQ(Ledger::Open(options_).status().code(), absl::StatusCode::kInvalidArgument);
+
+  options_.currency = "USD";
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(Snapshot(), before);
+
+  // A new data directory takes whatever currency it is first opened with.
+  ledger_.reset();
+  options_.data_dir = dir_ + "/eur";
+  options_.currency = "EUR";
+  ASSERT_NO_FATAL_FAILURE(Open());
+  AddOk("5550001");
+  ledger_.reset();
+  options_.currency = "USD";
+  EXPECT_EQ(Ledger::Open(options_).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+}  // namespace
+}  // namespace callbackledger
