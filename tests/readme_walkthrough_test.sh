@@ -44,4 +44,17 @@ out=$($L $S/callbackledger.v1.Credit/AddCredit -d '{"callerid_id": 1, "amount": 
 echo "$out" | grep -q 'invalid_argument' || fail "1e5 was not refused: $out"
 out=$($L $S/callbackledger.v1.Credit/AddCredit -d '{"callerid_id": 1, "amount": "-1000"}' 2>&1 || true)
 echo "$out" | grep -q 'failed_precondition' || fail "-1000 was not refused: $out"
+echo "$out" | grep -q 'available credit is 13.25' || fail "the refusal does not say what is available: $out"
+# The PBX call flow, run after the walkthrough as the README says.
+sed -n '/<!-- calls:begin -->/,/<!-- calls:end -->/p' "$readme" |
+  sed '/^```/d; /^<!--/d' | sed "s/127.0.0.1:50051/127.0.0.1:$port/" >"$dir/calls.sh"
+bash -euo pipefail "$dir/calls.sh" >"$dir/calls.txt"
+cat "$dir/calls.txt" >>"$dir/out.txt"
+grep -q '"maxDurationSeconds": "1320"' "$dir/calls.txt" || fail "Authorize: 13.25 at 0.60/min + 0.05 is 1320 s"
+grep -q '"grantedAmount": "3.05"' "$dir/calls.txt" || fail "Reserve: 300 s cost 3.05"
+grep -q '"heldAmount": "4.25"' "$dir/calls.txt" || fail "Extend: the hold is 4.25"
+grep -q '"cost": "4.25"' "$dir/calls.txt" || fail "Settle: 370 s billed as 7 min cost 4.25"
+grep -q '"creditLeft": "9.00"' "$dir/calls.txt" || fail "Settle: 9.00 left"
+grep -q '"totalCost": "4.25"' "$dir/calls.txt" || fail "the cost report total is 4.25"
+
 echo "README walkthrough: OK"
