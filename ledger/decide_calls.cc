@@ -169,7 +169,6 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
   }
   const CallerIdState* callerid = view.FindCallerId(reservation->callerid_id());
   if (v1::Decision allowed = CallerAllowed(callerid); allowed != v1::ALLOWED) return Deny(allowed);
-  if (!reservation->counted() && !callerid->unlimited) return Deny(v1::NO_CREDIT);
 
   int64_t wanted = command.amount_micros;
   if (command.seconds != 0) wanted = ExtraCostMicros(reservation->rate(), command.seconds);
@@ -196,6 +195,7 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
   extended->set_reservation_id(command.reservation_id);
   extended->set_fingerprint(command.fingerprint);
   extended->set_request_id(envelope.request_id);
+  extended->set_counted(!callerid->unlimited);
   extended->set_granted_micros(granted);
   extended->set_granted_seconds(granted_seconds);
   extended->set_held_after_micros(reservation->held_micros() + granted);
@@ -236,7 +236,7 @@ absl::StatusOr<Decided> DecideSettle(const View& view, const SettleCommand& comm
     return absl::FailedPreconditionError("the reservation's CallerID was removed");
   }
   bool open = reservation->state() == Row::OPEN;
-  int64_t hold = open && reservation->counted() ? reservation->held_micros() : 0;
+  int64_t hold = open ? reservation->counted_micros() : 0;
   int64_t charged = cost;
   int64_t credit_left_after = callerid->credit_left_micros;
   int64_t available_after = 0;
@@ -292,9 +292,10 @@ absl::StatusOr<Decided> DecideRelease(const View& view, const ReleaseCommand& co
   released->set_reason(v1::ReservationReleased::RELEASED);
   released->set_released_micros(reservation->held_micros());
   released->set_fingerprint(command.fingerprint);
-  int64_t hold = reservation->counted() ? reservation->held_micros() : 0;
-  released->set_available_after_micros(
-      callerid == nullptr || callerid->unlimited ? 0 : callerid->available_micros() + hold);
+  released->set_available_after_micros(callerid == nullptr || callerid->unlimited
+                                           ? 0
+                                           : callerid->available_micros() +
+                                                 reservation->counted_micros());
   return decided;
 }
 
@@ -307,9 +308,10 @@ void ReleaseAs(const View& view, const Row& reservation, v1::ReservationReleased
   released->set_reservation_id(reservation.reservation_id());
   released->set_reason(reason);
   released->set_released_micros(reservation.held_micros());
-  int64_t hold = reservation.counted() ? reservation.held_micros() : 0;
-  released->set_available_after_micros(
-      callerid == nullptr || callerid->unlimited ? 0 : callerid->available_micros() + hold);
+  released->set_available_after_micros(callerid == nullptr || callerid->unlimited
+                                           ? 0
+                                           : callerid->available_micros() +
+                                                 reservation.counted_micros());
 }
 
 }  // namespace

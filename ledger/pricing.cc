@@ -82,23 +82,28 @@ int64_t ExtraCostMicros(const v1::RateMicros& rate, uint64_t seconds) {
   return PriceOfSeconds(rate, RoundUpToIncrement(rate, seconds));
 }
 
+// The longest duration in whole increments within a day.
+uint64_t Cap(const v1::RateMicros& rate) {
+  return kMaxCallSeconds / Increment(rate) * Increment(rate);
+}
+
 uint64_t MaxCallSeconds(const v1::RateMicros& rate, int64_t available_micros) {
   if (available_micros < CallCostMicros(rate, 1)) return 0;
-  if (rate.price_per_minute_micros() == 0) return kMaxCallSeconds;
+  if (rate.price_per_minute_micros() == 0) return Cap(rate);
   // The largest whole number of increments k with ceil(k*inc*price/60) <= available - fee.
   int128 budget = static_cast<int128>(available_micros - rate.connect_fee_micros()) * 60;
   int128 per_increment = static_cast<int128>(Increment(rate)) * rate.price_per_minute_micros();
   int128 seconds = budget / per_increment * Increment(rate);
-  return static_cast<uint64_t>(std::min<int128>(seconds, kMaxCallSeconds));
+  return static_cast<uint64_t>(std::min<int128>(seconds, Cap(rate)));
 }
 
 uint64_t MaxExtraSeconds(const v1::RateMicros& rate, int64_t available_micros) {
   if (available_micros <= 0) return 0;
-  if (rate.price_per_minute_micros() == 0) return kMaxCallSeconds;
+  if (rate.price_per_minute_micros() == 0) return Cap(rate);
   int128 budget = static_cast<int128>(available_micros) * 60;
   int128 per_increment = static_cast<int128>(Increment(rate)) * rate.price_per_minute_micros();
   int128 seconds = budget / per_increment * Increment(rate);
-  return static_cast<uint64_t>(std::min<int128>(seconds, kMaxCallSeconds));
+  return static_cast<uint64_t>(std::min<int128>(seconds, Cap(rate)));
 }
 
 int64_t IncrementCostMicros(const v1::RateMicros& rate) {

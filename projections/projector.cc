@@ -211,6 +211,7 @@ void ApplyOpened(const v1::Event& event, const v1::ReservationOpened& opened, Vi
   }
   reservation.set_held_micros(opened.granted_micros());
   reservation.set_counted(opened.counted());
+  reservation.set_counted_micros(opened.counted() ? opened.granted_micros() : 0);
   *reservation.mutable_created_at() = event.time();
   *reservation.mutable_expires_at() = opened.expires_at();
   reservation.set_reserve_fingerprint(opened.fingerprint());
@@ -229,11 +230,13 @@ void ApplyExtended(const v1::Event& event, const v1::ReservationExtended& extend
   Row reservation = *found;
   const CallerIdState* owner = view->FindCallerId(reservation.callerid_id());
   LEDGER_CHECK(owner != nullptr);
-  if (reservation.counted()) {
+  if (extended.counted()) {
     CallerIdState callerid = *owner;
+    LEDGER_CHECK(!callerid.unlimited);
     callerid.held_micros += extended.granted_micros();
     LEDGER_CHECK(callerid.available_micros() >= 0);
     view->PutCallerId(std::move(callerid));
+    reservation.set_counted_micros(reservation.counted_micros() + extended.granted_micros());
   }
   reservation.set_held_micros(reservation.held_micros() + extended.granted_micros());
   LEDGER_CHECK(reservation.held_micros() == extended.held_after_micros());
@@ -250,10 +253,8 @@ void ReturnHold(const Row& reservation, View* view) {
   CallerIdState callerid = *found;
   LEDGER_CHECK(callerid.open_reservations > 0);
   callerid.open_reservations -= 1;
-  if (reservation.counted()) {
-    callerid.held_micros -= reservation.held_micros();
-    LEDGER_CHECK(callerid.held_micros >= 0);
-  }
+  callerid.held_micros -= reservation.counted_micros();
+  LEDGER_CHECK(callerid.held_micros >= 0);
   view->PutCallerId(std::move(callerid));
 }
 
@@ -264,8 +265,7 @@ void ApplySettled(const v1::Event& event, const v1::ReservationSettled& settled,
   LEDGER_CHECK(settled.cost_micros() >= 0 && settled.uncollected_micros() >= 0);
   Row reservation = *found;
   bool open = reservation.state() == Row::OPEN;
-  LEDGER_CHECK(settled.released_micros() ==
-               (open && reservation.counted() ? reservation.held_micros() : 0));
+  LEDGER_CHECK(settled.released_micros() == (open ? reservation.counted_micros() : 0));
   if (open) ReturnHold(reservation, view);
   CallerIdState callerid = *view->FindCallerId(reservation.callerid_id());
   if (!callerid.unlimited) {
@@ -276,6 +276,7 @@ void ApplySettled(const v1::Event& event, const v1::ReservationSettled& settled,
   view->PutCallerId(callerid);
   reservation.set_state(Row::SETTLED);
   reservation.set_held_micros(0);
+  reservation.set_counted_micros(0);
   reservation.set_closed_sequence(event.sequence());
   reservation.set_closed_fingerprint(settled.fingerprint());
 
@@ -318,6 +319,7 @@ void ApplyReleased(const v1::Event& event, const v1::ReservationReleased& releas
       LEDGER_CHECK(false && "a release needs a reason");
   }
   reservation.set_held_micros(0);
+  reservation.set_counted_micros(0);
   reservation.set_closed_sequence(event.sequence());
   view->PutReservation(std::move(reservation));
 }

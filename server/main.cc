@@ -121,6 +121,9 @@ int Run() {
   builder.RegisterService(&calls);
   builder.RegisterService(&reports);
   builder.SetMaxReceiveMessageSize(4 << 20);
+  // Never share the port with another process: two ledgers behind one address would
+  // split the clients between two sets of balances.
+  builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
     LogError(absl::StrCat("cannot listen on ", listen));
