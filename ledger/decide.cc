@@ -151,6 +151,7 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
   }
   added->set_total_credit_micros(*total);
   added->set_credit_left_micros(*left);
+  added->set_available_after_micros(*left - callerid->held_micros);
   return decided;
 }
 

@@ -263,6 +263,7 @@ absl::StatusOr<Decided> DecideSettle(const View& view, const SettleCommand& comm
   settled->set_released_micros(hold);
   settled->set_credit_left_after_micros(credit_left_after);
   settled->set_available_after_micros(available_after);
+  settled->set_unlimited(callerid->unlimited);
   return decided;
 }
 
@@ -292,6 +293,7 @@ absl::StatusOr<Decided> DecideRelease(const View& view, const ReleaseCommand& co
   released->set_reason(v1::ReservationReleased::RELEASED);
   released->set_released_micros(reservation->held_micros());
   released->set_fingerprint(command.fingerprint);
+  released->set_unlimited(callerid != nullptr && callerid->unlimited);
   released->set_available_after_micros(callerid == nullptr || callerid->unlimited
                                            ? 0
                                            : callerid->available_micros() +

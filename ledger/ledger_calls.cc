@@ -318,7 +318,7 @@ void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
     response.set_held_amount(FormatMoney(extended.held_after_micros(), options_.decimals));
     *response.mutable_expires_at() = extended.expires_at();
     response.set_final_grant(extended.final_grant());
-    if (callerid != nullptr && !callerid->unlimited) {
+    if (extended.counted()) {
       response.set_available_credit(
           FormatMoney(extended.available_after_micros(), options_.decimals));
     }
@@ -368,9 +368,7 @@ void Ledger::Settle(const v1::SettleRequest& request, const std::string& actor,
     response.set_cost(FormatMoney(settled.cost_micros(), options_.decimals));
     response.set_uncollected(FormatMoney(settled.uncollected_micros(), options_.decimals));
     response.set_late(settled.late());
-    absl::ReaderMutexLock lock(&state_mu_);
-    const CallerIdState* callerid = state_.FindCallerId(settled.callerid_id());
-    if (callerid != nullptr && !callerid->unlimited) {
+    if (!settled.unlimited()) {
       response.set_credit_left(FormatMoney(settled.credit_left_after_micros(), options_.decimals));
       response.set_available_credit(
           FormatMoney(settled.available_after_micros(), options_.decimals));
@@ -397,16 +395,22 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
     if (!result.status.ok()) return done(result.status);
     v1::ReleaseResponse response;
     response.set_reservation_id(reservation_id);
+    if (result.denial == v1::DECISION_UNSPECIFIED) {
+      // Answered from the event, so that a retry gets the first answer.
+      const v1::ReservationReleased& released = result.event().reservation_released();
+      response.set_released_amount(FormatMoney(released.released_micros(), options_.decimals));
+      if (!released.unlimited()) {
+        response.set_available_credit(
+            FormatMoney(released.available_after_micros(), options_.decimals));
+      }
+      return done(response);
+    }
+    // The ledger had already released it at its expiry: nothing more to release.
+    response.set_released_amount(FormatMoney(0, options_.decimals));
     absl::ReaderMutexLock lock(&state_mu_);
     const ReservationState* reservation = state_.FindReservation(reservation_id);
     const CallerIdState* callerid =
         reservation != nullptr ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
-    if (result.denial != v1::DECISION_UNSPECIFIED) {
-      response.set_released_amount(FormatMoney(0, options_.decimals));  // already expired
-    } else {
-      response.set_released_amount(
-          FormatMoney(result.event().reservation_released().released_micros(), options_.decimals));
-    }
     if (callerid != nullptr && !callerid->unlimited) {
       response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
     }

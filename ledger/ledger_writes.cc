@@ -263,11 +263,7 @@ void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& a
   command.body = std::move(credit);
   command.done = [this, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
-    absl::ReaderMutexLock lock(&state_mu_);
-    const CallerIdState* callerid =
-        state_.FindCallerId(result.event().credit_added().callerid_id());
-    int64_t held = callerid != nullptr ? callerid->held_micros : 0;
-    done(CreditAddedView(result.event(), held, options_.decimals));
+    done(CreditAddedView(result.event(), options_.decimals));
   };
   Submit(std::move(command));
 }

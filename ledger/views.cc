@@ -66,7 +66,7 @@ v1::Recharge RechargeView(const store::v1::RechargeRow& row, int decimals) {
   return view;
 }
 
-v1::Recharge CreditAddedView(const v1::Event& event, int64_t held_micros, int decimals) {
+v1::Recharge CreditAddedView(const v1::Event& event, int decimals) {
   const v1::CreditAdded& credit = event.credit_added();
   store::v1::RechargeRow row;
   row.set_sequence(event.sequence());
@@ -75,7 +75,7 @@ v1::Recharge CreditAddedView(const v1::Event& event, int64_t held_micros, int de
   row.set_unlimited(credit.unlimited());
   row.set_total_credit_micros(credit.total_credit_micros());
   row.set_credit_left_micros(credit.credit_left_micros());
-  row.set_available_micros(credit.credit_left_micros() - held_micros);
+  row.set_available_micros(credit.available_after_micros());
   row.set_order_no(credit.order_no());
   row.set_description(credit.description());
   *row.mutable_time() = event.time();

@@ -17,7 +17,7 @@ v1::CallerId CallerIdView(const CallerIdState& callerid, int decimals);
 v1::CallerId AddedCallerIdView(const v1::Event& event, int decimals);
 v1::Recharge RechargeView(const store::v1::RechargeRow& row, int decimals);
 // The recharge recorded by a CreditAdded event (the answer to AddCredit).
-v1::Recharge CreditAddedView(const v1::Event& event, int64_t held_micros, int decimals);
+v1::Recharge CreditAddedView(const v1::Event& event, int decimals);
 v1::ExtensionPolicy ExtensionPolicyView(const std::string& extension, const ExtensionState& e,
                                         int decimals);
 // An event as the Events service shows it: without PIN material.

@@ -148,6 +148,7 @@ void ApplyCredit(const v1::Event& event, const v1::CreditAdded& credit, View* vi
     LEDGER_CHECK(callerid.total_credit_micros == credit.total_credit_micros());
     LEDGER_CHECK(callerid.credit_left_micros == credit.credit_left_micros());
     LEDGER_CHECK(callerid.available_micros() >= 0);
+    LEDGER_CHECK(callerid.available_micros() == credit.available_after_micros());
   }
   callerid.updated_at_micros = ToUnixMicros(event.time());
   store::v1::RechargeRow row = RechargeRowFor(event, callerid);
