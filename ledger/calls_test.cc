@@ -35,6 +35,7 @@
 #include "ledger/money.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
+#include "ledger/testing/ledger_fixture.h"
 #include "projections/state.h"
 
 namespace callbackledger {
@@ -84,65 +85,14 @@ v1::Rate MakeRate(const std::string& fee, const std::string& price, uint32_t inc
   return rate;
 }
 
-class CallsTest : public ::testing::Test {
+class CallsTest : public testing::LedgerFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = "/tmp/calls_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    options_.data_dir = dir_ + "/data";
-    options_.currency = "USD";
-    options_.decimals = 2;
-    options_.pin_max_attempts = kPinMaxAttempts;
-    options_.default_ttl_seconds = kDefaultTtl;
-    options_.expiry_poll_milliseconds = 0;
-    options_.clock = &clock_;
-    ASSERT_NO_FATAL_FAILURE(Open());
-  }
+  CallsTest() : LedgerFixture("calls_test", kActor, kStartMicros) {}
 
-  void TearDown() override {
-    ledger_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
-    ASSERT_TRUE(ledger.ok()) << ledger.status();
-    ledger_ = *std::move(ledger);
-  }
-
-  void Reopen() {
-    ledger_.reset();
-    Open();
-  }
-
-  // Starts an asynchronous write; the future holds its answer.
-  template <typename Request, typename Reply>
-  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&,
-                                                                  const std::string&, Done<Reply>),
-                                           const Request& request) {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
-    std::future<absl::StatusOr<Reply>> future = promise->get_future();
-    (ledger_.get()->*method)(request, kActor, [promise](absl::StatusOr<Reply> reply) {
-      promise->set_value(std::move(reply));  // throws (and so fails) if called twice
-    });
-    return future;
-  }
-
-  template <typename Reply>
-  static absl::StatusOr<Reply> Wait(std::future<absl::StatusOr<Reply>> future) {
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-      return absl::DeadlineExceededError("the ledger did not answer within 10 s");
-    }
-    return future.get();
-  }
-
-  // A write, waited for.
-  template <typename Request, typename Reply>
-  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
-                                                    Done<Reply>),
-                             const Request& request) {
-    return Wait(Start(method, request));
+  void Configure(LedgerOptions* options) override {
+    options->pin_max_attempts = kPinMaxAttempts;
+    options->default_ttl_seconds = kDefaultTtl;
+    options->expiry_poll_milliseconds = 0;
   }
 
   absl::StatusOr<uint64_t> Expire() {
@@ -368,11 +318,6 @@ class CallsTest : public ::testing::Test {
     EXPECT_EQ(report->differences, 0u);
     for (const std::string& sample : report->samples) ADD_FAILURE() << sample;
   }
-
-  std::string dir_;
-  FakeClock clock_{kStartMicros};
-  LedgerOptions options_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 // =======================================================================================

@@ -26,6 +26,7 @@
 #include "ledger/clock.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
+#include "ledger/testing/ledger_fixture.h"
 #include "projections/projector.h"
 #include "projections/rows.h"
 
@@ -60,68 +61,17 @@ void ExpectInvalid(const absl::Status& status, const std::string& field) {
   EXPECT_THAT(Message(status), StartsWith(field + ":")) << status;
 }
 
-class LedgerTest : public ::testing::Test {
+class LedgerTest : public testing::LedgerFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = "/tmp/ledger_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    options_.data_dir = dir_ + "/data";
-    options_.currency = "USD";
-    options_.decimals = 2;
-    options_.license_max_active_callerids = kDefaultLicense;
-    options_.clock = &clock_;
-    ASSERT_NO_FATAL_FAILURE(Open());
-  }
+  LedgerTest() : LedgerFixture("ledger_test", kActor, kStartMicros) {}
 
-  void TearDown() override {
-    ledger_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
-    ASSERT_TRUE(ledger.ok()) << ledger.status();
-    ledger_ = *std::move(ledger);
-  }
-
-  void Reopen() {
-    ledger_.reset();
-    Open();
+  void Configure(LedgerOptions* options) override {
+    options->license_max_active_callerids = kDefaultLicense;
   }
 
   void ReopenWithLicense(uint32_t license) {
     options_.license_max_active_callerids = license;
     Reopen();
-  }
-
-  // Starts an asynchronous write; the future holds its answer.
-  template <typename Request, typename Reply>
-  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&,
-                                                                  const std::string&, Done<Reply>),
-                                           const Request& request) {
-    auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
-    std::future<absl::StatusOr<Reply>> future = promise->get_future();
-    (ledger_.get()->*method)(request, kActor, [promise](absl::StatusOr<Reply> reply) {
-      promise->set_value(std::move(reply));  // throws (and so fails) if called twice
-    });
-    return future;
-  }
-
-  template <typename Reply>
-  static absl::StatusOr<Reply> Wait(std::future<absl::StatusOr<Reply>> future) {
-    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
-      return absl::DeadlineExceededError("the ledger did not answer within 10 s");
-    }
-    return future.get();
-  }
-
-  // A write, waited for.
-  template <typename Request, typename Reply>
-  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
-                                                    Done<Reply>),
-                             const Request& request) {
-    return Wait(Start(method, request));
   }
 
   absl::StatusOr<v1::CallerId> Add(const v1::AddCallerIdRequest& request) {
@@ -262,11 +212,6 @@ class LedgerTest : public ::testing::Test {
     absl::StrAppend(&out, "last_sequence: ", ledger_->last_sequence(), "\n");
     return out;
   }
-
-  std::string dir_;
-  FakeClock clock_{kStartMicros};
-  LedgerOptions options_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 // ---------------------------------------------------------------------------------------

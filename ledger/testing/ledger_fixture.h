@@ -1,0 +1,101 @@
+// A GoogleTest fixture for tests of the Ledger facade: a Ledger on a fresh temporary
+// directory with a FakeClock, and helpers that wait for asynchronous writes.
+#ifndef CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
+#define CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
+
+#include <stdlib.h>
+
+#include <chrono>
+#include <cstdint>
+#include <filesystem>
+#include <future>
+#include <memory>
+#include <string>
+#include <utility>
+
+#include "absl/status/statusor.h"
+#include "gtest/gtest.h"
+#include "ledger/clock.h"
+#include "ledger/ledger.h"
+
+namespace callbackledger {
+namespace testing {
+
+class LedgerFixture : public ::testing::Test {
+ protected:
+  // `name` names the temporary directory; `actor` is recorded in every event written.
+  LedgerFixture(std::string name, std::string actor, int64_t start_micros)
+      : name_(std::move(name)), actor_(std::move(actor)), clock_(start_micros) {}
+
+  // Options before the first Open(): data_dir, USD with 2 decimals, the FakeClock.
+  virtual void Configure(LedgerOptions* options) {}
+
+  void SetUp() override {
+    std::string pattern = "/tmp/" + name_ + ".XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    options_.data_dir = dir_ + "/data";
+    options_.currency = "USD";
+    options_.decimals = 2;
+    options_.clock = &clock_;
+    Configure(&options_);
+    ASSERT_NO_FATAL_FAILURE(Open());
+  }
+
+  void TearDown() override {
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+  }
+
+  void Reopen() {
+    ledger_.reset();
+    Open();
+  }
+
+  // Starts an asynchronous write; the future holds its answer.
+  template <typename Request, typename Reply>
+  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&,
+                                                                  const std::string&, Done<Reply>),
+                                           const Request& request) {
+    auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
+    std::future<absl::StatusOr<Reply>> future = promise->get_future();
+    (ledger_.get()->*method)(request, actor_, [promise](absl::StatusOr<Reply> reply) {
+      promise->set_value(std::move(reply));  // throws (and so fails) if called twice
+    });
+    return future;
+  }
+
+  template <typename Reply>
+  static absl::StatusOr<Reply> Wait(std::future<absl::StatusOr<Reply>> future) {
+    if (future.wait_for(std::chrono::seconds(10)) != std::future_status::ready) {
+      return absl::DeadlineExceededError("the ledger did not answer within 10 s");
+    }
+    return future.get();
+  }
+
+  // A write, waited for.
+  template <typename Request, typename Reply>
+  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
+                                                    Done<Reply>),
+                             const Request& request) {
+    return Wait(Start(method, request));
+  }
+
+  const std::string name_;
+  const std::string actor_;
+  std::string dir_;
+  FakeClock clock_;
+  LedgerOptions options_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+}  // namespace testing
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
