@@ -1,6 +1,7 @@
 #include "ledger/committer.h"
 
 #include <algorithm>
+#include <chrono>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -58,6 +59,14 @@ size_t Committer::queue_depth() const {
 void Committer::SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener) {
   absl::MutexLock lock(&mu_);
   listener_ = std::move(listener);
+}
+
+void Committer::SetGroupObserver(std::function<void(const GroupStats&)> observer) {
+  auto shared =
+      observer ? std::make_shared<const std::function<void(const GroupStats&)>>(std::move(observer))
+               : nullptr;
+  absl::MutexLock lock(&mu_);
+  observer_ = std::move(shared);
 }
 
 void Committer::Run() {
@@ -132,6 +141,9 @@ void Committer::CommitGroup(std::vector<Command>* group) {
     }
   }
 
+  GroupStats stats;
+  stats.commands = group->size();
+  stats.events = events.size();
   if (!events.empty()) {
     rocksdb::WriteBatch batch;
     for (const v1::Event& event : events) {
@@ -140,7 +152,12 @@ void Committer::CommitGroup(std::vector<Command>* group) {
     }
     BatchSink sink(store_, &batch);
     EmitDelta(delta_, &sink);
+    const auto write_started = std::chrono::steady_clock::now();
     absl::Status written = store_->WriteSynced(&batch);
+    stats.write_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - write_started)
+                             .count();
+    stats.write_status = written;
     if (written.ok()) {
       absl::MutexLock lock(state_mu_);
       state_->Merge(&delta_);
@@ -175,6 +192,12 @@ void Committer::CommitGroup(std::vector<Command>* group) {
     }
     if (listener) listener(events);
   }
+  std::shared_ptr<const std::function<void(const GroupStats&)>> observer;
+  {
+    absl::MutexLock lock(&mu_);
+    observer = observer_;
+  }
+  if (observer != nullptr) (*observer)(stats);
 }
 
 }  // namespace callbackledger

@@ -13,6 +13,7 @@
 #include <cstdint>
 #include <deque>
 #include <functional>
+#include <memory>
 #include <thread>
 #include <vector>
 
@@ -30,6 +31,17 @@ namespace callbackledger {
 struct CommitterOptions {
   size_t queue_capacity = 10000;
   size_t max_group_size = 1000;
+};
+
+// What one group did, for monitoring (see Committer::SetGroupObserver).
+struct GroupStats {
+  size_t commands = 0;  // commands answered by the group
+  size_t events = 0;    // events the group wrote (0: it had nothing to write)
+  // How long the synced WriteBatch write took, in microseconds of the steady clock; -1
+  // when the group wrote nothing.
+  int64_t write_micros = -1;
+  // The write's error when it failed (the failure that makes the ledger refuse writes).
+  absl::Status write_status;
 };
 
 class Committer {
@@ -53,6 +65,10 @@ class Committer {
   // Called on the committer thread after each durable group, with its events.
   void SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener);
 
+  // Called on the committer thread after each group, durable or not, once its commands
+  // are answered. Must not block.
+  void SetGroupObserver(std::function<void(const GroupStats&)> observer);
+
  private:
   void Run();
   void CommitGroup(std::vector<Command>* group);
@@ -69,6 +85,8 @@ class Committer {
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);
   std::function<void(const std::vector<v1::Event>&)> listener_ ABSL_GUARDED_BY(mu_);
+  // Shared, so that each group copies a pointer rather than the function.
+  std::shared_ptr<const std::function<void(const GroupStats&)>> observer_ ABSL_GUARDED_BY(mu_);
 
   // Owned by the committer thread.
   int64_t last_event_micros_ = 0;

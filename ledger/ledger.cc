@@ -118,6 +118,11 @@ uint64_t Ledger::last_sequence() const {
   return state_.meta().last_sequence;
 }
 
+size_t Ledger::open_reservations() const {
+  absl::ReaderMutexLock lock(&state_mu_);
+  return state_.expiry_index().size();
+}
+
 void Ledger::Submit(Command command) {
   std::function<void(CommandResult)> done = command.done;
   absl::Status queued = committer_ == nullptr ? absl::UnavailableError("the ledger is closed")

@@ -102,6 +102,8 @@ class Ledger {
   // OK while writes are accepted.
   absl::Status WriteHealth() const;
   uint64_t last_sequence() const;
+  // Reservations open now (held, not yet settled, released or expired).
+  size_t open_reservations() const;
   const LedgerOptions& options() const { return options_; }
   Committer* committer() { return committer_.get(); }
 

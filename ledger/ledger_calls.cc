@@ -118,33 +118,38 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const std::string& a
   }
   if (!s.ok()) return done(s);
 
-  v1::AuthorizeResponse response;
+  // Answered here unless a PIN attempt has to be recorded; `done` runs outside the lock.
+  std::optional<v1::AuthorizeResponse> answer;
   PinAttemptCommand attempt;
   {
     absl::ReaderMutexLock lock(&state_mu_);
     std::optional<uint64_t> id = state_.FindNumber(request.extension(), request.callback_number());
     const CallerIdState* callerid = id.has_value() ? state_.FindCallerId(*id) : nullptr;
+    v1::Decision denial = v1::DECISION_UNSPECIFIED;
     if (callerid == nullptr) {
-      response.set_decision(v1::NOT_AUTHORIZED);
-      return done(response);
+      denial = v1::NOT_AUTHORIZED;
+    } else if (!callerid->enabled()) {
+      denial = v1::DISABLED;
+    } else if (callerid->pin_locked) {
+      denial = v1::PIN_LOCKED;
+    } else if (callerid->pin_set() && request.pin().empty()) {
+      denial = v1::PIN_REQUIRED;
     }
-    response.set_callerid_id(callerid->id);
-    if (!callerid->enabled())
-      response.set_decision(v1::DISABLED);
-    else if (callerid->pin_locked)
-      response.set_decision(v1::PIN_LOCKED);
-    else if (callerid->pin_set() && request.pin().empty())
-      response.set_decision(v1::PIN_REQUIRED);
-    if (response.decision() != v1::DECISION_UNSPECIFIED) return done(response);
-    if (!callerid->pin_set() ||
-        (callerid->failed_pin_attempts == 0 &&
-         secrets_.PinMatches(callerid->pin_salt, callerid->pin_hash, request.pin()))) {
-      return done(AuthorizeAnswer(*callerid, rate));  // nothing to record
+    if (denial != v1::DECISION_UNSPECIFIED) {
+      answer.emplace();
+      answer->set_decision(denial);
+      if (callerid != nullptr) answer->set_callerid_id(callerid->id);
+    } else if (!callerid->pin_set() ||
+               (callerid->failed_pin_attempts == 0 &&
+                secrets_.PinMatches(callerid->pin_salt, callerid->pin_hash, request.pin()))) {
+      answer = AuthorizeAnswer(*callerid, rate);  // nothing to record
+    } else {
+      attempt.callerid_id = callerid->id;
+      attempt.pin_hash_seen = callerid->pin_hash;
+      attempt.correct = secrets_.PinMatches(callerid->pin_salt, callerid->pin_hash, request.pin());
     }
-    attempt.callerid_id = callerid->id;
-    attempt.pin_hash_seen = callerid->pin_hash;
-    attempt.correct = secrets_.PinMatches(callerid->pin_salt, callerid->pin_hash, request.pin());
   }
+  if (answer.has_value()) return done(*std::move(answer));
   // A wrong PIN is counted (and may lock), a right one after wrong ones resets the count.
   Command command;
   command.actor = actor;

@@ -25,6 +25,8 @@
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/ledger.h"
 #include "server/log.h"
+#include "server/metrics.h"
+#include "server/rpc_monitor.h"
 #include "server/services.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address to listen on");
@@ -43,11 +45,17 @@ ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
           "a reservation's time-to-live when the PBX node gives none (1-86400)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(std::string, log_format, "text", "log lines on stderr: text or json (one object a line)");
+ABSL_FLAG(std::string, log_level, "info",
+          "the least severe log lines written: debug (adds a line per RPC and per committed "
+          "group), info, warning or error");
 
 namespace callbackledger {
 namespace {
 
-constexpr const char* kFlagNames[] = {"listen",
+constexpr const char* kFlagNames[] = {"log_format",
+                                      "log_level",
+                                      "listen",
                                       "data_dir",
                                       "currency",
                                       "decimals",
@@ -58,6 +66,28 @@ constexpr const char* kFlagNames[] = {"listen",
                                       "shutdown_grace_seconds",
                                       "pin_max_attempts",
                                       "reservation_ttl_seconds"};
+
+// Applies --log_format and --log_level. With `strict`, an unknown value is an error;
+// without, it is left for the strict pass (the flags may not be parsed yet).
+bool ApplyLogFlags(bool strict) {
+  LogFormat format;
+  if (ParseLogFormat(absl::GetFlag(FLAGS_log_format), &format)) {
+    SetLogFormat(format);
+  } else if (strict) {
+    LogError(absl::StrCat("--log_format: unknown format \"", absl::GetFlag(FLAGS_log_format),
+                          "\"; use text or json"));
+    return false;
+  }
+  LogLevel level;
+  if (ParseLogLevel(absl::GetFlag(FLAGS_log_level), &level)) {
+    SetLogLevel(level);
+  } else if (strict) {
+    LogError(absl::StrCat("--log_level: unknown level \"", absl::GetFlag(FLAGS_log_level),
+                          "\"; use debug, info, warning or error"));
+    return false;
+  }
+  return true;
+}
 
 // Each flag may also come from LEDGERD_<NAME>; the command line wins.
 bool ApplyEnvironment() {
@@ -72,6 +102,7 @@ bool ApplyEnvironment() {
       LogError(absl::StrCat(variable, ": ", error));
       return false;
     }
+    ApplyLogFlags(/*strict=*/false);  // later lines in the format asked for
   }
   return true;
 }
@@ -88,8 +119,11 @@ int Run() {
                           ": listen on a loopback address, or pass --insecure explicitly"));
     return 2;
   }
-  if (!absl::GetFlag(FLAGS_metrics_listen).empty()) {
-    LogWarning("--metrics_listen: this build has no metrics endpoint; ignored");
+  const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
+  if (!metrics_listen.empty() && !IsLoopback(metrics_listen) && !absl::GetFlag(FLAGS_insecure)) {
+    LogError(absl::StrCat("refusing to serve metrics without credentials on ", metrics_listen,
+                          ": listen on a loopback address, or pass --insecure explicitly"));
+    return 2;
   }
 
   // Signals are taken by sigwait below; block them before any thread starts.
@@ -98,6 +132,21 @@ int Run() {
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
+
+  // Metrics first: their HTTP threads must outlive the gRPC server and the ledger.
+  RpcTable rpcs;
+  std::unique_ptr<ServerMetrics> metrics;
+  if (!metrics_listen.empty()) {
+    metrics = std::make_unique<ServerMetrics>(&rpcs);
+    if (absl::Status served = metrics->Serve(metrics_listen); !served.ok()) {
+      Log(LogLevel::kError, "metrics_failed", std::string(served.message()));
+      return 1;
+    }
+    Log(LogLevel::kInfo, "metrics",
+        absl::StrCat("metrics on http://", metrics_listen, "/metrics (port ", metrics->port(), ")"),
+        {{"address", metrics_listen}, {"port", metrics->port()}});
+  }
+  RpcMonitor monitor(&rpcs, metrics.get());
 
   // Reflection describes Health only if its descriptor is linked in.
   (void)grpc::health::v1::HealthCheckRequest::descriptor();
@@ -124,15 +173,21 @@ int Run() {
   // Never share the port with another process: two ledgers behind one address would
   // split the clients between two sets of balances.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
+  std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> monitors;
+  monitors.push_back(monitor.NewFactory());
+  builder.experimental().SetInterceptorCreators(std::move(monitors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    LogError(absl::StrCat("cannot listen on ", listen));
+    Log(LogLevel::kError, "listen_failed", absl::StrCat("cannot listen on ", listen),
+        {{"address", listen}});
     return 1;
   }
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
   health->SetServingStatus(false);
-  LogInfo(absl::StrCat("listening on ", listen, " (port ", port, ")",
-                       " (plaintext, no credentials: every caller is an administrator)"));
+  Log(LogLevel::kInfo, "listening",
+      absl::StrCat("listening on ", listen, " (port ", port, ")",
+                   " (plaintext, no credentials: every caller is an administrator)"),
+      {{"address", listen}, {"port", port}});
 
   LedgerOptions options;
   options.data_dir = absl::GetFlag(FLAGS_data_dir);
@@ -145,31 +200,43 @@ int Run() {
   auto started = std::chrono::steady_clock::now();
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options);
   if (!ledger.ok()) {
-    LogError(absl::StrCat("cannot open the ledger: ", ledger.status().message()));
+    Log(LogLevel::kError, "open_failed", "cannot open the ledger:",
+        {{"data_dir", options.data_dir},
+         {"code", absl::StatusCodeToString(ledger.status().code())},
+         {"error", ledger.status().message()}});
     server->Shutdown(std::chrono::system_clock::now());
     return 1;
   }
   (*ledger)->committer()->SetCommitListener(
       [&watch_hub](const std::vector<v1::Event>&) { watch_hub.NotifyCommitted(); });
+  (*ledger)->committer()->SetGroupObserver(
+      [metrics = metrics.get()](const GroupStats& stats) { MonitorGroup(metrics, stats); });
+  if (metrics != nullptr) metrics->SetLedger(ledger->get());
   handle.set(ledger->get());
   health->SetServingStatus(true);
   double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count();
-  LogInfo(absl::StrCat("serving: data_dir=", options.data_dir, " currency=", options.currency,
-                       " decimals=", options.decimals,
-                       " license_max_active_callerids=", options.license_max_active_callerids,
-                       " events=", (*ledger)->last_sequence(), " loaded in ", seconds, "s"));
+  Log(LogLevel::kInfo, "serving", "serving:",
+      {{"data_dir", options.data_dir},
+       {"currency", options.currency},
+       {"decimals", options.decimals},
+       {"license_max_active_callerids", options.license_max_active_callerids},
+       {"events", (*ledger)->last_sequence()},
+       {"load_seconds", seconds}});
 
   int signal_number = 0;
   sigwait(&signals, &signal_number);
-  LogInfo(absl::StrCat("signal ", signal_number, ": finishing calls in flight"));
+  Log(LogLevel::kInfo, "stopping",
+      absl::StrCat("signal ", signal_number, ": finishing calls in flight"),
+      {{"signal", signal_number}});
   health->SetServingStatus(false);
   watch_hub.Shutdown();
   server->Shutdown(std::chrono::system_clock::now() +
                    std::chrono::seconds(absl::GetFlag(FLAGS_shutdown_grace_seconds)));
   handle.set(nullptr);
+  if (metrics != nullptr) metrics->SetLedger(nullptr);
   (*ledger)->Shutdown();
-  LogInfo("stopped cleanly");
+  Log(LogLevel::kInfo, "stopped", "stopped cleanly");
   return 0;
 }
 
@@ -182,5 +249,6 @@ int main(int argc, char** argv) {
       "variable LEDGERD_<FLAG NAME IN CAPITALS>; the command line wins.");
   if (!callbackledger::ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
+  if (!callbackledger::ApplyLogFlags(/*strict=*/true)) return 2;
   return callbackledger::Run();
 }
