@@ -107,6 +107,12 @@ bool ApplyEnvironment() {
   return true;
 }
 
+// Health service names: the writers, whose health follows the ledger's ability to write,
+// and the readers. "" is the server as a whole, which is useless without writes.
+constexpr const char* kWriteServices[] = {"", "callbackledger.v1.CallerIds",
+                                          "callbackledger.v1.Credit", "callbackledger.v1.Calls"};
+constexpr const char* kReadServices[] = {"callbackledger.v1.Reports", "callbackledger.v1.Events"};
+
 bool IsLoopback(const std::string& address) {
   return absl::StartsWith(address, "127.") || absl::StartsWith(address, "localhost:") ||
          absl::StartsWith(address, "[::1]:") || absl::StartsWith(address, "unix:");
@@ -182,8 +188,11 @@ int Run() {
         {{"address", listen}});
     return 1;
   }
+  // Health: "" and each service. Writers go NOT_SERVING for good after a storage failure;
+  // the read-only services keep serving.
   grpc::HealthCheckServiceInterface* health = server->GetHealthCheckService();
-  health->SetServingStatus(false);
+  for (const char* name : kWriteServices) health->SetServingStatus(name, false);
+  for (const char* name : kReadServices) health->SetServingStatus(name, false);
   Log(LogLevel::kInfo, "listening",
       absl::StrCat("listening on ", listen, " (port ", port, ")",
                    " (plaintext, no credentials: every caller is an administrator)"),
@@ -210,7 +219,12 @@ int Run() {
   (*ledger)->committer()->SetCommitListener(
       [&watch_hub](const std::vector<v1::Event>&) { watch_hub.NotifyCommitted(); });
   (*ledger)->committer()->SetGroupObserver(
-      [metrics = metrics.get()](const GroupStats& stats) { MonitorGroup(metrics, stats); });
+      [metrics = metrics.get(), health](const GroupStats& stats) {
+        MonitorGroup(metrics, stats);
+        if (!stats.write_status.ok()) {
+          for (const char* name : kWriteServices) health->SetServingStatus(name, false);
+        }
+      });
   if (metrics != nullptr) metrics->SetLedger(ledger->get());
   handle.set(ledger->get());
   health->SetServingStatus(true);

@@ -236,5 +236,23 @@ TEST(CallsEndToEnd, HoldsSurviveKillNineAndSyncReleasesOrphans) {
   EXPECT_EQ(after_sync.open_reservations(), 1u);
 }
 
+// Kubernetes-style probes can ask about each service, not only the server as a whole.
+TEST(CallsEndToEnd, HealthAnswersForEveryService) {
+  LedgerServer server;
+  ASSERT_TRUE(server.Start().ok());
+  for (const char* service :
+       {"", "callbackledger.v1.CallerIds", "callbackledger.v1.Credit", "callbackledger.v1.Calls",
+        "callbackledger.v1.Reports", "callbackledger.v1.Events"}) {
+    grpc::health::v1::HealthCheckRequest request;
+    request.set_service(service);
+    grpc::health::v1::HealthCheckResponse response;
+    grpc::ClientContext context;
+    context.set_deadline(Deadline());
+    grpc::Status status = server.health()->Check(&context, request, &response);
+    ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
+    EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
+  }
+}
+
 }  // namespace
 }  // namespace callbackledger
