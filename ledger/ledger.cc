@@ -90,7 +90,11 @@ absl::Status Ledger::Load() {
                  static_cast<unsigned long long>(*last));
     state_.Clear();
   }
-  if (absl::Status s = RebuildProjections(store_.get(), &state_); !s.ok()) return s;
+  uint64_t total = *last;
+  auto progress = [this, total](uint64_t replayed) {
+    if (options_.rebuild_progress) options_.rebuild_progress(replayed, total);
+  };
+  if (absl::Status s = RebuildProjections(store_.get(), &state_, progress); !s.ok()) return s;
   if (state_.meta().last_sequence != *last) {
     return absl::DataLossError("the rebuilt projections do not reach the end of the log");
   }

@@ -50,6 +50,9 @@ struct LedgerOptions {
   int expiry_poll_milliseconds = 200;
   // Rebuild every projection from the log before serving.
   bool rebuild_projections = false;
+  // Told how far a rebuild got (events replayed, events in the log) every few thousand
+  // events; may be empty.
+  std::function<void(uint64_t replayed, uint64_t total)> rebuild_progress;
   Clock* clock = nullptr;       // null: the system clock
   rocksdb::Env* env = nullptr;  // null: the default Env
   CommitterOptions committer;

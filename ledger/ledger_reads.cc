@@ -148,6 +148,8 @@ absl::StatusOr<v1::LicenseUsage> Ledger::GetLicenseUsage(
   usage.set_active_callerids(meta.active_callerids);
   usage.set_total_callerids(meta.total_callerids);
   usage.set_available(meta.active_callerids >= max ? 0 : max - meta.active_callerids);
+  usage.set_currency(options_.currency);
+  usage.set_decimals(options_.decimals);
   if (!request.extension().empty()) {
     const ExtensionState* ext = state_.FindExtension(request.extension());
     *usage.mutable_extension_policy() = ExtensionPolicyView(

@@ -509,6 +509,13 @@ TEST_F(LedgerTest, AddCallerIdRejectsInvalidExtensions) {
 // ---------------------------------------------------------------------------------------
 // License and extension limits
 
+TEST_F(LedgerTest, LicenseUsageNamesTheCurrencyAndDecimals) {
+  v1::LicenseUsage usage = Usage();
+  EXPECT_EQ(usage.currency(), "USD");
+  EXPECT_EQ(usage.decimals(), 2);
+  EXPECT_EQ(usage.max_active_callerids(), kDefaultLicense);
+}
+
 TEST_F(LedgerTest, LicenseLimitCountsOnlyEnabledCallerIds) {
   ASSERT_NO_FATAL_FAILURE(ReopenWithLicense(2));
   uint64_t a = AddOk("5550001");

@@ -87,10 +87,11 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
   return absl::OkStatus();
 }
 
-absl::Status RebuildProjections(Store* store, State* state) {
+absl::Status RebuildProjections(Store* store, State* state,
+                                const std::function<void(uint64_t sequence)>& progress) {
   if (absl::Status s = store->ClearProjections(); !s.ok()) return s;
   ChunkedSink sink(store);
-  if (absl::Status s = ReplayLog(store, state, &sink, nullptr); !s.ok()) return s;
+  if (absl::Status s = ReplayLog(store, state, &sink, progress); !s.ok()) return s;
   EmitState(*state, &sink);
   return sink.Flush();
 }
@@ -158,11 +159,12 @@ absl::Status LoadProjections(Store* store, State* state) {
   return absl::OkStatus();
 }
 
-absl::StatusOr<VerifyReport> VerifyProjections(Store* store, size_t max_samples) {
+absl::StatusOr<VerifyReport> VerifyProjections(
+    Store* store, size_t max_samples, const std::function<void(uint64_t sequence)>& progress) {
   State replayed;
   MapSink expected;
   VerifyReport report;
-  if (absl::Status s = ReplayLog(store, &replayed, &expected, nullptr); !s.ok()) return s;
+  if (absl::Status s = ReplayLog(store, &replayed, &expected, progress); !s.ok()) return s;
   EmitState(replayed, &expected);
   report.events = replayed.meta().last_sequence;
 

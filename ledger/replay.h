@@ -22,7 +22,8 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
                        const std::function<void(uint64_t sequence)>& progress);
 
 // Rewrites every projection row from a replay of the log, then loads the result.
-absl::Status RebuildProjections(Store* store, State* state);
+absl::Status RebuildProjections(Store* store, State* state,
+                                const std::function<void(uint64_t sequence)>& progress = nullptr);
 
 // Loads the projections from their stored rows.
 absl::Status LoadProjections(Store* store, State* state);
@@ -34,8 +35,11 @@ struct VerifyReport {
   std::vector<std::string> samples;  // the first differences, described
 };
 
-// Replays the log and compares every stored projection row with the replay's.
-absl::StatusOr<VerifyReport> VerifyProjections(Store* store, size_t max_samples = 20);
+// Replays the log and compares every stored projection row with the replay's. `progress`
+// (may be null) is told the sequence the replay reached every few thousand events.
+absl::StatusOr<VerifyReport> VerifyProjections(
+    Store* store, size_t max_samples = 20,
+    const std::function<void(uint64_t sequence)>& progress = nullptr);
 
 }  // namespace callbackledger
 

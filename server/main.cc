@@ -207,6 +207,18 @@ int Run() {
   options.pin_max_attempts = absl::GetFlag(FLAGS_pin_max_attempts);
   options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
   auto started = std::chrono::steady_clock::now();
+  auto last_report = started;
+  options.rebuild_progress = [started, &last_report](uint64_t replayed, uint64_t total) {
+    auto now = std::chrono::steady_clock::now();
+    if (now - last_report < std::chrono::seconds(1) && replayed != total) return;
+    last_report = now;
+    double seconds = std::chrono::duration<double>(now - started).count();
+    Log(LogLevel::kInfo, "rebuilding",
+        absl::StrCat("rebuilding projections: ", replayed, " of ", total, " events"),
+        {{"replayed", replayed},
+         {"total", total},
+         {"events_per_second", seconds > 0 ? replayed / seconds : 0.0}});
+  };
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options);
   if (!ledger.ok()) {
     Log(LogLevel::kError, "open_failed", "cannot open the ledger:",

@@ -5,6 +5,7 @@
 #include <string>
 
 #include "clients/ledgerctl/commands.h"
+#include "clients/ledgerctl/progress.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
 
@@ -21,7 +22,12 @@ int Verify(const std::string& data_dir) {
     std::fprintf(stderr, "ledgerctl verify: %s\n", std::string(store.status().message()).c_str());
     return 2;
   }
-  absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
+  absl::StatusOr<uint64_t> last = (*store)->LastSequence();
+  Progress progress("verify", "events", /*bytes=*/false, /*disabled=*/false);
+  progress.SetTotal(last.ok() ? *last : 0);
+  absl::StatusOr<VerifyReport> report = VerifyProjections(
+      store->get(), 20, [&progress](uint64_t sequence) { progress.Update(sequence); });
+  progress.Finish();
   if (!report.ok()) {
     std::fprintf(stderr, "ledgerctl verify: %s\n", std::string(report.status().message()).c_str());
     return 2;

@@ -1,0 +1,679 @@
+// ledger-bench: an asynchronous gRPC load generator that plays PBX nodes against ledgerd.
+//
+// Per simulated call: Authorize (with a rate) -> Reserve (rate + seconds, a unique
+// reservation_id) -> sometimes Extend (with a request_id) -> Settle by duration, or Release
+// when the call does not connect. Calls are spread over --callerids CallerIDs on
+// --extensions Callback extensions, with at most --in_flight calls open at once, for at most
+// --seconds and at most --calls calls. A preloading phase adds the CallerIDs (AddCallerId
+// with a request_id, so a second run skips them) with ample credit.
+//
+// In the same run, against the same server, it then measures the floor: the same client
+// calling grpc.health.v1.Health/Check at the same concurrency for the same duration, which
+// costs the server no storage at all. It prints a table and, with --json, writes the same
+// figures as JSON: RPCs/s, calls/s, p50/p99/p99.9 latency per RPC, and the ratio of the
+// ledger's RPCs/s to the floor's.
+//
+// Loopback only: it refuses any server address that is not 127.x.x.x, localhost or [::1].
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <cstdio>
+#include <fstream>
+#include <iostream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <random>
+#include <string>
+#include <vector>
+
+#include "CLI/CLI.hpp"
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+#include "callbackledger/v1/caller_ids.grpc.pb.h"
+#include "callbackledger/v1/calls.grpc.pb.h"
+#include "clients/bench/latency.h"
+#include "grpc/health/v1/health.grpc.pb.h"
+#include "grpcpp/grpcpp.h"
+
+namespace callbackledger::bench {
+namespace {
+
+using Clock = std::chrono::steady_clock;
+
+struct Options {
+  std::string server = "127.0.0.1:50051";
+  int callerids = 1000;
+  int extensions = 10;
+  int in_flight = 16;
+  uint64_t calls = 1000000;
+  double seconds = 10;
+  double extend_ratio = 0.3;
+  double no_answer_ratio = 0.1;
+  bool preload = true;
+  int preload_in_flight = 64;
+  double preload_seconds = 600;
+  std::string initial_credit = "100000";
+  double rpc_timeout_seconds = 10;
+  uint64_t max_errors = 100;
+  std::string json;
+  uint64_t seed = 1;
+};
+
+// True for 127.x.x.x:port, localhost:port and [::1]:port.
+bool IsLoopback(const std::string& address) {
+  const size_t colon = address.rfind(':');
+  if (colon == std::string::npos || colon + 1 == address.size()) return false;
+  const std::string port = address.substr(colon + 1);
+  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+    return false;
+  }
+  const std::string host = address.substr(0, colon);
+  if (host == "localhost" || host == "[::1]") return true;
+  if (host.rfind("127.", 0) != 0) return false;
+  int dots = 0;
+  for (char c : host) {
+    if (c == '.') {
+      ++dots;
+    } else if (c < '0' || c > '9') {
+      return false;
+    }
+  }
+  return dots == 3;
+}
+
+std::string ExtensionOf(int index) { return absl::StrFormat("0003*%03d", index); }
+std::string NumberOf(int index) { return absl::StrFormat("+4070%08d", index); }
+
+double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
+uint64_t Micros(Clock::duration d) {
+  return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
+}
+
+// Runs units of work on a fixed number of slots: each slot starts its next unit when the
+// previous one is done, until the time bound, the count bound or the error bound is hit.
+class Phase {
+ public:
+  Phase(std::string name, int slots, double max_seconds, uint64_t max_units, uint64_t max_errors)
+      : name_(std::move(name)),
+        slots_(slots),
+        max_time_(std::chrono::duration_cast<Clock::duration>(
+            std::chrono::duration<double>(max_seconds))),
+        max_units_(max_units),
+        max_errors_(max_errors) {}
+  virtual ~Phase() = default;
+
+  // Runs the phase and returns its wall time in seconds, from the first start to the last
+  // unit done. Returns a negative number if units were still open long after the deadline.
+  double Run() {
+    start_ = Clock::now();
+    deadline_ = start_ + max_time_;
+    active_ = slots_;
+    for (int slot = 0; slot < slots_; ++slot) Next(slot);
+    std::unique_lock<std::mutex> lock(mu_);
+    // Every RPC has a deadline, so the slots drain soon after ours; a minute is ample.
+    const bool drained =
+        cv_.wait_until(lock, deadline_ + std::chrono::seconds(60), [this] { return active_ == 0; });
+    if (!drained) {
+      stop_ = true;
+      std::cerr << name_ << ": calls still open a minute after the deadline\n";
+      return -1;
+    }
+    return Seconds(end_ - start_);
+  }
+
+  uint64_t errors() const { return errors_.load(); }
+  bool hit_error_bound() const { return errors_.load() > max_errors_; }
+
+ protected:
+  // Starts unit `index` on `slot`; must lead to exactly one Done(slot, ...) later.
+  virtual void Start(int slot, uint64_t index) = 0;
+
+  void Done(int slot, bool error) {
+    if (error && errors_.fetch_add(1) + 1 > max_errors_) stop_ = true;
+    Next(slot);
+  }
+
+  Clock::time_point deadline() const { return deadline_; }
+
+ private:
+  void Next(int slot) {
+    if (!stop_.load() && Clock::now() < deadline_) {
+      const uint64_t index = next_.fetch_add(1);
+      if (index < max_units_) {
+        Start(slot, index);
+        return;
+      }
+    }
+    std::lock_guard<std::mutex> lock(mu_);
+    if (--active_ == 0) {
+      end_ = Clock::now();
+      cv_.notify_all();
+    }
+  }
+
+  const std::string name_;
+  const int slots_;
+  const Clock::duration max_time_;
+  const uint64_t max_units_;
+  const uint64_t max_errors_;
+  Clock::time_point start_;
+  Clock::time_point deadline_;
+  Clock::time_point end_;
+  std::atomic<uint64_t> next_{0};
+  std::atomic<uint64_t> errors_{0};
+  std::atomic<bool> stop_{false};
+  std::mutex mu_;
+  std::condition_variable cv_;
+  int active_ = 0;
+};
+
+void SetDeadline(grpc::ClientContext* ctx, double seconds) {
+  // gRPC takes deadlines on the system clock only.
+  ctx->set_deadline(std::chrono::system_clock::now() +
+                    std::chrono::duration_cast<std::chrono::system_clock::duration>(
+                        std::chrono::duration<double>(seconds)));
+}
+
+// Adds the CallerIDs, with ample credit; those already there are skipped.
+class PreloadPhase : public Phase {
+ public:
+  PreloadPhase(const Options& options, v1::CallerIds::Stub* stub)
+      : Phase("preload", std::max(1, options.preload_in_flight), options.preload_seconds,
+              static_cast<uint64_t>(options.callerids), options.max_errors),
+        options_(options),
+        stub_(stub),
+        started_epoch_(std::chrono::duration_cast<std::chrono::seconds>(
+                           std::chrono::system_clock::now().time_since_epoch())
+                           .count()) {}
+
+  uint64_t added() const { return added_.load(); }
+  uint64_t existing() const { return existing_.load(); }
+  std::string first_error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_error_;
+  }
+
+ protected:
+  void Start(int slot, uint64_t index) override {
+    struct Add {
+      grpc::ClientContext ctx;
+      v1::AddCallerIdRequest request;
+      v1::CallerId reply;
+    };
+    auto* add = new Add;
+    const int i = static_cast<int>(index);
+    add->request.set_extension(ExtensionOf(i % options_.extensions));
+    add->request.set_callback_number(NumberOf(i));
+    add->request.set_initial_credit(options_.initial_credit);
+    add->request.set_status(v1::CallerId::ENABLED);
+    add->request.set_order_no("ledger-bench");
+    add->request.set_request_id(absl::StrCat("ledger-bench-add-", i));
+    SetDeadline(&add->ctx, options_.rpc_timeout_seconds);
+    stub_->async()->AddCallerId(
+        &add->ctx, &add->request, &add->reply, [this, add, slot](grpc::Status status) {
+          bool error = false;
+          if (status.ok()) {
+            // A repeated request_id answers with the first reply: created before this run.
+            if (add->reply.created_at().seconds() < started_epoch_ - 1) {
+              existing_.fetch_add(1);
+            } else {
+              added_.fetch_add(1);
+            }
+          } else if (status.error_code() == grpc::StatusCode::ALREADY_EXISTS) {
+            existing_.fetch_add(1);
+          } else {
+            error = true;
+            std::lock_guard<std::mutex> lock(mu_);
+            if (first_error_.empty()) {
+              first_error_ = absl::StrCat(add->request.callback_number(), ": ", status.error_code(),
+                                          " ", status.error_message());
+            }
+          }
+          delete add;
+          Done(slot, error);
+        });
+  }
+
+ private:
+  const Options& options_;
+  v1::CallerIds::Stub* const stub_;
+  const int64_t started_epoch_;
+  std::atomic<uint64_t> added_{0};
+  std::atomic<uint64_t> existing_{0};
+  std::mutex mu_;
+  std::string first_error_;
+};
+
+struct CallCounts {
+  std::atomic<uint64_t> settled{0};
+  std::atomic<uint64_t> released{0};
+  std::atomic<uint64_t> denied{0};     // Authorize did not allow the call
+  std::atomic<uint64_t> no_credit{0};  // Reserve granted nothing
+  std::atomic<uint64_t> failed{0};     // an RPC failed
+};
+
+// The PBX side of simulated calls.
+class CallsPhase : public Phase {
+ public:
+  CallsPhase(const Options& options, v1::Calls::Stub* stub)
+      : Phase("calls", options.in_flight, options.seconds, options.calls, options.max_errors),
+        options_(options),
+        stub_(stub),
+        run_id_(absl::StrFormat(
+            "%x-%x",
+            static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
+            options.seed)) {
+    for (int slot = 0; slot < options.in_flight; ++slot) {
+      rngs_.emplace_back(options.seed * 1000003 + static_cast<uint64_t>(slot));
+    }
+    rate_.set_connect_fee("0.05");
+    rate_.set_price_per_minute("0.60");
+    rate_.set_billing_increment_seconds(60);
+  }
+
+  LatencyRecorder authorize{"Authorize"};
+  LatencyRecorder reserve{"Reserve"};
+  LatencyRecorder extend{"Extend"};
+  LatencyRecorder settle{"Settle"};
+  LatencyRecorder release{"Release"};
+  CallCounts counts;
+
+  std::string first_error() {
+    std::lock_guard<std::mutex> lock(mu_);
+    return first_error_;
+  }
+
+ protected:
+  void Start(int slot, uint64_t index) override {
+    auto* call = new SimCall;
+    call->slot = slot;
+    std::mt19937_64& rng = rngs_[slot];
+    const int callerid =
+        static_cast<int>(std::uniform_int_distribution<int>(0, options_.callerids - 1)(rng));
+    std::uniform_real_distribution<double> unit(0.0, 1.0);
+    call->no_answer = unit(rng) < options_.no_answer_ratio;
+    call->extend = !call->no_answer && unit(rng) < options_.extend_ratio;
+    const uint64_t held = kReserveSeconds + (call->extend ? kExtendSeconds : 0);
+    call->duration = std::uniform_int_distribution<uint64_t>(1, held)(rng);
+    call->extension = ExtensionOf(callerid % options_.extensions);
+    call->number = NumberOf(callerid);
+    call->reservation_id = absl::StrCat("bench-", run_id_, "-", index);
+    Authorize(call);
+  }
+
+ private:
+  static constexpr uint64_t kReserveSeconds = 300;
+  static constexpr uint64_t kExtendSeconds = 120;
+  static constexpr uint32_t kTtlSeconds = 120;
+  static constexpr const char* kNodeId = "ledger-bench";
+
+  struct SimCall {
+    int slot = 0;
+    bool no_answer = false;
+    bool extend = false;
+    uint64_t duration = 0;
+    std::string extension;
+    std::string number;
+    std::string reservation_id;
+    Clock::time_point t0;
+    // One context per RPC: a context serves one RPC only.
+    grpc::ClientContext authorize_ctx, reserve_ctx, extend_ctx, end_ctx;
+    v1::AuthorizeRequest authorize_request;
+    v1::AuthorizeResponse authorize_reply;
+    v1::ReserveRequest reserve_request;
+    v1::ReserveResponse reserve_reply;
+    v1::ExtendRequest extend_request;
+    v1::ExtendResponse extend_reply;
+    v1::SettleRequest settle_request;
+    v1::SettleResponse settle_reply;
+    v1::ReleaseRequest release_request;
+    v1::ReleaseResponse release_reply;
+  };
+
+  // Records one RPC's latency; on failure ends the call and returns false.
+  bool Check(SimCall* call, LatencyRecorder& recorder, const grpc::Status& status) {
+    recorder.Record(Micros(Clock::now() - call->t0), status.ok());
+    if (status.ok()) return true;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      if (first_error_.empty()) {
+        first_error_ = absl::StrCat(recorder.name(), " ", call->reservation_id, ": ",
+                                    status.error_code(), " ", status.error_message());
+      }
+    }
+    counts.failed.fetch_add(1);
+    Finish(call, /*error=*/true);
+    return false;
+  }
+
+  void Finish(SimCall* call, bool error) {
+    const int slot = call->slot;
+    delete call;
+    Done(slot, error);
+  }
+
+  void Authorize(SimCall* call) {
+    call->authorize_request.set_extension(call->extension);
+    call->authorize_request.set_callback_number(call->number);
+    *call->authorize_request.mutable_rate() = rate_;
+    SetDeadline(&call->authorize_ctx, options_.rpc_timeout_seconds);
+    call->t0 = Clock::now();
+    stub_->async()->Authorize(&call->authorize_ctx, &call->authorize_request,
+                              &call->authorize_reply, [this, call](grpc::Status status) {
+                                if (!Check(call, authorize, status)) return;
+                                if (call->authorize_reply.decision() != v1::ALLOWED) {
+                                  counts.denied.fetch_add(1);
+                                  Finish(call, false);
+                                  return;
+                                }
+                                Reserve(call);
+                              });
+  }
+
+  void Reserve(SimCall* call) {
+    v1::ReserveRequest& r = call->reserve_request;
+    r.set_reservation_id(call->reservation_id);
+    r.set_extension(call->extension);
+    r.set_callback_number(call->number);
+    *r.mutable_rate() = rate_;
+    r.set_seconds(kReserveSeconds);
+    r.set_ttl_seconds(kTtlSeconds);
+    r.set_call_id(call->reservation_id);
+    r.set_node_id(kNodeId);
+    r.set_destination("0040213100200");
+    SetDeadline(&call->reserve_ctx, options_.rpc_timeout_seconds);
+    call->t0 = Clock::now();
+    stub_->async()->Reserve(&call->reserve_ctx, &r, &call->reserve_reply,
+                            [this, call](grpc::Status status) {
+                              if (!Check(call, reserve, status)) return;
+                              if (call->reserve_reply.decision() != v1::ALLOWED) {
+                                counts.no_credit.fetch_add(1);
+                                Finish(call, false);
+                              } else if (call->no_answer) {
+                                Release(call);
+                              } else if (call->extend) {
+                                Extend(call);
+                              } else {
+                                Settle(call);
+                              }
+                            });
+  }
+
+  void Extend(SimCall* call) {
+    v1::ExtendRequest& r = call->extend_request;
+    r.set_reservation_id(call->reservation_id);
+    r.set_seconds(kExtendSeconds);
+    r.set_ttl_seconds(kTtlSeconds);
+    r.set_node_id(kNodeId);
+    r.set_request_id("ext-1");
+    SetDeadline(&call->extend_ctx, options_.rpc_timeout_seconds);
+    call->t0 = Clock::now();
+    stub_->async()->Extend(&call->extend_ctx, &r, &call->extend_reply,
+                           [this, call](grpc::Status status) {
+                             if (!Check(call, extend, status)) return;
+                             Settle(call);
+                           });
+  }
+
+  void Settle(SimCall* call) {
+    v1::SettleRequest& r = call->settle_request;
+    r.set_reservation_id(call->reservation_id);
+    r.set_duration_seconds(call->duration);
+    r.set_node_id(kNodeId);
+    r.set_destination("0040213100200");
+    SetDeadline(&call->end_ctx, options_.rpc_timeout_seconds);
+    call->t0 = Clock::now();
+    stub_->async()->Settle(&call->end_ctx, &r, &call->settle_reply,
+                           [this, call](grpc::Status status) {
+                             if (!Check(call, settle, status)) return;
+                             counts.settled.fetch_add(1);
+                             Finish(call, false);
+                           });
+  }
+
+  void Release(SimCall* call) {
+    v1::ReleaseRequest& r = call->release_request;
+    r.set_reservation_id(call->reservation_id);
+    r.set_node_id(kNodeId);
+    SetDeadline(&call->end_ctx, options_.rpc_timeout_seconds);
+    call->t0 = Clock::now();
+    stub_->async()->Release(&call->end_ctx, &r, &call->release_reply,
+                            [this, call](grpc::Status status) {
+                              if (!Check(call, release, status)) return;
+                              counts.released.fetch_add(1);
+                              Finish(call, false);
+                            });
+  }
+
+  const Options& options_;
+  v1::Calls::Stub* const stub_;
+  const std::string run_id_;
+  // One generator per slot: a slot runs one call at a time, so no locking is needed.
+  std::vector<std::mt19937_64> rngs_;
+  v1::Rate rate_;
+  std::mutex mu_;
+  std::string first_error_;
+};
+
+// The floor: Health/Check, which touches no storage, at the same concurrency.
+class FloorPhase : public Phase {
+ public:
+  FloorPhase(const Options& options, double seconds, grpc::health::v1::Health::Stub* stub)
+      : Phase("floor", options.in_flight, seconds, UINT64_MAX, options.max_errors),
+        options_(options),
+        stub_(stub) {}
+
+  LatencyRecorder check{"Health/Check"};
+
+ protected:
+  void Start(int slot, uint64_t index) override {
+    struct Probe {
+      grpc::ClientContext ctx;
+      grpc::health::v1::HealthCheckRequest request;
+      grpc::health::v1::HealthCheckResponse reply;
+      Clock::time_point t0;
+    };
+    auto* probe = new Probe;
+    SetDeadline(&probe->ctx, options_.rpc_timeout_seconds);
+    probe->t0 = Clock::now();
+    stub_->async()->Check(&probe->ctx, &probe->request, &probe->reply,
+                          [this, probe, slot](grpc::Status status) {
+                            check.Record(Micros(Clock::now() - probe->t0), status.ok());
+                            delete probe;
+                            Done(slot, !status.ok());
+                          });
+  }
+
+ private:
+  const Options& options_;
+  grpc::health::v1::Health::Stub* const stub_;
+};
+
+std::string SummaryJson(const LatencySummary& s) {
+  return absl::StrFormat(
+      "{\"count\": %d, \"errors\": %d, \"mean\": %.1f, \"p50\": %d, \"p99\": %d, "
+      "\"p999\": %d, \"max\": %d}",
+      s.count, s.errors, s.mean_us, s.p50_us, s.p99_us, s.p999_us, s.max_us);
+}
+
+void PrintRow(const std::string& name, const LatencySummary& s, double seconds) {
+  std::printf("%-14s %10llu %10.1f %10llu %10llu %10llu %10llu %8llu\n", name.c_str(),
+              static_cast<unsigned long long>(s.count),
+              seconds > 0 ? static_cast<double>(s.count) / seconds : 0.0,
+              static_cast<unsigned long long>(s.p50_us), static_cast<unsigned long long>(s.p99_us),
+              static_cast<unsigned long long>(s.p999_us), static_cast<unsigned long long>(s.max_us),
+              static_cast<unsigned long long>(s.errors));
+}
+
+int Main(int argc, char** argv) {
+  Options o;
+  CLI::App app{
+      "ledger-bench: plays PBX nodes against ledgerd (Authorize, Reserve, Extend, Settle or "
+      "Release) and measures the floor (Health/Check) at the same concurrency. Loopback only."};
+  app.add_option("--server", o.server, "ledgerd's address (loopback only)")->capture_default_str();
+  app.add_option("--callerids", o.callerids, "CallerIDs the calls are spread over")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--extensions", o.extensions, "Callback extensions the CallerIDs are on")
+      ->check(CLI::Range(1, 999))
+      ->capture_default_str();
+  app.add_option("--in_flight", o.in_flight, "simulated calls open at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--calls", o.calls, "at most this many simulated calls")->capture_default_str();
+  app.add_option("--seconds", o.seconds, "at most this long, for the calls and for the floor")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--extend_ratio", o.extend_ratio, "share of connected calls that Extend")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--no_answer_ratio", o.no_answer_ratio, "share of calls that Release")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--preload,!--no_preload", o.preload,
+               "add the CallerIDs first (existing ones are skipped)")
+      ->capture_default_str();
+  app.add_option("--preload_in_flight", o.preload_in_flight, "AddCallerId calls open at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--preload_seconds", o.preload_seconds, "at most this long for the preload")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--initial_credit", o.initial_credit, "credit of each preloaded CallerID")
+      ->capture_default_str();
+  app.add_option("--rpc_timeout", o.rpc_timeout_seconds, "deadline of each RPC, seconds")
+      ->check(CLI::Range(0.01, 600.0))
+      ->capture_default_str();
+  app.add_option("--max_errors", o.max_errors, "stop a phase after this many failed RPCs")
+      ->capture_default_str();
+  app.add_option("--json", o.json, "also write the results to this JSON file");
+  app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  CLI11_PARSE(app, argc, argv);
+
+  if (!IsLoopback(o.server)) {
+    std::cerr << "ledger-bench: refusing " << o.server
+              << ": only loopback servers (127.x.x.x, localhost, [::1]) may be benchmarked\n";
+    return 2;
+  }
+
+  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
+    std::cerr << "ledger-bench: cannot connect to " << o.server << "\n";
+    return 1;
+  }
+  auto caller_ids = v1::CallerIds::NewStub(channel);
+  auto calls_stub = v1::Calls::NewStub(channel);
+  auto health = grpc::health::v1::Health::NewStub(channel);
+
+  uint64_t preload_added = 0, preload_existing = 0;
+  double preload_seconds = 0;
+  if (o.preload) {
+    PreloadPhase preload(o, caller_ids.get());
+    preload_seconds = preload.Run();
+    preload_added = preload.added();
+    preload_existing = preload.existing();
+    std::cerr << absl::StrFormat("preload: %d added, %d already there, %.1f s\n", preload_added,
+                                 preload_existing, preload_seconds);
+    if (preload_seconds < 0 || preload.errors() > 0 ||
+        preload_added + preload_existing < static_cast<uint64_t>(o.callerids)) {
+      std::cerr << "ledger-bench: the preload did not complete (" << preload.errors()
+                << " errors; first: " << preload.first_error()
+                << "); is ledgerd's --license_max_active_callerids at least --callerids?\n";
+      return 1;
+    }
+  }
+
+  CallsPhase calls(o, calls_stub.get());
+  const double calls_seconds = calls.Run();
+  if (calls_seconds <= 0) return 1;
+  FloorPhase floor(o, calls_seconds, health.get());
+  const double floor_seconds = floor.Run();
+  if (floor_seconds <= 0) return 1;
+
+  std::vector<std::pair<std::string, LatencySummary>> rpcs;
+  uint64_t rpc_count = 0, rpc_errors = 0;
+  for (const LatencyRecorder* r :
+       {&calls.authorize, &calls.reserve, &calls.extend, &calls.settle, &calls.release}) {
+    rpcs.emplace_back(r->name(), r->Summarize());
+    rpc_count += rpcs.back().second.count;
+    rpc_errors += rpcs.back().second.errors;
+  }
+  const LatencySummary floor_summary = floor.check.Summarize();
+  const uint64_t settled = calls.counts.settled, released = calls.counts.released;
+  const uint64_t denied = calls.counts.denied, no_credit = calls.counts.no_credit;
+  const uint64_t failed = calls.counts.failed;
+  const double rpcs_per_second = static_cast<double>(rpc_count) / calls_seconds;
+  const double calls_per_second = static_cast<double>(settled + released) / calls_seconds;
+  const double floor_rps = static_cast<double>(floor_summary.count) / floor_seconds;
+  const double ratio = floor_rps > 0 ? rpcs_per_second / floor_rps : 0;
+
+  std::printf("ledger-bench: %s, %d CallerIDs on %d extensions, %d in flight, %.2f s\n",
+              o.server.c_str(), o.callerids, o.extensions, o.in_flight, calls_seconds);
+  std::printf("calls: %llu settled, %llu released, %llu denied, %llu no credit, %llu failed\n",
+              static_cast<unsigned long long>(settled), static_cast<unsigned long long>(released),
+              static_cast<unsigned long long>(denied), static_cast<unsigned long long>(no_credit),
+              static_cast<unsigned long long>(failed));
+  std::printf("%-14s %10s %10s %10s %10s %10s %10s %8s\n", "rpc", "count", "per_s", "p50_us",
+              "p99_us", "p99.9_us", "max_us", "errors");
+  for (const auto& [name, summary] : rpcs) PrintRow(name, summary, calls_seconds);
+  PrintRow("floor:Health", floor_summary, floor_seconds);
+  std::printf("ledger: %.1f RPCs/s, %.1f calls/s; floor: %.1f RPCs/s; ratio %.3f\n",
+              rpcs_per_second, calls_per_second, floor_rps, ratio);
+
+  if (!o.json.empty()) {
+    std::string json = "{\n";
+    absl::StrAppendFormat(&json,
+                          "  \"server\": \"%s\",\n  \"callerids\": %d,\n  \"extensions\": %d,\n"
+                          "  \"in_flight\": %d,\n  \"seed\": %d,\n  \"extend_ratio\": %.3f,\n"
+                          "  \"no_answer_ratio\": %.3f,\n",
+                          o.server, o.callerids, o.extensions, o.in_flight, o.seed, o.extend_ratio,
+                          o.no_answer_ratio);
+    absl::StrAppendFormat(&json,
+                          "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
+                          "\"seconds\": %.3f},\n",
+                          o.preload ? "true" : "false", preload_added, preload_existing,
+                          preload_seconds);
+    absl::StrAppendFormat(&json,
+                          "  \"duration_seconds\": %.3f,\n  \"calls\": {\"settled\": %d, "
+                          "\"released\": %d, \"denied\": %d, \"no_credit\": %d, \"failed\": "
+                          "%d},\n  \"rpcs\": %d,\n  \"rpc_errors\": %d,\n",
+                          calls_seconds, settled, released, denied, no_credit, failed, rpc_count,
+                          rpc_errors);
+    absl::StrAppendFormat(&json, "  \"rpcs_per_second\": %.1f,\n  \"calls_per_second\": %.1f,\n",
+                          rpcs_per_second, calls_per_second);
+    json += "  \"latency_us\": {\n";
+    for (size_t i = 0; i < rpcs.size(); ++i) {
+      absl::StrAppendFormat(&json, "    \"%s\": %s%s\n", rpcs[i].first, SummaryJson(rpcs[i].second),
+                            i + 1 < rpcs.size() ? "," : "");
+    }
+    json += "  },\n";
+    absl::StrAppendFormat(&json,
+                          "  \"floor\": {\"rpc\": \"grpc.health.v1.Health/Check\", "
+                          "\"duration_seconds\": %.3f, \"rpcs_per_second\": %.1f, "
+                          "\"latency_us\": %s},\n",
+                          floor_seconds, floor_rps, SummaryJson(floor_summary));
+    absl::StrAppendFormat(&json, "  \"floor_rpcs_per_second\": %.1f,\n  \"ratio\": %.4f\n}\n",
+                          floor_rps, ratio);
+    std::ofstream out(o.json);
+    out << json;
+    if (!out) {
+      std::cerr << "ledger-bench: cannot write " << o.json << "\n";
+      return 1;
+    }
+  }
+
+  if (rpc_errors > 0 || floor_summary.errors > 0) {
+    std::cerr << "ledger-bench: " << rpc_errors + floor_summary.errors
+              << " RPCs failed; first: " << calls.first_error() << "\n";
+    return 1;
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace callbackledger::bench
+
+int main(int argc, char** argv) { return callbackledger::bench::Main(argc, argv); }

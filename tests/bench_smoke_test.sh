@@ -1,0 +1,74 @@
+#!/usr/bin/env bash
+# Smoke test of ledger-bench: runs it for about 2 seconds with small numbers against a real
+# ledgerd on a free loopback port and a fresh data directory, and checks that it succeeds and
+# writes JSON with positive calls/s and a ledger-to-floor ratio. Also checks that it refuses
+# a non-loopback server.
+# Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH
+set -euo pipefail
+ledgerd="$1"
+bench="$2"
+
+dir=$(mktemp -d)
+port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])')
+"$ledgerd" --listen="127.0.0.1:$port" --data_dir="$dir/data" 2>"$dir/ledgerd.log" &
+pid=$!
+cleanup() {
+  kill -TERM "$pid" 2>/dev/null || true
+  wait "$pid" 2>/dev/null || true
+  rm -rf "$dir"
+}
+trap cleanup EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  tail -n 20 "$dir/ledgerd.log" >&2 || true
+  exit 1
+}
+
+for _ in $(seq 1 100); do
+  grep -q "serving:" "$dir/ledgerd.log" && break
+  kill -0 "$pid" 2>/dev/null || fail "ledgerd exited"
+  sleep 0.1
+done
+grep -q "serving:" "$dir/ledgerd.log" || fail "ledgerd is not serving after 10 s"
+
+# Refuses anything but loopback, before connecting.
+if timeout 10 "$bench" --server=192.0.2.1:50051 --seconds=1 >/dev/null 2>&1; then
+  fail "ledger-bench accepted a non-loopback server"
+fi
+
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=8 \
+  --seconds=2 --json="$dir/bench.json" >"$dir/bench.txt" 2>&1 ||
+  { cat "$dir/bench.txt" >&2; fail "ledger-bench exited with an error"; }
+cat "$dir/bench.txt"
+[[ -s "$dir/bench.json" ]] || fail "no JSON written"
+
+python3 - "$dir/bench.json" <<'PY' || fail "the JSON does not hold what it should"
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["calls_per_second"] > 0, r["calls_per_second"]
+assert r["rpcs_per_second"] > 0, r["rpcs_per_second"]
+assert r["floor_rpcs_per_second"] > 0, r["floor_rpcs_per_second"]
+assert r["ratio"] > 0, r["ratio"]
+assert r["rpc_errors"] == 0, r["rpc_errors"]
+assert r["preload"]["added"] + r["preload"]["existing"] == 50, r["preload"]
+for rpc in ("Authorize", "Reserve", "Settle"):
+    lat = r["latency_us"][rpc]
+    assert lat["count"] > 0 and 0 < lat["p50"] <= lat["p99"] <= lat["p999"], (rpc, lat)
+PY
+
+# A second run skips the CallerIDs already there.
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
+  --calls=20 --seconds=2 --json="$dir/bench2.json" >"$dir/bench2.txt" 2>&1 ||
+  { cat "$dir/bench2.txt" >&2; fail "the second ledger-bench run exited with an error"; }
+if ! python3 - "$dir/bench2.json" <<'PY'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+assert r["preload"]["existing"] == 50, r["preload"]
+assert r["calls"]["settled"] + r["calls"]["released"] == 20, r["calls"]
+PY
+  fail "the second run did not skip the CallerIDs or did not run exactly 20 calls"
+fi
+
+echo "ledger-bench smoke test: OK"
