@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
       ->check(CLI::IsMember({"table", "json", "csv"}, CLI::ignore_case))
       ->capture_default_str();
   app.add_option("--currency", globals.currency,
-                 "the server's currency code, shown beside money (the API does not say it)")
+                 "the currency code shown beside money in tables (default: the server's own)")
       ->envname("LEDGERCTL_CURRENCY");
   app.add_flag("--no-progress", globals.no_progress,
                "no progress bar, even on a terminal (it is drawn on stderr only when stderr is "

@@ -446,9 +446,10 @@ TEST_F(LedgerctlTest, AddGetListSearchAndTheirMistakes) {
   EXPECT_EXIT_CODE(list, 0);
   const std::vector<std::string> lines = absl::StrSplit(list.out, '\n');
   ASSERT_GE(lines.size(), 4u) << list.out;
-  EXPECT_THAT(lines[0], ::testing::MatchesRegex("STATUS +CALLBACK NUMBER +PIN +TOTAL CREDIT +"
-                                                "AVAILABLE CREDIT +CREATED \\(UTC\\) +ORDER NO +"
-                                                "ID"));
+  // Money columns name the server's currency, which ledgerctl asks the server for.
+  EXPECT_THAT(lines[0], ::testing::MatchesRegex("STATUS +CALLBACK NUMBER +PIN +TOTAL CREDIT "
+                                                "\\(USD\\) +AVAILABLE CREDIT \\(USD\\) +"
+                                                "CREATED \\(UTC\\) +ORDER NO +ID"));
   EXPECT_THAT(lines[1], ::testing::MatchesRegex(
                             "ENABLED +\\+40721000111 +yes +10.50 +10.50 +20[0-9-]+ [0-9:]+ +"
                             "ORD, \"A\" – ünïcode +1"));
@@ -610,9 +611,9 @@ TEST_F(LedgerctlTest, AddCreditAndRecharges) {
   const std::vector<std::string> lines = absl::StrSplit(history.out, '\n');
   ASSERT_GE(lines.size(), 5u) << history.out;
   EXPECT_THAT(lines[0],
-              ::testing::MatchesRegex("ID +DATE \\(UTC\\) +CREDIT ADDED +CREDIT LEFT +ORDER NO +"
-                                      "DESCRIPTION +BY"));
-  EXPECT_THAT(lines[1], HasSubstr("-2.25        13.25"));  // newest first
+              ::testing::MatchesRegex("ID +DATE \\(UTC\\) +CREDIT ADDED \\(USD\\) +CREDIT LEFT "
+                                      "\\(USD\\) +ORDER NO +DESCRIPTION +BY"));
+  EXPECT_THAT(lines[1], ::testing::MatchesRegex(".* -2.25 +13.25 +admin"));  // newest first
   EXPECT_THAT(lines[2], ::testing::MatchesRegex(".* 5.00 +15.50 +ORD-2 +top-up +admin"));
   EXPECT_THAT(lines[3], ::testing::MatchesRegex(".* 10.50 +10.50 +ORD-1 +initial credit +admin"));
   EXPECT_THAT(history.out, HasSubstr("3 recharges of CallerID"));

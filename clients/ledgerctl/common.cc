@@ -137,6 +137,14 @@ Connection::Connection(const Globals& globals)
   credit_ = v1::Credit::NewStub(channel_);
   reports_ = v1::Reports::NewStub(channel_);
   events_ = v1::Events::NewStub(channel_);
+  if (globals.currency.empty() && globals.output == OutputFormat::kTable) {
+    // Tables show money with the server's currency; scripts get the bare amounts.
+    v1::LicenseUsage usage;
+    std::unique_ptr<grpc::ClientContext> context = NewContext();
+    if (caller_ids_->GetLicenseUsage(context.get(), v1::GetLicenseUsageRequest(), &usage).ok()) {
+      globals.currency = usage.currency();
+    }
+  }
 }
 
 std::unique_ptr<grpc::ClientContext> Connection::NewContext() const {

@@ -34,8 +34,9 @@ struct Globals {
   std::string server = "127.0.0.1:50051";
   double timeout_seconds = 10;
   OutputFormat output = OutputFormat::kTable;
-  // Shown beside money when set: the API does not tell clients the server's currency.
-  std::string currency;
+  // Shown beside money in tables. When not given, the server's own (GetLicenseUsage names
+  // it) is filled in on connecting.
+  mutable std::string currency;
   bool no_progress = false;
 };
 
