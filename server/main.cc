@@ -213,11 +213,13 @@ int Run() {
     if (now - last_report < std::chrono::seconds(1) && replayed != total) return;
     last_report = now;
     double seconds = std::chrono::duration<double>(now - started).count();
+    double rate = seconds > 0 ? replayed / seconds : 0.0;
     Log(LogLevel::kInfo, "rebuilding",
         absl::StrCat("rebuilding projections: ", replayed, " of ", total, " events"),
         {{"replayed", replayed},
          {"total", total},
-         {"events_per_second", seconds > 0 ? replayed / seconds : 0.0}});
+         {"events_per_second", rate},
+         {"eta_seconds", rate > 0 ? (total - replayed) / rate : 0.0}});
   };
   absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options);
   if (!ledger.ok()) {
