@@ -171,7 +171,10 @@ void Committer::CommitGroup(std::vector<Command>* group) {
       for (CommandResult& result : results) {
         if (result.status.ok()) {
           result.status = absl::UnavailableError(
-              absl::StrCat("storage failure, the change was not made: ", written.message()));
+              absl::StrCat("storage failure, the outcome is unknown (the change may have reached "
+                           "the disk): retry with the same request_id or reservation_id once "
+                           "the ledger is back: ",
+                           written.message()));
           result.replayed = false;
           result.events.clear();
         }

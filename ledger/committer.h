@@ -4,8 +4,9 @@
 // sync=true, then folds the group's changes into the state and answers every command of
 // the group. It never waits to fill a group: under light load a group is one command.
 //
-// A failed write or sync is sticky: the group is answered UNAVAILABLE, its changes never
-// reach the state, and every later command is refused. Reads go on.
+// A failed write or sync is sticky: the group is answered UNAVAILABLE with an unknown
+// outcome (its bytes may have reached the disk, so a restart may find it), its changes
+// never reach the in-memory state, and every later command is refused. Reads go on.
 #ifndef CALLBACKLEDGER_LEDGER_COMMITTER_H_
 #define CALLBACKLEDGER_LEDGER_COMMITTER_H_
 

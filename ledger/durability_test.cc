@@ -1,0 +1,985 @@
+// Power loss and storage failures (SPEC section 5: "an acknowledged change is durable: it
+// survives kill -9 and power loss"), through the public Ledger facade on a real RocksDB
+// store whose files go through a fault-injecting rocksdb::Env:
+//
+//   - FaultEnv keeps, for every file RocksDB writes, how much of it was synced. A simulated
+//     power loss freezes the disk (every later write or sync fails), and once the ledger is
+//     closed truncates every file to what was synced: what the page cache held is gone.
+//   - It can fail the appends or the syncs of the write-ahead log on demand, with an
+//     IOError or with NoSpace (ENOSPC, a full disk).
+//
+// The tests show that (a) every change the ledger acknowledged (done called with OK)
+// survives a power loss that comes at a random moment of a concurrent load, that a retry
+// of it answers the first answer and writes nothing, and that the projections equal a
+// replay of the log; (b) a failed sync or write makes the ledger refuse every later write
+// (UNAVAILABLE, WriteHealth() not OK), reads go on and show no half-applied change, and
+// after a reopen nothing of the failed group is there; (c) so does a full disk.
+//
+// A seed reproduces the load of (a): DURABILITY_SEED=<seed> ledger/durability_test, and
+// DURABILITY_CYCLES=<n> sets the number of power losses.
+#include <stdlib.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <cstdio>
+#include <filesystem>
+#include <functional>
+#include <future>
+#include <map>
+#include <memory>
+#include <optional>
+#include <ostream>
+#include <random>
+#include <string>
+#include <thread>
+#include <utility>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
+#include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/calls.pb.h"
+#include "callbackledger/v1/credit.pb.h"
+#include "callbackledger/v1/events.pb.h"
+#include "google/protobuf/message.h"
+#include "google/protobuf/util/message_differencer.h"
+#include "gtest/gtest.h"
+#include "ledger/clock.h"
+#include "ledger/ledger.h"
+#include "ledger/replay.h"
+#include "ledger/store.h"
+#include "rocksdb/env.h"
+#include "rocksdb/status.h"
+
+namespace callbackledger {
+namespace {
+
+using ::absl::StrCat;
+using ::google::protobuf::Message;
+using ::google::protobuf::util::MessageDifferencer;
+
+constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
+constexpr char kActor[] = "durability-test";
+constexpr char kExt[] = "0003*005";
+constexpr uint64_t kDefaultSeed = 20240917;
+constexpr int kDefaultCycles = 8;
+constexpr int kWorkers = 3;
+// Each worker of the load makes at most this many requests per power-loss cycle.
+constexpr int kMaxOpsPerWorker = 400;
+
+// ---------------------------------------------------------------------------------------
+// The fault-injecting Env.
+
+// What is known of one file RocksDB writes: its length, and how much of it was synced.
+struct FileState {
+  uint64_t size = 0;
+  uint64_t synced = 0;
+};
+
+// A write-ahead log file ("000012.log"); the info log is "LOG" and is not written
+// through NewWritableFile.
+bool IsWal(const std::string& path) { return absl::EndsWith(path, ".log"); }
+
+class FaultEnv;
+
+class FaultFile : public rocksdb::WritableFileWrapper {
+ public:
+  FaultFile(FaultEnv* env, std::string path, std::shared_ptr<FileState> state,
+            std::unique_ptr<rocksdb::WritableFile> target)
+      : rocksdb::WritableFileWrapper(target.get()),
+        env_(env),
+        path_(std::move(path)),
+        state_(std::move(state)),
+        target_(std::move(target)) {}
+
+  rocksdb::Status Append(const rocksdb::Slice& data) override;
+  rocksdb::Status Append(const rocksdb::Slice& data,
+                         const rocksdb::DataVerificationInfo& /*info*/) override {
+    return Append(data);
+  }
+  rocksdb::Status PositionedAppend(const rocksdb::Slice& data, uint64_t offset) override;
+  rocksdb::Status PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
+                                   const rocksdb::DataVerificationInfo& /*info*/) override {
+    return PositionedAppend(data, offset);
+  }
+  rocksdb::Status Truncate(uint64_t size) override;
+  rocksdb::Status Flush() override;
+  rocksdb::Status Sync() override;
+  rocksdb::Status Fsync() override;
+  // A range sync is not a promise that the file is durable: it counts as no sync.
+  rocksdb::Status RangeSync(uint64_t offset, uint64_t nbytes) override;
+  rocksdb::Status Close() override { return target_->Close(); }
+
+ private:
+  FaultEnv* const env_;
+  const std::string path_;
+  const std::shared_ptr<FileState> state_;
+  const std::unique_ptr<rocksdb::WritableFile> target_;
+};
+
+class FaultEnv : public rocksdb::EnvWrapper {
+ public:
+  explicit FaultEnv(rocksdb::Env* base) : rocksdb::EnvWrapper(base) {}
+
+  const char* Name() const override { return "LedgerFaultEnv"; }
+
+  rocksdb::Status NewWritableFile(const std::string& path,
+                                  std::unique_ptr<rocksdb::WritableFile>* result,
+                                  const rocksdb::EnvOptions& options) override {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    std::unique_ptr<rocksdb::WritableFile> file;
+    rocksdb::Status s = target()->NewWritableFile(path, &file, options);
+    if (!s.ok()) return s;
+    auto state = std::make_shared<FileState>();  // a new (or emptied) file: nothing synced
+    files_[path] = state;
+    *result = std::make_unique<FaultFile>(this, path, std::move(state), std::move(file));
+    return s;
+  }
+
+  rocksdb::Status ReopenWritableFile(const std::string& path,
+                                     std::unique_ptr<rocksdb::WritableFile>* result,
+                                     const rocksdb::EnvOptions& options) override {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    std::unique_ptr<rocksdb::WritableFile> file;
+    rocksdb::Status s = target()->ReopenWritableFile(path, &file, options);
+    if (!s.ok()) return s;
+    *result = std::make_unique<FaultFile>(this, path, TrackExisting(path), std::move(file));
+    return s;
+  }
+
+  rocksdb::Status ReuseWritableFile(const std::string& path, const std::string& old_path,
+                                    std::unique_ptr<rocksdb::WritableFile>* result,
+                                    const rocksdb::EnvOptions& options) override {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    std::unique_ptr<rocksdb::WritableFile> file;
+    rocksdb::Status s = target()->ReuseWritableFile(path, old_path, &file, options);
+    if (!s.ok()) return s;
+    files_.erase(old_path);
+    auto state = std::make_shared<FileState>();
+    files_[path] = state;
+    *result = std::make_unique<FaultFile>(this, path, std::move(state), std::move(file));
+    return s;
+  }
+
+  rocksdb::Status DeleteFile(const std::string& path) override {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    rocksdb::Status s = target()->DeleteFile(path);
+    if (s.ok()) files_.erase(path);
+    return s;
+  }
+
+  rocksdb::Status RenameFile(const std::string& from, const std::string& to) override {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    rocksdb::Status s = target()->RenameFile(from, to);
+    if (!s.ok()) return s;
+    auto it = files_.find(from);
+    if (it != files_.end()) {
+      files_[to] = it->second;
+      files_.erase(from);
+    } else {
+      files_.erase(to);  // replaced by a file that is all on disk
+    }
+    return s;
+  }
+
+  // Power loss, part one: from now on nothing reaches the disk (every write, sync,
+  // rename or delete fails). A sync that returned before this is kept.
+  void PowerLoss() {
+    absl::MutexLock lock(&mu_);
+    dead_ = true;
+  }
+
+  // Power loss at the n-th sync of the write-ahead log from now: that sync does not
+  // happen, so the group it was to make durable is appended but never synced.
+  void PowerLossAtWalSync(uint64_t n) {
+    absl::MutexLock lock(&mu_);
+    power_loss_at_sync_ = wal_sync_calls_ + n;
+  }
+
+  bool power_is_off() const {
+    absl::MutexLock lock(&mu_);
+    return dead_;
+  }
+
+  // Power loss, part two, once every file is closed: drops every byte that was not
+  // synced, then powers the disk back on. Returns how many bytes were dropped.
+  uint64_t DropUnsyncedDataAndRestart() {
+    absl::MutexLock lock(&mu_);
+    uint64_t dropped = 0;
+    for (const auto& [path, state] : files_) {
+      std::error_code error;
+      uint64_t size = std::filesystem::file_size(path, error);
+      if (error) continue;  // deleted meanwhile
+      if (size > state->synced) {
+        dropped += size - state->synced;
+        std::filesystem::resize_file(path, state->synced, error);
+        EXPECT_FALSE(error) << path << ": " << error.message();
+      }
+    }
+    files_.clear();  // what is left is on disk
+    dead_ = false;
+    power_loss_at_sync_ = 0;
+    return dropped;
+  }
+
+  // Makes every later append (or sync) of the write-ahead log fail with `status`, until
+  // Heal(). The failing bytes never reach the file.
+  void FailWalAppends(rocksdb::Status status) {
+    absl::MutexLock lock(&mu_);
+    append_fault_ = std::move(status);
+  }
+  void FailWalSyncs(rocksdb::Status status) {
+    absl::MutexLock lock(&mu_);
+    sync_fault_ = std::move(status);
+  }
+  void Heal() {
+    absl::MutexLock lock(&mu_);
+    append_fault_ = rocksdb::Status::OK();
+    sync_fault_ = rocksdb::Status::OK();
+  }
+
+  uint64_t wal_syncs() const {
+    absl::MutexLock lock(&mu_);
+    return wal_syncs_;
+  }
+  uint64_t faults_injected() const {
+    absl::MutexLock lock(&mu_);
+    return faults_injected_;
+  }
+
+ private:
+  friend class FaultFile;
+
+  static rocksdb::Status PowerIsOff() { return rocksdb::Status::IOError("simulated power loss"); }
+
+  // A file that existed before: what it holds now is taken to be on disk.
+  std::shared_ptr<FileState> TrackExisting(const std::string& path)
+      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    auto it = files_.find(path);
+    if (it != files_.end()) return it->second;
+    auto state = std::make_shared<FileState>();
+    std::error_code error;
+    uint64_t size = std::filesystem::file_size(path, error);
+    state->size = state->synced = error ? 0 : size;
+    files_[path] = state;
+    return state;
+  }
+
+  // A write of `length` bytes at `offset` (at the end of the file when nullopt): injects
+  // the fault, or writes and counts the bytes as not yet synced.
+  rocksdb::Status Write(const std::string& path, FileState* state, std::optional<uint64_t> offset,
+                        uint64_t length, const std::function<rocksdb::Status()>& write) {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    if (IsWal(path) && !append_fault_.ok()) {
+      ++faults_injected_;
+      return append_fault_;
+    }
+    rocksdb::Status s = write();
+    if (s.ok()) state->size = std::max(state->size, offset.value_or(state->size) + length);
+    return s;
+  }
+
+  rocksdb::Status Sync(const std::string& path, FileState* state,
+                       const std::function<rocksdb::Status()>& sync) {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    if (IsWal(path) && power_loss_at_sync_ != 0 && ++wal_sync_calls_ >= power_loss_at_sync_) {
+      power_loss_at_sync_ = 0;
+      dead_ = true;
+      return PowerIsOff();
+    }
+    if (IsWal(path) && !sync_fault_.ok()) {
+      ++faults_injected_;
+      return sync_fault_;
+    }
+    rocksdb::Status s = sync();
+    if (s.ok()) {
+      state->synced = state->size;
+      if (IsWal(path)) ++wal_syncs_;
+    }
+    return s;
+  }
+
+  rocksdb::Status Other(const std::function<rocksdb::Status()>& op) {
+    absl::MutexLock lock(&mu_);
+    if (dead_) return PowerIsOff();
+    return op();
+  }
+
+  mutable absl::Mutex mu_;
+  bool dead_ ABSL_GUARDED_BY(mu_) = false;
+  std::map<std::string, std::shared_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
+  rocksdb::Status append_fault_ ABSL_GUARDED_BY(mu_);
+  rocksdb::Status sync_fault_ ABSL_GUARDED_BY(mu_);
+  uint64_t wal_syncs_ ABSL_GUARDED_BY(mu_) = 0;       // WAL syncs that succeeded
+  uint64_t wal_sync_calls_ ABSL_GUARDED_BY(mu_) = 0;  // counted while a power loss is armed
+  uint64_t power_loss_at_sync_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;
+};
+
+rocksdb::Status FaultFile::Append(const rocksdb::Slice& data) {
+  return env_->Write(path_, state_.get(), std::nullopt, data.size(),
+                     [&] { return target_->Append(data); });
+}
+
+rocksdb::Status FaultFile::PositionedAppend(const rocksdb::Slice& data, uint64_t offset) {
+  return env_->Write(path_, state_.get(), offset, data.size(),
+                     [&] { return target_->PositionedAppend(data, offset); });
+}
+
+rocksdb::Status FaultFile::Truncate(uint64_t size) {
+  return env_->Other([&] {
+    rocksdb::Status s = target_->Truncate(size);
+    if (s.ok()) {
+      state_->size = size;
+      state_->synced = std::min(state_->synced, size);
+    }
+    return s;
+  });
+}
+
+rocksdb::Status FaultFile::Flush() {
+  return env_->Other([&] { return target_->Flush(); });
+}
+
+rocksdb::Status FaultFile::Sync() {
+  return env_->Sync(path_, state_.get(), [&] { return target_->Sync(); });
+}
+
+rocksdb::Status FaultFile::Fsync() {
+  return env_->Sync(path_, state_.get(), [&] { return target_->Fsync(); });
+}
+
+rocksdb::Status FaultFile::RangeSync(uint64_t offset, uint64_t nbytes) {
+  return env_->Other([&] { return target_->RangeSync(offset, nbytes); });
+}
+
+// ---------------------------------------------------------------------------------------
+// Calling the ledger.
+
+template <typename Request, typename Reply>
+using Method = void (Ledger::*)(const Request&, const std::string&, Done<Reply>);
+
+template <typename Request, typename Reply>
+std::future<absl::StatusOr<Reply>> Start(Ledger* ledger, Method<Request, Reply> method,
+                                         const Request& request) {
+  auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
+  std::future<absl::StatusOr<Reply>> future = promise->get_future();
+  (ledger->*method)(request, kActor, [promise](absl::StatusOr<Reply> reply) {
+    promise->set_value(std::move(reply));  // throws (and so fails) if called twice
+  });
+  return future;
+}
+
+template <typename Reply>
+absl::StatusOr<Reply> Wait(std::future<absl::StatusOr<Reply>> future) {
+  if (future.wait_for(std::chrono::seconds(20)) != std::future_status::ready) {
+    return absl::DeadlineExceededError("the ledger did not answer within 20 s");
+  }
+  return future.get();
+}
+
+template <typename Request, typename Reply>
+absl::StatusOr<Reply> Call(Ledger* ledger, Method<Request, Reply> method, const Request& request) {
+  return Wait(Start(ledger, method, request));
+}
+
+v1::AddCallerIdRequest AddRequest(const std::string& number, const std::string& credit,
+                                  const std::string& request_id) {
+  v1::AddCallerIdRequest request;
+  request.set_extension(kExt);
+  request.set_callback_number(number);
+  request.set_initial_credit(credit);
+  request.set_request_id(request_id);
+  return request;
+}
+
+v1::AddCreditRequest CreditRequest(uint64_t id, const std::string& amount,
+                                   const std::string& request_id) {
+  v1::AddCreditRequest request;
+  request.set_callerid_id(id);
+  request.set_amount(amount);
+  request.set_request_id(request_id);
+  return request;
+}
+
+v1::ReserveRequest ReserveRequest(const std::string& reservation_id, const std::string& number,
+                                  const std::string& amount) {
+  v1::ReserveRequest request;
+  request.set_reservation_id(reservation_id);
+  request.set_extension(kExt);
+  request.set_callback_number(number);
+  request.set_amount(amount);
+  request.set_ttl_seconds(3600);
+  request.set_node_id("node-1");
+  return request;
+}
+
+v1::ExtendRequest ExtendRequest(const std::string& reservation_id, const std::string& amount,
+                                const std::string& request_id) {
+  v1::ExtendRequest request;
+  request.set_reservation_id(reservation_id);
+  request.set_amount(amount);
+  request.set_request_id(request_id);
+  return request;
+}
+
+v1::SettleRequest SettleRequest(const std::string& reservation_id, const std::string& cost) {
+  v1::SettleRequest request;
+  request.set_reservation_id(reservation_id);
+  request.set_cost(cost);
+  return request;
+}
+
+v1::ReleaseRequest ReleaseRequest(const std::string& reservation_id) {
+  v1::ReleaseRequest request;
+  request.set_reservation_id(reservation_id);
+  return request;
+}
+
+// One acknowledged write: the request and its answer, to retry it later.
+struct Ack {
+  enum Kind { kAddCallerId, kAddCredit, kReserve, kExtend, kSettle, kRelease } kind;
+  std::shared_ptr<Message> request;
+  std::shared_ptr<Message> reply;
+};
+
+template <typename Request, typename Reply>
+Ack MakeAck(Ack::Kind kind, const Request& request, const Reply& reply) {
+  return Ack{kind, std::make_shared<Request>(request), std::make_shared<Reply>(reply)};
+}
+
+// Sends the request of `ack` again; the answer or the error.
+absl::StatusOr<std::unique_ptr<Message>> Resend(Ledger* ledger, const Ack& ack) {
+  auto send = [&](auto method, const auto& request) -> absl::StatusOr<std::unique_ptr<Message>> {
+    auto reply = Call(ledger, method, request);
+    if (!reply.ok()) return reply.status();
+    using Reply = typename std::decay_t<decltype(reply)>::value_type;
+    return std::unique_ptr<Message>(std::make_unique<Reply>(*std::move(reply)));
+  };
+  switch (ack.kind) {
+    case Ack::kAddCallerId:
+      return send(&Ledger::AddCallerId, static_cast<const v1::AddCallerIdRequest&>(*ack.request));
+    case Ack::kAddCredit:
+      return send(&Ledger::AddCredit, static_cast<const v1::AddCreditRequest&>(*ack.request));
+    case Ack::kReserve:
+      return send(&Ledger::Reserve, static_cast<const v1::ReserveRequest&>(*ack.request));
+    case Ack::kExtend:
+      return send(&Ledger::Extend, static_cast<const v1::ExtendRequest&>(*ack.request));
+    case Ack::kSettle:
+      return send(&Ledger::Settle, static_cast<const v1::SettleRequest&>(*ack.request));
+    case Ack::kRelease:
+      return send(&Ledger::Release, static_cast<const v1::ReleaseRequest&>(*ack.request));
+  }
+  return absl::InternalError("unknown kind");
+}
+
+// Every event of the log, read through the ledger; checks that the sequences run from 1
+// to last_sequence without a gap.
+std::vector<v1::Event> AllEvents(Ledger* ledger) {
+  std::vector<v1::Event> events;
+  const uint64_t last = ledger->last_sequence();
+  while (events.size() < last) {
+    v1::ReadEventsRequest request;
+    request.set_from_sequence(events.size() + 1);
+    request.set_page_size(1000);
+    absl::StatusOr<v1::ReadEventsResponse> page = ledger->ReadEvents(request);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok() || page->events().empty()) break;
+    for (const v1::Event& event : page->events()) {
+      EXPECT_EQ(event.sequence(), events.size() + 1) << "a gap in the event log";
+      events.push_back(event);
+    }
+  }
+  EXPECT_EQ(events.size(), last) << "the log does not reach last_sequence";
+  return events;
+}
+
+// Opens the stopped data directory and compares every projection row with a replay.
+void ExpectProjectionsEqualAReplay(const std::string& data_dir, rocksdb::Env* env) {
+  StoreOptions options;
+  options.path = data_dir;
+  options.env = env;
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
+  ASSERT_TRUE(report.ok()) << report.status();
+  std::string samples;
+  for (const std::string& sample : report->samples) absl::StrAppend(&samples, sample, "\n");
+  EXPECT_EQ(report->differences, 0u) << samples;
+  absl::StatusOr<uint64_t> last = (*store)->LastSequence();
+  ASSERT_TRUE(last.ok()) << last.status();
+  EXPECT_EQ(report->events, *last);
+}
+
+class DurabilityTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::string pattern = "/tmp/durability_test.XXXXXX";
+    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
+    dir_ = pattern;
+    options_.data_dir = dir_ + "/data";
+    options_.license_max_active_callerids = 1000;
+    options_.clock = &clock_;
+    options_.expiry_poll_milliseconds = 0;  // nothing writes but the test
+    options_.env = &env_;
+    ASSERT_NO_FATAL_FAILURE(Open());
+  }
+
+  void TearDown() override {
+    ledger_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  void Open() {
+    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
+    ASSERT_TRUE(ledger.ok()) << ledger.status();
+    ledger_ = *std::move(ledger);
+  }
+
+  // Everything a reader can see of the ledger, as text.
+  std::string Snapshot() {
+    std::string out;
+    v1::ListCallerIdsRequest list;
+    list.set_page_size(1000);
+    absl::StatusOr<v1::ListCallerIdsResponse> callerids = ledger_->ListCallerIds(list);
+    EXPECT_TRUE(callerids.ok()) << callerids.status();
+    if (!callerids.ok()) return out;
+    absl::StrAppend(&out, "callerids: ", callerids->ShortDebugString(), "\n");
+    for (const v1::CallerId& callerid : callerids->caller_ids()) {
+      v1::ListRechargesRequest recharges;
+      recharges.set_callerid_id(callerid.id());
+      recharges.set_page_size(1000);
+      absl::StatusOr<v1::ListRechargesResponse> history = ledger_->ListRecharges(recharges);
+      EXPECT_TRUE(history.ok()) << history.status();
+      if (history.ok()) absl::StrAppend(&out, "recharges: ", history->ShortDebugString(), "\n");
+    }
+    for (const v1::Event& event : AllEvents(ledger_.get())) {
+      absl::StrAppend(&out, "event: ", event.ShortDebugString(), "\n");
+    }
+    absl::StrAppend(&out, "last_sequence: ", ledger_->last_sequence(),
+                    " open_reservations: ", ledger_->open_reservations(), "\n");
+    return out;
+  }
+
+  std::string dir_;
+  FakeClock clock_{kStartMicros};
+  FaultEnv env_{rocksdb::Env::Default()};
+  LedgerOptions options_;
+  std::unique_ptr<Ledger> ledger_;
+};
+
+// ---------------------------------------------------------------------------------------
+// (a) Every acknowledged change survives a power loss.
+
+uint64_t Seed() {
+  const char* seed = getenv("DURABILITY_SEED");
+  return seed != nullptr && *seed != '\0' ? std::strtoull(seed, nullptr, 0) : kDefaultSeed;
+}
+
+int Cycles() {
+  const char* cycles = getenv("DURABILITY_CYCLES");
+  return cycles != nullptr && *cycles != '\0' ? std::max(1, atoi(cycles)) : kDefaultCycles;
+}
+
+// One thread of the load: a CallerID of its own, recharged, reserved against, extended,
+// settled and released, every request with its idempotency key. Only what the ledger
+// acknowledged is kept.
+class Worker {
+ public:
+  Worker(int index, uint64_t seed) : index_(index), random_(seed) {}
+
+  void set_callerid(uint64_t id, std::string number) {
+    callerid_id_ = id;
+    number_ = std::move(number);
+  }
+
+  // Makes requests until `stop` or kMaxOpsPerWorker; each one waits for its answer.
+  void Run(Ledger* ledger, const std::atomic<bool>& stop) {
+    for (int i = 0; i < kMaxOpsPerWorker && !stop.load(); ++i) Step(ledger);
+  }
+
+  std::vector<Ack>& acks() { return acks_; }
+  // Acknowledged requests that wrote an event.
+  uint64_t writes() const { return writes_; }
+  uint64_t refused() const { return refused_; }
+
+ private:
+  std::string Amount(int min_cents, int max_cents) {
+    int cents = min_cents + static_cast<int>(random_() % (max_cents - min_cents + 1));
+    return StrCat(cents / 100, ".", cents % 100 < 10 ? "0" : "", cents % 100);
+  }
+
+  template <typename Request, typename Reply>
+  absl::StatusOr<Reply> Do(Ledger* ledger, Method<Request, Reply> method, const Request& request) {
+    absl::StatusOr<Reply> reply = Call(ledger, method, request);
+    if (!reply.ok()) {
+      EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
+      ++refused_;
+    }
+    return reply;
+  }
+
+  void Step(Ledger* ledger) {
+    const std::string key = StrCat("w", index_, "-", next_key_++);
+    int choice = static_cast<int>(random_() % 100);
+    if (choice >= 55 && open_.empty()) choice = 5;  // nothing to extend or end: recharge
+    if (choice < 5) {
+      v1::AddCallerIdRequest request =
+          AddRequest(StrCat("+4072", index_, 100000 + next_key_), Amount(100, 5000), key);
+      absl::StatusOr<v1::CallerId> added = Do(ledger, &Ledger::AddCallerId, request);
+      if (added.ok()) Acknowledged(MakeAck(Ack::kAddCallerId, request, *added));
+    } else if (choice < 25) {
+      v1::AddCreditRequest request = CreditRequest(callerid_id_, Amount(1, 2000), key);
+      absl::StatusOr<v1::Recharge> recharge = Do(ledger, &Ledger::AddCredit, request);
+      if (recharge.ok()) Acknowledged(MakeAck(Ack::kAddCredit, request, *recharge));
+    } else if (choice < 55) {
+      v1::ReserveRequest request = ReserveRequest(key, number_, Amount(50, 300));
+      absl::StatusOr<v1::ReserveResponse> reserved = Do(ledger, &Ledger::Reserve, request);
+      if (reserved.ok() && reserved->decision() == v1::ALLOWED) {
+        Acknowledged(MakeAck(Ack::kReserve, request, *reserved));
+        open_.push_back(key);
+      }
+    } else if (choice < 70) {
+      v1::ExtendRequest request = ExtendRequest(Pick(), Amount(10, 100), key);
+      absl::StatusOr<v1::ExtendResponse> extended = Do(ledger, &Ledger::Extend, request);
+      if (extended.ok() && extended->decision() == v1::ALLOWED) {
+        Acknowledged(MakeAck(Ack::kExtend, request, *extended));
+      }
+    } else if (choice < 90) {
+      v1::SettleRequest request = SettleRequest(Pick(), Amount(0, 400));
+      absl::StatusOr<v1::SettleResponse> settled = Do(ledger, &Ledger::Settle, request);
+      if (settled.ok()) {
+        Acknowledged(MakeAck(Ack::kSettle, request, *settled));
+        Close(request.reservation_id());
+      }
+    } else {
+      v1::ReleaseRequest request = ReleaseRequest(Pick());
+      absl::StatusOr<v1::ReleaseResponse> released = Do(ledger, &Ledger::Release, request);
+      if (released.ok()) {
+        Acknowledged(MakeAck(Ack::kRelease, request, *released));
+        Close(request.reservation_id());
+      }
+    }
+  }
+
+  const std::string& Pick() { return open_[random_() % open_.size()]; }
+
+  void Close(const std::string& reservation_id) {
+    open_.erase(std::find(open_.begin(), open_.end(), reservation_id));
+  }
+
+  void Acknowledged(Ack ack) {
+    acks_.push_back(std::move(ack));
+    ++writes_;
+  }
+
+  const int index_;
+  std::mt19937_64 random_;
+  uint64_t callerid_id_ = 0;
+  std::string number_;
+  uint64_t next_key_ = 0;
+  std::vector<std::string> open_;  // acknowledged reservations not yet settled or released
+  std::vector<Ack> acks_;
+  uint64_t writes_ = 0;
+  uint64_t refused_ = 0;
+};
+
+// Retries every acknowledged request: the same answer, and nothing written.
+void ExpectAcknowledgedAreThere(Ledger* ledger, const std::vector<Ack>& acks) {
+  const uint64_t before = ledger->last_sequence();
+  for (const Ack& ack : acks) {
+    absl::StatusOr<std::unique_ptr<Message>> again = Resend(ledger, ack);
+    ASSERT_TRUE(again.ok()) << again.status() << " retrying " << ack.request->ShortDebugString();
+    EXPECT_TRUE(MessageDifferencer::Equals(**again, *ack.reply))
+        << "retry of " << ack.request->ShortDebugString() << "\n  answered "
+        << (*again)->ShortDebugString() << "\n  first answer " << ack.reply->ShortDebugString();
+  }
+  EXPECT_EQ(ledger->last_sequence(), before) << "a retry of an acknowledged request wrote";
+}
+
+TEST_F(DurabilityTest, TheFaultEnvSeesEverySyncOfTheLog) {
+  // The ledger's writes really go through the wrapper (RocksDB could bypass an Env for
+  // its FileSystem): each acknowledged write is one synced write-ahead-log append.
+  const uint64_t syncs = env_.wal_syncs();
+  for (int i = 0; i < 5; ++i) {
+    absl::StatusOr<v1::CallerId> added =
+        Call(ledger_.get(), &Ledger::AddCallerId, AddRequest(StrCat("+4072000000", i), "1", ""));
+    ASSERT_TRUE(added.ok()) << added.status();
+  }
+  EXPECT_GE(env_.wal_syncs(), syncs + 5);
+}
+
+TEST_F(DurabilityTest, AcknowledgedChangesSurvivePowerLoss) {
+  const uint64_t seed = Seed();
+  const int cycles = Cycles();
+  std::printf("durability test: seed=%llu cycles=%d (replay: DURABILITY_SEED=%llu)\n",
+              static_cast<unsigned long long>(seed), cycles, static_cast<unsigned long long>(seed));
+  SCOPED_TRACE(StrCat("seed=", seed));
+  std::mt19937_64 random(seed);
+
+  std::vector<std::unique_ptr<Worker>> workers;
+  uint64_t setup_writes = 0;
+  for (int w = 0; w < kWorkers; ++w) {
+    workers.push_back(std::make_unique<Worker>(w, random()));
+    const std::string number = StrCat("+407299900", w);
+    v1::AddCallerIdRequest request = AddRequest(number, "500.00", StrCat("setup-", w));
+    absl::StatusOr<v1::CallerId> added = Call(ledger_.get(), &Ledger::AddCallerId, request);
+    ASSERT_TRUE(added.ok()) << added.status();
+    workers.back()->set_callerid(added->id(), number);
+    workers.back()->acks().push_back(MakeAck(Ack::kAddCallerId, request, *added));
+    ++setup_writes;
+  }
+
+  uint64_t dropped_total = 0;
+  uint64_t refused_total = 0;
+  for (int cycle = 0; cycle < cycles; ++cycle) {
+    SCOPED_TRACE(StrCat("power loss ", cycle + 1));
+    const uint64_t syncs_before = env_.wal_syncs();
+    std::atomic<bool> stop{false};
+    std::vector<std::thread> threads;
+    for (auto& worker : workers) {
+      threads.emplace_back([&, w = worker.get()] { w->Run(ledger_.get(), stop); });
+    }
+    // The power goes off at a random moment of the load, once it has written something:
+    // on even cycles at a random sync of the log (so a group is appended but never synced),
+    // on odd ones at a random time.
+    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    auto wait_until = [&](const std::function<bool()>& done) {
+      while (!done() && std::chrono::steady_clock::now() < deadline) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      }
+    };
+    if (cycle % 2 == 0) {
+      env_.PowerLossAtWalSync(2 + random() % 40);
+      wait_until([&] { return env_.power_is_off(); });
+    } else {
+      wait_until([&] { return env_.wal_syncs() > syncs_before; });
+      std::this_thread::sleep_for(std::chrono::milliseconds(random() % 80));
+    }
+    env_.PowerLoss();
+    std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    stop = true;
+    for (std::thread& thread : threads) thread.join();
+    EXPECT_GT(env_.wal_syncs(), syncs_before) << "the load wrote nothing before the power loss";
+
+    // The process dies with the machine; what was not synced is lost.
+    ledger_.reset();
+    dropped_total += env_.DropUnsyncedDataAndRestart();
+    ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+    ASSERT_NO_FATAL_FAILURE(Open());
+
+    std::vector<v1::Event> events = AllEvents(ledger_.get());
+    uint64_t acknowledged_writes = setup_writes;
+    for (auto& worker : workers) {
+      acknowledged_writes += worker->writes();
+      ASSERT_NO_FATAL_FAILURE(ExpectAcknowledgedAreThere(ledger_.get(), worker->acks()));
+    }
+    // Each acknowledged write wrote one event and every write that failed was dropped: the
+    // log holds exactly the acknowledged changes.
+    EXPECT_EQ(events.size(), acknowledged_writes);
+    EXPECT_TRUE(ledger_->WriteHealth().ok()) << ledger_->WriteHealth();
+  }
+  for (auto& worker : workers) refused_total += worker->refused();
+  uint64_t acknowledged = 0;
+  for (auto& worker : workers) acknowledged += worker->acks().size();
+  std::printf(
+      "durability test: power_losses=%d acknowledged=%llu refused_after_power_loss=%llu "
+      "unsynced_bytes_dropped=%llu\n",
+      cycles, static_cast<unsigned long long>(acknowledged),
+      static_cast<unsigned long long>(refused_total),
+      static_cast<unsigned long long>(dropped_total));
+  // The power losses at a sync did drop appended data: the model is not vacuous.
+  EXPECT_GT(dropped_total, 0u);
+  ledger_.reset();
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+}
+
+// ---------------------------------------------------------------------------------------
+// (b), (c) A failed write or sync, and a full disk.
+
+struct Fault {
+  const char* name;
+  bool on_sync;           // the sync fails (else the append)
+  bool no_space;          // NoSpace (ENOSPC) rather than a plain IOError
+  bool power_loss_after;  // the machine then loses power (else only the process restarts)
+};
+
+void PrintTo(const Fault& fault, std::ostream* out) { *out << fault.name; }
+
+class StorageFailureTest : public DurabilityTest, public ::testing::WithParamInterface<Fault> {};
+
+TEST_P(StorageFailureTest, StopsAcknowledgingAndLeavesNothingOfTheFailedGroup) {
+  const Fault fault = GetParam();
+  Ledger* ledger = ledger_.get();
+
+  // Acknowledged before the failure.
+  absl::StatusOr<v1::CallerId> a =
+      Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  ASSERT_TRUE(Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "5.00", "credit-1")).ok());
+  absl::StatusOr<v1::ReserveResponse> r1 =
+      Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  ASSERT_EQ(r1->decision(), v1::ALLOWED);
+  absl::StatusOr<v1::ReserveResponse> r2 =
+      Call(ledger, &Ledger::Reserve, ReserveRequest("r2", "+40721000001", "1.00"));
+  ASSERT_TRUE(r2.ok()) << r2.status();
+  const std::string before = Snapshot();
+  const uint64_t last_before = ledger->last_sequence();
+
+  const rocksdb::Status error = fault.no_space
+                                    ? rocksdb::Status::NoSpace("simulated: no space left on device")
+                                    : rocksdb::Status::IOError("simulated: input/output error");
+  if (fault.on_sync) {
+    env_.FailWalSyncs(error);
+  } else {
+    env_.FailWalAppends(error);
+  }
+
+  // The failing group: several writes at once (one or more groups; the first one fails).
+  auto credit = Start(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "7.00", "failing-credit"));
+  auto add = Start(ledger, &Ledger::AddCallerId, AddRequest("+40721000002", "3.00", "failing-add"));
+  auto settle = Start(ledger, &Ledger::Settle, SettleRequest("r1", "1.50"));
+  auto extend = Start(ledger, &Ledger::Extend, ExtendRequest("r2", "0.50", "failing-extend"));
+  auto reserve = Start(ledger, &Ledger::Reserve, ReserveRequest("r3", "+40721000001", "1.00"));
+  for (const absl::Status& status :
+       {Wait(std::move(credit)).status(), Wait(std::move(add)).status(),
+        Wait(std::move(settle)).status(), Wait(std::move(extend)).status(),
+        Wait(std::move(reserve)).status()}) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  }
+  EXPECT_GE(env_.faults_injected(), 1u);
+  EXPECT_FALSE(ledger->WriteHealth().ok());
+  EXPECT_EQ(ledger->WriteHealth().code(), absl::StatusCode::kUnavailable) << ledger->WriteHealth();
+
+  // The disk works again, but the ledger acknowledges nothing more until it is restarted.
+  env_.Heal();
+  EXPECT_EQ(
+      Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "1.00", "later")).status().code(),
+      absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Call(ledger, &Ledger::Release, ReleaseRequest("r1")).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_EQ(Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000003", "1", "")).status().code(),
+            absl::StatusCode::kUnavailable);
+  EXPECT_FALSE(ledger->WriteHealth().ok());
+
+  // Reads go on, and show nothing of the failed group.
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_EQ(ledger->last_sequence(), last_before);
+
+  ledger_.reset();
+  if (fault.power_loss_after) {
+    env_.PowerLoss();
+    env_.DropUnsyncedDataAndRestart();
+  }
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+
+  // Reopened on a healthy disk: nothing of the failed group is there, and the ledger
+  // writes again.
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ledger = ledger_.get();
+  EXPECT_EQ(ledger->last_sequence(), last_before) << Snapshot();
+  EXPECT_EQ(Snapshot(), before);
+  EXPECT_TRUE(ledger->WriteHealth().ok()) << ledger->WriteHealth();
+  absl::StatusOr<v1::Recharge> retried =
+      Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "7.00", "failing-credit"));
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(retried->id(), last_before + 1) << "the failed recharge was there after all";
+  EXPECT_EQ(retried->credit_left(), "22.00");
+}
+
+// Each case where the failing bytes never become durable: an append that fails (they
+// never reach the file), or a sync that fails and then the machine loses power (they stay
+// in the page cache only). A failed sync whose bytes do reach the disk is the next test.
+INSTANTIATE_TEST_SUITE_P(Faults, StorageFailureTest,
+                         ::testing::Values(Fault{"AppendIoError", false, false, false},
+                                           Fault{"SyncIoErrorThenPowerLoss", true, false, true},
+                                           Fault{"DiskFullOnAppend", false, true, false},
+                                           Fault{"DiskFullOnSyncThenPowerLoss", true, true, true}),
+                         [](const ::testing::TestParamInfo<Fault>& info) {
+                           return std::string(info.param.name);
+                         });
+
+// A sync that fails after the group was appended: the process cannot know whether the
+// bytes reached the disk, and here they did (the process restarts, the machine does not
+// lose power), so the group is there after the restart. That is acceptable only if it is
+// atomic (all of the group or none, projections equal to a replay), if a retry with the
+// same key answers from the log instead of applying the change twice, and if the answer
+// the callers got did not tell them that the change was not made.
+TEST_F(DurabilityTest, AFailedSyncIsAnUnknownOutcomeNotARefusal) {
+  Ledger* ledger = ledger_.get();
+  absl::StatusOr<v1::CallerId> a =
+      Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
+  ASSERT_TRUE(a.ok()) << a.status();
+  absl::StatusOr<v1::ReserveResponse> r1 =
+      Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
+  ASSERT_TRUE(r1.ok()) << r1.status();
+  const uint64_t last_before = ledger->last_sequence();
+
+  env_.FailWalSyncs(rocksdb::Status::IOError("simulated: input/output error"));
+  const v1::AddCreditRequest credit = CreditRequest(a->id(), "7.00", "ambiguous-credit");
+  const v1::SettleRequest settle = SettleRequest("r1", "1.50");
+  auto credit_answer = Start(ledger, &Ledger::AddCredit, credit);
+  auto settle_answer = Start(ledger, &Ledger::Settle, settle);
+  std::vector<absl::Status> answers = {Wait(std::move(credit_answer)).status(),
+                                       Wait(std::move(settle_answer)).status()};
+  for (const absl::Status& status : answers) {
+    EXPECT_EQ(status.code(), absl::StatusCode::kUnavailable) << status;
+  }
+  EXPECT_EQ(ledger->last_sequence(), last_before);
+  env_.Heal();
+  ledger_.reset();
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+
+  ASSERT_NO_FATAL_FAILURE(Open());
+  ledger = ledger_.get();
+  std::vector<v1::Event> events = AllEvents(ledger);
+  const bool credit_there = std::any_of(events.begin(), events.end(), [](const v1::Event& event) {
+    return event.request_id() == "ambiguous-credit";
+  });
+  const bool settle_there = std::any_of(events.begin(), events.end(), [](const v1::Event& event) {
+    return event.has_reservation_settled();
+  });
+  std::printf("after the failed sync and a restart: recharge %s, settle %s\n",
+              credit_there ? "there" : "absent", settle_there ? "there" : "absent");
+
+  // A retry with the same key applies the change at most once.
+  const uint64_t last = ledger->last_sequence();
+  absl::StatusOr<v1::Recharge> retried = Call(ledger, &Ledger::AddCredit, credit);
+  ASSERT_TRUE(retried.ok()) << retried.status();
+  EXPECT_EQ(ledger->last_sequence(), credit_there ? last : last + 1);
+  absl::StatusOr<v1::SettleResponse> settled = Call(ledger, &Ledger::Settle, settle);
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_EQ(settled->cost(), "1.50");
+  v1::GetCallerIdRequest get;
+  get.set_callerid_id(a->id());
+  absl::StatusOr<v1::CallerId> callerid = ledger->GetCallerId(get);
+  ASSERT_TRUE(callerid.ok()) << callerid.status();
+  EXPECT_EQ(callerid->credit_left(), "15.50");  // 10 + 7 once - 1.50 once
+  EXPECT_EQ(callerid->available_credit(), "15.50");
+
+  // The callers were told UNAVAILABLE; the change may well have been made (here it was),
+  // so the answer must not say that it was not.
+  if (credit_there || settle_there) {
+    for (const absl::Status& status : answers) {
+      EXPECT_FALSE(absl::StrContains(status.message(), "not made"))
+          << "answered \"" << status.message() << "\", yet the change is in the log after the "
+          << "restart: a storage failure leaves the outcome unknown";
+    }
+  }
+}
+
+}  // namespace
+}  // namespace callbackledger
