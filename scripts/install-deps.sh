@@ -9,7 +9,7 @@ packages=(
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libsodium-dev libcli11-dev libxlsxwriter-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
-  python3 python3-openpyxl
+  python3 python3-openpyxl openssl
 )
 
 missing=()

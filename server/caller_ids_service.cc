@@ -5,54 +5,58 @@ namespace callbackledger {
 grpc::ServerUnaryReactor* CallerIdsService::AddCallerId(grpc::CallbackServerContext* context,
                                                         const v1::AddCallerIdRequest* request,
                                                         v1::CallerId* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
-    ledger->AddCallerId(*request, ActorOf(context), std::move(done));
-  });
+  return Write(backend_, context, "CallerIds.AddCallerId", response,
+               [&](Ledger* ledger, const Identity& identity, Done<v1::CallerId> done) {
+                 ledger->AddCallerId(*request, identity.name, std::move(done));
+               });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(grpc::CallbackServerContext* context,
                                                            const v1::UpdateCallerIdRequest* request,
                                                            v1::CallerId* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
-    ledger->UpdateCallerId(*request, ActorOf(context), std::move(done));
-  });
+  return Write(backend_, context, "CallerIds.UpdateCallerId", response,
+               [&](Ledger* ledger, const Identity& identity, Done<v1::CallerId> done) {
+                 ledger->UpdateCallerId(*request, identity.name, std::move(done));
+               });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::RemoveCallerIds(
     grpc::CallbackServerContext* context, const v1::RemoveCallerIdsRequest* request,
     v1::RemoveCallerIdsResponse* response) {
-  return Write(handle_, context, response,
-               [&](Ledger* ledger, Done<v1::RemoveCallerIdsResponse> done) {
-                 ledger->RemoveCallerIds(*request, ActorOf(context), std::move(done));
-               });
+  return Write(
+      backend_, context, "CallerIds.RemoveCallerIds", response,
+      [&](Ledger* ledger, const Identity& identity, Done<v1::RemoveCallerIdsResponse> done) {
+        ledger->RemoveCallerIds(*request, identity.name, std::move(done));
+      });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::SetExtensionPolicy(
     grpc::CallbackServerContext* context, const v1::SetExtensionPolicyRequest* request,
     v1::ExtensionPolicy* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ExtensionPolicy> done) {
-    ledger->SetExtensionPolicy(*request, ActorOf(context), std::move(done));
-  });
+  return Write(backend_, context, "CallerIds.SetExtensionPolicy", response,
+               [&](Ledger* ledger, const Identity& identity, Done<v1::ExtensionPolicy> done) {
+                 ledger->SetExtensionPolicy(*request, identity.name, std::move(done));
+               });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::GetCallerId(grpc::CallbackServerContext* context,
                                                         const v1::GetCallerIdRequest* request,
                                                         v1::CallerId* response) {
-  return Read(handle_, context, response,
+  return Read(backend_, context, "CallerIds.GetCallerId", response,
               [&](Ledger* ledger) { return ledger->GetCallerId(*request); });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::ListCallerIds(grpc::CallbackServerContext* context,
                                                           const v1::ListCallerIdsRequest* request,
                                                           v1::ListCallerIdsResponse* response) {
-  return Read(handle_, context, response,
+  return Read(backend_, context, "CallerIds.ListCallerIds", response,
               [&](Ledger* ledger) { return ledger->ListCallerIds(*request); });
 }
 
 grpc::ServerUnaryReactor* CallerIdsService::GetLicenseUsage(
     grpc::CallbackServerContext* context, const v1::GetLicenseUsageRequest* request,
     v1::LicenseUsage* response) {
-  return Read(handle_, context, response,
+  return Read(backend_, context, "CallerIds.GetLicenseUsage", response,
               [&](Ledger* ledger) { return ledger->GetLicenseUsage(*request); });
 }
 

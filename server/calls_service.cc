@@ -1,54 +1,83 @@
+#include "absl/strings/str_cat.h"
 #include "server/services.h"
 
 namespace callbackledger {
+namespace {
+
+// A PBX node acts for itself only: an empty node_id becomes the caller's identity, another
+// node's is refused. Other roles (admin) may act for any node.
+absl::Status BindNode(const Identity& identity, std::string* node_id) {
+  if (identity.role != Role::kPbx) return absl::OkStatus();
+  if (node_id->empty()) *node_id = identity.name;
+  if (*node_id == identity.name) return absl::OkStatus();
+  return absl::PermissionDeniedError(absl::StrCat(
+      "node_id ", *node_id, " is not yours: ", identity.name, " acts for itself only"));
+}
+
+// Runs a Calls write whose request names a node_id, bound to the caller by BindNode.
+template <typename Request, typename Reply, typename Method>
+grpc::ServerUnaryReactor* NodeWrite(const Backend& backend, grpc::CallbackServerContext* context,
+                                    absl::string_view rpc, const Request* request, Reply* response,
+                                    Method method) {
+  return Write(backend, context, rpc, response,
+               [&](Ledger* ledger, const Identity& identity, Done<Reply> done) {
+                 Request bound = *request;
+                 if (absl::Status owned = BindNode(identity, bound.mutable_node_id());
+                     !owned.ok()) {
+                   done(owned);
+                   return;
+                 }
+                 (ledger->*method)(bound, identity.name, std::move(done));
+               });
+}
+
+}  // namespace
 
 grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* context,
                                                   const v1::AuthorizeRequest* request,
                                                   v1::AuthorizeResponse* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::AuthorizeResponse> done) {
-    ledger->Authorize(*request, ActorOf(context), std::move(done));
-  });
+  return Write(backend_, context, "Calls.Authorize", response,
+               [&](Ledger* ledger, const Identity& identity, Done<v1::AuthorizeResponse> done) {
+                 if (!request->pin().empty()) {
+                   absl::Status allowed = backend_.access->AllowPinAttempt(identity, absl::Now());
+                   if (!allowed.ok()) {
+                     done(allowed);
+                     return;
+                   }
+                 }
+                 ledger->Authorize(*request, identity.name, std::move(done));
+               });
 }
 
 grpc::ServerUnaryReactor* CallsService::Reserve(grpc::CallbackServerContext* context,
                                                 const v1::ReserveRequest* request,
                                                 v1::ReserveResponse* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ReserveResponse> done) {
-    ledger->Reserve(*request, ActorOf(context), std::move(done));
-  });
+  return NodeWrite(backend_, context, "Calls.Reserve", request, response, &Ledger::Reserve);
 }
 
 grpc::ServerUnaryReactor* CallsService::Extend(grpc::CallbackServerContext* context,
                                                const v1::ExtendRequest* request,
                                                v1::ExtendResponse* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ExtendResponse> done) {
-    ledger->Extend(*request, ActorOf(context), std::move(done));
-  });
+  return NodeWrite(backend_, context, "Calls.Extend", request, response, &Ledger::Extend);
 }
 
 grpc::ServerUnaryReactor* CallsService::Settle(grpc::CallbackServerContext* context,
                                                const v1::SettleRequest* request,
                                                v1::SettleResponse* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::SettleResponse> done) {
-    ledger->Settle(*request, ActorOf(context), std::move(done));
-  });
+  return NodeWrite(backend_, context, "Calls.Settle", request, response, &Ledger::Settle);
 }
 
 grpc::ServerUnaryReactor* CallsService::Release(grpc::CallbackServerContext* context,
                                                 const v1::ReleaseRequest* request,
                                                 v1::ReleaseResponse* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ReleaseResponse> done) {
-    ledger->Release(*request, ActorOf(context), std::move(done));
-  });
+  return NodeWrite(backend_, context, "Calls.Release", request, response, &Ledger::Release);
 }
 
 grpc::ServerUnaryReactor* CallsService::SyncReservations(grpc::CallbackServerContext* context,
                                                          const v1::SyncReservationsRequest* request,
                                                          v1::SyncReservationsResponse* response) {
-  return Write(handle_, context, response,
-               [&](Ledger* ledger, Done<v1::SyncReservationsResponse> done) {
-                 ledger->SyncReservations(*request, ActorOf(context), std::move(done));
-               });
+  return NodeWrite(backend_, context, "Calls.SyncReservations", request, response,
+                   &Ledger::SyncReservations);
 }
 
 }  // namespace callbackledger

@@ -5,15 +5,16 @@ namespace callbackledger {
 grpc::ServerUnaryReactor* CreditService::AddCredit(grpc::CallbackServerContext* context,
                                                    const v1::AddCreditRequest* request,
                                                    v1::Recharge* response) {
-  return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::Recharge> done) {
-    ledger->AddCredit(*request, ActorOf(context), std::move(done));
-  });
+  return Write(backend_, context, "Credit.AddCredit", response,
+               [&](Ledger* ledger, const Identity& identity, Done<v1::Recharge> done) {
+                 ledger->AddCredit(*request, identity.name, std::move(done));
+               });
 }
 
 grpc::ServerUnaryReactor* CreditService::ListRecharges(grpc::CallbackServerContext* context,
                                                        const v1::ListRechargesRequest* request,
                                                        v1::ListRechargesResponse* response) {
-  return Read(handle_, context, response,
+  return Read(backend_, context, "Credit.ListRecharges", response,
               [&](Ledger* ledger) { return ledger->ListRecharges(*request); });
 }
 

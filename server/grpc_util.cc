@@ -18,6 +18,9 @@ grpc::Status NotReady() {
                       "the ledger is starting: the store is not loaded yet");
 }
 
-std::string ActorOf(grpc::CallbackServerContext* context) { return "admin"; }
+absl::StatusOr<Identity> CheckAccess(const Backend& backend, grpc::CallbackServerContext* context,
+                                     absl::string_view rpc) {
+  return backend.access->Check(context, rpc);
+}
 
 }  // namespace callbackledger

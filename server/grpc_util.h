@@ -9,8 +9,10 @@
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "grpcpp/grpcpp.h"
 #include "ledger/ledger.h"
+#include "server/access.h"
 
 namespace callbackledger {
 
@@ -29,9 +31,16 @@ class LedgerHandle {
 
 grpc::Status NotReady();
 
-// Who is calling, as recorded in events. With no credentials configured every caller is
-// the local administrator.
-std::string ActorOf(grpc::CallbackServerContext* context);
+// What every service adapter needs: the ledger and the access check.
+struct Backend {
+  const LedgerHandle* handle;
+  Access* access;
+};
+
+// The access check of `rpc` ("Service.Method") for this call: the caller's identity, or
+// the status to answer (UNAUTHENTICATED or PERMISSION_DENIED).
+absl::StatusOr<Identity> CheckAccess(const Backend& backend, grpc::CallbackServerContext* context,
+                                     absl::string_view rpc);
 
 // Finishes `reactor` with `result`, copying a value into `response`.
 template <typename Reply>
@@ -52,25 +61,31 @@ Done<Reply> FinishLater(grpc::ServerUnaryReactor* reactor, Reply* response) {
   };
 }
 
-// Runs a write: UNAVAILABLE before the ledger is open, else `call(ledger, done)`.
+// Runs a write: the access check first, UNAVAILABLE before the ledger is open, else
+// `call(ledger, identity, done)`. The identity's name is the actor of the events.
 template <typename Reply, typename Call>
-grpc::ServerUnaryReactor* Write(const LedgerHandle& handle, grpc::CallbackServerContext* context,
-                                Reply* response, Call call) {
+grpc::ServerUnaryReactor* Write(const Backend& backend, grpc::CallbackServerContext* context,
+                                absl::string_view rpc, Reply* response, Call call) {
   grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
-  Ledger* ledger = handle.get();
-  if (ledger == nullptr) {
+  absl::StatusOr<Identity> identity = CheckAccess(backend, context, rpc);
+  Ledger* ledger = backend.handle->get();
+  if (!identity.ok()) {
+    reactor->Finish(ToGrpcStatus(identity.status()));
+  } else if (ledger == nullptr) {
     reactor->Finish(NotReady());
-    return reactor;
+  } else {
+    call(ledger, *identity, FinishLater(reactor, response));
   }
-  call(ledger, FinishLater(reactor, response));
   return reactor;
 }
 
-// Runs a read inline.
+// Runs a read inline, after the access check.
 template <typename Reply, typename Call>
-grpc::ServerUnaryReactor* Read(const LedgerHandle& handle, grpc::CallbackServerContext* context,
-                               Reply* response, Call call) {
-  Ledger* ledger = handle.get();
+grpc::ServerUnaryReactor* Read(const Backend& backend, grpc::CallbackServerContext* context,
+                               absl::string_view rpc, Reply* response, Call call) {
+  absl::StatusOr<Identity> identity = CheckAccess(backend, context, rpc);
+  Ledger* ledger = backend.handle->get();
+  if (!identity.ok()) return FinishNow<Reply>(context, identity.status(), response);
   if (ledger == nullptr) {
     grpc::ServerUnaryReactor* reactor = context->DefaultReactor();
     reactor->Finish(NotReady());

@@ -28,6 +28,7 @@
 #include "server/metrics.h"
 #include "server/rpc_monitor.h"
 #include "server/services.h"
+#include "server/tls.h"
 
 ABSL_FLAG(std::string, listen, "127.0.0.1:50051", "gRPC address to listen on");
 ABSL_FLAG(std::string, data_dir, "./data", "RocksDB data directory (created if missing)");
@@ -45,6 +46,18 @@ ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
           "a reservation's time-to-live when the PBX node gives none (1-86400)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
+ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
+ABSL_FLAG(std::string, tls_key, "", "PEM private key of --tls_cert");
+ABSL_FLAG(std::string, tls_client_ca, "",
+          "PEM CA certificates; when set, mutual TLS: every client must present a certificate "
+          "that verifies against them");
+ABSL_FLAG(std::string, access_file, "",
+          "identities and roles (token and cert lines); reloaded on SIGHUP and when it changes");
+ABSL_FLAG(uint32_t, max_request_bytes, 1 << 20, "the largest request message accepted");
+ABSL_FLAG(double, authorize_pin_rate, 5,
+          "Authorize calls carrying a PIN allowed per second per identity");
+ABSL_FLAG(double, authorize_pin_burst, 10,
+          "Authorize calls carrying a PIN an identity may send at once before the rate applies");
 ABSL_FLAG(std::string, log_format, "text", "log lines on stderr: text or json (one object a line)");
 ABSL_FLAG(std::string, log_level, "info",
           "the least severe log lines written: debug (adds a line per RPC and per committed "
@@ -65,7 +78,14 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "rebuild_projections",
                                       "shutdown_grace_seconds",
                                       "pin_max_attempts",
-                                      "reservation_ttl_seconds"};
+                                      "reservation_ttl_seconds",
+                                      "tls_cert",
+                                      "tls_key",
+                                      "tls_client_ca",
+                                      "access_file",
+                                      "max_request_bytes",
+                                      "authorize_pin_rate",
+                                      "authorize_pin_burst"};
 
 // Applies --log_format and --log_level. With `strict`, an unknown value is an error;
 // without, it is left for the strict pass (the flags may not be parsed yet).
@@ -118,13 +138,75 @@ bool IsLoopback(const std::string& address) {
          absl::StartsWith(address, "[::1]:") || absl::StartsWith(address, "unix:");
 }
 
+// The port's credentials and the access check, from the flags. Any misconfiguration is
+// logged and returns false (exit 2).
+bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCredentials>* credentials,
+                   std::unique_ptr<Access>* access, std::string* mode) {
+  const TlsFiles files{absl::GetFlag(FLAGS_tls_cert), absl::GetFlag(FLAGS_tls_key),
+                       absl::GetFlag(FLAGS_tls_client_ca)};
+  absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> made = MakeServerCredentials(files);
+  if (!made.ok()) {
+    LogError(std::string(made.status().message()));
+    return false;
+  }
+  *credentials = *std::move(made);
+  if (!files.tls() && !IsLoopback(listen) && !absl::GetFlag(FLAGS_insecure)) {
+    LogError(absl::StrCat("refusing to serve plaintext on ", listen,
+                          ": give --tls_cert and --tls_key, listen on a loopback address, or "
+                          "pass --insecure explicitly"));
+    return false;
+  }
+  if (absl::GetFlag(FLAGS_max_request_bytes) < 1024) {
+    LogError("--max_request_bytes must be at least 1024");
+    return false;
+  }
+  AccessOptions options{absl::GetFlag(FLAGS_access_file), files.mutual(),
+                        absl::GetFlag(FLAGS_authorize_pin_rate),
+                        absl::GetFlag(FLAGS_authorize_pin_burst)};
+  if (!(options.pin_attempts_per_second > 0) || !(options.pin_attempts_burst >= 1)) {
+    LogError("--authorize_pin_rate must be above 0 and --authorize_pin_burst at least 1");
+    return false;
+  }
+  *access = std::make_unique<Access>(options);
+  if (absl::Status loaded = (*access)->Load(); !loaded.ok()) {
+    LogError(std::string(loaded.message()));
+    return false;
+  }
+  *mode = absl::StrCat(files.Describe(), (*access)->open()
+                                             ? ", no credentials: every caller is an administrator"
+                                             : ", every RPC needs an identity with a role");
+  if (files.mutual() && options.access_file.empty()) {
+    Log(LogLevel::kWarning, "no_access_file",
+        "--tls_client_ca without --access_file: no certificate has a role, every RPC is "
+        "refused; list the certificates' CNs in an access file");
+  }
+  if ((*access)->open() && !IsLoopback(listen)) {
+    Log(LogLevel::kWarning, "open_access",
+        "no --access_file and no --tls_client_ca: anyone who reaches the port is an "
+        "administrator");
+  }
+  return true;
+}
+
+// Applies the limits of docs/security.md to the server.
+void SetLimits(grpc::ServerBuilder* builder) {
+  builder->SetMaxReceiveMessageSize(static_cast<int>(absl::GetFlag(FLAGS_max_request_bytes)));
+  builder->AddChannelArgument(GRPC_ARG_MAX_CONCURRENT_STREAMS, 256);
+  // Keepalive enforcement: pings more often than every 10 s without data earn a strike;
+  // after 2 strikes the connection is closed (GOAWAY ENHANCE_YOUR_CALM).
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MIN_RECV_PING_INTERVAL_WITHOUT_DATA_MS, 10000);
+  builder->AddChannelArgument(GRPC_ARG_HTTP2_MAX_PING_STRIKES, 2);
+  builder->AddChannelArgument(GRPC_ARG_KEEPALIVE_PERMIT_WITHOUT_CALLS, 1);
+  // A client that never finishes its handshake does not hold a connection for long.
+  builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 20000);
+}
+
 int Run() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
-  if (!IsLoopback(listen) && !absl::GetFlag(FLAGS_insecure)) {
-    LogError(absl::StrCat("refusing to serve plaintext without credentials on ", listen,
-                          ": listen on a loopback address, or pass --insecure explicitly"));
-    return 2;
-  }
+  std::shared_ptr<grpc::ServerCredentials> credentials;
+  std::unique_ptr<Access> access;
+  std::string mode;
+  if (!SetUpSecurity(listen, &credentials, &access, &mode)) return 2;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
   if (!metrics_listen.empty() && !IsLoopback(metrics_listen) && !absl::GetFlag(FLAGS_insecure)) {
     LogError(absl::StrCat("refusing to serve metrics without credentials on ", metrics_listen,
@@ -137,6 +219,7 @@ int Run() {
   sigemptyset(&signals);
   sigaddset(&signals, SIGTERM);
   sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
   pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Metrics first: their HTTP threads must outlive the gRPC server and the ledger.
@@ -160,22 +243,23 @@ int Run() {
   grpc::reflection::InitProtoReflectionServerBuilderPlugin();
 
   LedgerHandle handle;
-  CallerIdsService caller_ids(&handle);
-  CreditService credit(&handle);
+  const Backend backend{&handle, access.get()};
+  CallerIdsService caller_ids(backend);
+  CreditService credit(backend);
   WatchHub watch_hub;
-  EventsService events(&handle, &watch_hub);
-  CallsService calls(&handle);
-  ReportsService reports(&handle);
+  EventsService events(backend, &watch_hub);
+  CallsService calls(backend);
+  ReportsService reports(backend);
 
   grpc::ServerBuilder builder;
   int port = 0;
-  builder.AddListeningPort(listen, grpc::InsecureServerCredentials(), &port);
+  builder.AddListeningPort(listen, credentials, &port);
   builder.RegisterService(&caller_ids);
   builder.RegisterService(&credit);
   builder.RegisterService(&events);
   builder.RegisterService(&calls);
   builder.RegisterService(&reports);
-  builder.SetMaxReceiveMessageSize(4 << 20);
+  SetLimits(&builder);
   // Never share the port with another process: two ledgers behind one address would
   // split the clients between two sets of balances.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
@@ -184,7 +268,11 @@ int Run() {
   builder.experimental().SetInterceptorCreators(std::move(monitors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();
   if (server == nullptr || port == 0) {
-    Log(LogLevel::kError, "listen_failed", absl::StrCat("cannot listen on ", listen),
+    Log(LogLevel::kError, "listen_failed",
+        absl::StrCat("cannot listen on ", listen,
+                     absl::GetFlag(FLAGS_tls_cert).empty()
+                         ? ""
+                         : " (or the TLS files are not valid: the certificate and key must match)"),
         {{"address", listen}});
     return 1;
   }
@@ -194,8 +282,7 @@ int Run() {
   for (const char* name : kWriteServices) health->SetServingStatus(name, false);
   for (const char* name : kReadServices) health->SetServingStatus(name, false);
   Log(LogLevel::kInfo, "listening",
-      absl::StrCat("listening on ", listen, " (port ", port, ")",
-                   " (plaintext, no credentials: every caller is an administrator)"),
+      absl::StrCat("listening on ", listen, " (port ", port, ") (", mode, ")"),
       {{"address", listen}, {"port", port}});
 
   LedgerOptions options;
@@ -253,7 +340,10 @@ int Run() {
        {"load_seconds", seconds}});
 
   int signal_number = 0;
-  sigwait(&signals, &signal_number);
+  // SIGHUP reloads the access file; SIGTERM and SIGINT stop.
+  while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
+    access->Reload().IgnoreError();
+  }
   Log(LogLevel::kInfo, "stopping",
       absl::StrCat("signal ", signal_number, ": finishing calls in flight"),
       {{"signal", signal_number}});

@@ -5,7 +5,7 @@ namespace callbackledger {
 grpc::ServerUnaryReactor* ReportsService::GetCostReport(grpc::CallbackServerContext* context,
                                                         const v1::GetCostReportRequest* request,
                                                         v1::GetCostReportResponse* response) {
-  return Read(handle_, context, response,
+  return Read(backend_, context, "Reports.GetCostReport", response,
               [&](Ledger* ledger) { return ledger->GetCostReport(*request); });
 }
 

@@ -15,7 +15,7 @@ namespace callbackledger {
 
 class CallerIdsService final : public v1::CallerIds::CallbackService {
  public:
-  explicit CallerIdsService(const LedgerHandle* handle) : handle_(*handle) {}
+  explicit CallerIdsService(const Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* AddCallerId(grpc::CallbackServerContext* context,
                                         const v1::AddCallerIdRequest* request,
@@ -40,12 +40,12 @@ class CallerIdsService final : public v1::CallerIds::CallbackService {
                                             v1::LicenseUsage* response) override;
 
  private:
-  const LedgerHandle& handle_;
+  const Backend backend_;
 };
 
 class CreditService final : public v1::Credit::CallbackService {
  public:
-  explicit CreditService(const LedgerHandle* handle) : handle_(*handle) {}
+  explicit CreditService(const Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* AddCredit(grpc::CallbackServerContext* context,
                                       const v1::AddCreditRequest* request,
@@ -55,12 +55,12 @@ class CreditService final : public v1::Credit::CallbackService {
                                           v1::ListRechargesResponse* response) override;
 
  private:
-  const LedgerHandle& handle_;
+  const Backend backend_;
 };
 
 class CallsService final : public v1::Calls::CallbackService {
  public:
-  explicit CallsService(const LedgerHandle* handle) : handle_(*handle) {}
+  explicit CallsService(const Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
                                       const v1::AuthorizeRequest* request,
@@ -82,25 +82,25 @@ class CallsService final : public v1::Calls::CallbackService {
                                              v1::SyncReservationsResponse* response) override;
 
  private:
-  const LedgerHandle& handle_;
+  const Backend backend_;
 };
 
 class ReportsService final : public v1::Reports::CallbackService {
  public:
-  explicit ReportsService(const LedgerHandle* handle) : handle_(*handle) {}
+  explicit ReportsService(const Backend& backend) : backend_(backend) {}
 
   grpc::ServerUnaryReactor* GetCostReport(grpc::CallbackServerContext* context,
                                           const v1::GetCostReportRequest* request,
                                           v1::GetCostReportResponse* response) override;
 
  private:
-  const LedgerHandle& handle_;
+  const Backend backend_;
 };
 
 // ReadEvents pages through the log; WatchEvents follows it.
 class EventsService final : public v1::Events::CallbackService {
  public:
-  EventsService(const LedgerHandle* handle, WatchHub* hub) : handle_(*handle), hub_(hub) {}
+  EventsService(const Backend& backend, WatchHub* hub) : backend_(backend), hub_(hub) {}
 
   grpc::ServerUnaryReactor* ReadEvents(grpc::CallbackServerContext* context,
                                        const v1::ReadEventsRequest* request,
@@ -109,7 +109,7 @@ class EventsService final : public v1::Events::CallbackService {
                                                    const v1::WatchEventsRequest* request) override;
 
  private:
-  const LedgerHandle& handle_;
+  const Backend backend_;
   WatchHub* const hub_;
 };
 

@@ -88,14 +88,17 @@ class EventFollower : public grpc::ServerWriteReactor<v1::Event> {
 
 grpc::ServerWriteReactor<v1::Event>* WatchHub::Watch(const LedgerHandle& handle,
                                                      grpc::CallbackServerContext* context,
-                                                     const v1::WatchEventsRequest* request) {
+                                                     const v1::WatchEventsRequest* request,
+                                                     const grpc::Status& denied) {
   Ledger* ledger = handle.get();
   auto follower = std::make_shared<EventFollower>(this, ledger, request->from_sequence());
   follower->self_ = follower;
   grpc::Status refused;
   {
     absl::MutexLock lock(&mu_);
-    if (ledger == nullptr) {
+    if (!denied.ok()) {
+      refused = denied;
+    } else if (ledger == nullptr) {
       refused = NotReady();
     } else if (shut_down_) {
       refused = grpc::Status(grpc::StatusCode::UNAVAILABLE, "the ledger is shutting down");

@@ -29,9 +29,12 @@ class WatchHub {
   // Ends every stream with UNAVAILABLE and refuses new ones.
   void Shutdown();
 
+  // Opens a stream, or ends it at once with `denied` when that is not OK (the caller's
+  // access check failed).
   grpc::ServerWriteReactor<v1::Event>* Watch(const LedgerHandle& handle,
                                              grpc::CallbackServerContext* context,
-                                             const v1::WatchEventsRequest* request);
+                                             const v1::WatchEventsRequest* request,
+                                             const grpc::Status& denied = grpc::Status::OK);
 
  private:
   friend class EventFollower;

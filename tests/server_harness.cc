@@ -298,14 +298,8 @@ absl::Status LedgerServer::CheckHealth(grpc::health::v1::HealthCheckResponse::Se
 
 absl::Status LedgerServer::WaitUntilServing(milliseconds timeout, size_t log_offset) {
   const Clock::time_point deadline = Clock::now() + timeout;
-  grpc::ChannelArguments arguments;
-  // Retry connecting quickly while the server comes up. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS
-  // stays at its default: it is also the time a connection attempt may take.)
-  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
-  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
-  arguments.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
-  channel_ = grpc::CreateCustomChannel(absl::StrCat("ipv4:", address()),
-                                       grpc::InsecureChannelCredentials(), arguments);
+  channel_ =
+      NewChannel(credentials_ != nullptr ? credentials_ : grpc::InsecureChannelCredentials());
   std::string last = "no answer yet";
   while (true) {
     if (!running()) {
@@ -327,6 +321,20 @@ absl::Status LedgerServer::WaitUntilServing(milliseconds timeout, size_t log_off
     }
     Pause(milliseconds(50));
   }
+}
+
+std::shared_ptr<grpc::Channel> LedgerServer::NewChannel(
+    std::shared_ptr<grpc::ChannelCredentials> credentials) const {
+  grpc::ChannelArguments arguments;
+  // Retry connecting quickly while the server comes up. (GRPC_ARG_MIN_RECONNECT_BACKOFF_MS
+  // stays at its default: it is also the time a connection attempt may take.)
+  arguments.SetInt(GRPC_ARG_INITIAL_RECONNECT_BACKOFF_MS, 100);
+  arguments.SetInt(GRPC_ARG_MAX_RECONNECT_BACKOFF_MS, 500);
+  arguments.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
+  // The test certificates name the server localhost (and 127.0.0.1).
+  arguments.SetSslTargetNameOverride("localhost");
+  return grpc::CreateCustomChannel(absl::StrCat("ipv4:", address()), std::move(credentials),
+                                   arguments);
 }
 
 absl::Status LedgerServer::Start(const std::vector<std::string>& flags, const EnvVars& env,

@@ -71,6 +71,15 @@ class LedgerServer {
   LedgerServer(const LedgerServer&) = delete;
   LedgerServer& operator=(const LedgerServer&) = delete;
 
+  // The credentials of channel() and of the start-up health check (default: plaintext).
+  // With TLS credentials, the server's name is checked as "localhost".
+  void UseChannelCredentials(std::shared_ptr<grpc::ChannelCredentials> credentials) {
+    credentials_ = std::move(credentials);
+  }
+  // A new channel to the server with `credentials` (the test's own client, say).
+  std::shared_ptr<grpc::Channel> NewChannel(
+      std::shared_ptr<grpc::ChannelCredentials> credentials) const;
+
   // Starts ledgerd with --listen=127.0.0.1:PORT --data_dir=DATA plus `flags` and `env`
   // (LEDGERD_* variables of the test's own environment are not passed on), then waits at
   // most `startup_timeout` until grpc.health.v1.Health/Check answers SERVING. On failure
@@ -136,6 +145,7 @@ class LedgerServer {
   int port_ = 0;
   pid_t pid_ = -1;
   std::shared_ptr<grpc::Channel> channel_;
+  std::shared_ptr<grpc::ChannelCredentials> credentials_;
 };
 
 }  // namespace e2e
