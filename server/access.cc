@@ -146,11 +146,15 @@ absl::StatusOr<Identity> Access::Check(grpc::CallbackServerContext* context,
 }
 
 absl::Status Access::AllowPinAttempt(const Identity& identity, absl::Time now) {
-  if (pin_limiter_.Allow(identity.name, now)) return absl::OkStatus();
+  if (open() || pin_limiter_.Allow(identity.name, now)) return absl::OkStatus();
   return absl::ResourceExhaustedError(
-      absl::StrCat("too many Authorize calls with a PIN from ", identity.name, ": at most ",
+      absl::StrCat("too many Authorize calls with a wrong PIN from ", identity.name, ": at most ",
                    pin_limiter_.per_second(), " a second (burst ", pin_limiter_.burst(),
                    ", --authorize_pin_rate); nothing was checked, retry later"));
+}
+
+void Access::PinWasRight(const Identity& identity) {
+  if (!open()) pin_limiter_.Refund(identity.name);
 }
 
 }  // namespace callbackledger

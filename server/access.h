@@ -55,8 +55,11 @@ class Access {
   // The same, reading the call's metadata and peer certificate.
   absl::StatusOr<Identity> Check(grpc::CallbackServerContext* context, absl::string_view rpc);
 
-  // RESOURCE_EXHAUSTED when `identity` sends Authorize calls with a PIN too fast.
+  // RESOURCE_EXHAUSTED when `identity` got too many PINs wrong lately. Takes an attempt;
+  // give it back with PinWasRight when the PIN was accepted. In the open mode (every
+  // caller is the administrator, who may reset any PIN) there is no limit.
   absl::Status AllowPinAttempt(const Identity& identity, absl::Time now);
+  void PinWasRight(const Identity& identity);
 
  private:
   std::shared_ptr<const AccessTable> table() const;

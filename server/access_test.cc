@@ -196,14 +196,43 @@ TEST(PinRateLimiter, BurstThenRatePerIdentity) {
 }
 
 TEST(Access, PinRateLimitMessageSaysSo) {
-  Access access(AccessOptions{"", false, 1, 1});
+  Access access(AccessOptions{"", /*client_certificates=*/true, 1, 1});
   const Identity node{"node-a", Role::kPbx};
   const absl::Time now = absl::FromUnixSeconds(1000);
   EXPECT_TRUE(access.AllowPinAttempt(node, now).ok());
   absl::Status refused = access.AllowPinAttempt(node, now);
   EXPECT_EQ(refused.code(), absl::StatusCode::kResourceExhausted);
-  EXPECT_NE(refused.message().find("too many Authorize calls with a PIN from node-a"),
+  EXPECT_NE(refused.message().find("too many Authorize calls with a wrong PIN from node-a"),
             std::string::npos);
+}
+
+TEST(Access, RightPinsGiveTheirAttemptBack) {
+  Access access(AccessOptions{"", /*client_certificates=*/true, 1, 2});
+  const Identity node{"node-a", Role::kPbx};
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  for (int i = 0; i < 100; ++i) {
+    ASSERT_TRUE(access.AllowPinAttempt(node, now).ok()) << i;
+    access.PinWasRight(node);
+  }
+  // Wrong ones are not given back: the burst of two, then refused.
+  EXPECT_TRUE(access.AllowPinAttempt(node, now).ok());
+  EXPECT_TRUE(access.AllowPinAttempt(node, now).ok());
+  EXPECT_FALSE(access.AllowPinAttempt(node, now).ok());
+  // A right PIN after the burst cannot refill beyond it.
+  access.PinWasRight(node);
+  access.PinWasRight(node);
+  access.PinWasRight(node);
+  EXPECT_TRUE(access.AllowPinAttempt(node, now).ok());
+  EXPECT_TRUE(access.AllowPinAttempt(node, now).ok());
+  EXPECT_FALSE(access.AllowPinAttempt(node, now).ok());
+}
+
+TEST(Access, OpenModeHasNoPinRateLimit) {
+  // Every caller is the administrator, who may reset any PIN anyway.
+  Access access(AccessOptions{"", false, 1, 1});
+  const Identity admin{"admin", Role::kAdmin};
+  const absl::Time now = absl::FromUnixSeconds(1000);
+  for (int i = 0; i < 50; ++i) EXPECT_TRUE(access.AllowPinAttempt(admin, now).ok()) << i;
 }
 
 }  // namespace

@@ -38,14 +38,26 @@ grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* c
                                                   v1::AuthorizeResponse* response) {
   return Write(backend_, context, "Calls.Authorize", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::AuthorizeResponse> done) {
-                 if (!request->pin().empty()) {
-                   absl::Status allowed = backend_.access->AllowPinAttempt(identity, absl::Now());
-                   if (!allowed.ok()) {
-                     done(allowed);
-                     return;
-                   }
+                 if (request->pin().empty()) {
+                   ledger->Authorize(*request, identity.name, std::move(done));
+                   return;
                  }
-                 ledger->Authorize(*request, identity.name, std::move(done));
+                 Access* access = backend_.access;
+                 if (absl::Status allowed = access->AllowPinAttempt(identity, absl::Now());
+                     !allowed.ok()) {
+                   done(allowed);
+                   return;
+                 }
+                 // Only failed PINs count against the identity's rate.
+                 ledger->Authorize(*request, identity.name,
+                                   [access, identity, done = std::move(done)](
+                                       absl::StatusOr<v1::AuthorizeResponse> result) mutable {
+                                     if (!result.ok() || (result->decision() != v1::WRONG_PIN &&
+                                                          result->decision() != v1::PIN_LOCKED)) {
+                                       access->PinWasRight(identity);
+                                     }
+                                     done(std::move(result));
+                                   });
                });
 }
 

@@ -55,9 +55,10 @@ ABSL_FLAG(std::string, access_file, "",
           "identities and roles (token and cert lines); reloaded on SIGHUP and when it changes");
 ABSL_FLAG(uint32_t, max_request_bytes, 1 << 20, "the largest request message accepted");
 ABSL_FLAG(double, authorize_pin_rate, 5,
-          "Authorize calls carrying a PIN allowed per second per identity");
+          "Authorize calls with a wrong PIN allowed per second per identity (not in the open "
+          "mode, where every caller is the administrator)");
 ABSL_FLAG(double, authorize_pin_burst, 10,
-          "Authorize calls carrying a PIN an identity may send at once before the rate applies");
+          "Authorize calls with a wrong PIN an identity may make at once before the rate applies");
 ABSL_FLAG(std::string, log_format, "text", "log lines on stderr: text or json (one object a line)");
 ABSL_FLAG(std::string, log_level, "info",
           "the least severe log lines written: debug (adds a line per RPC and per committed "

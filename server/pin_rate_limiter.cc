@@ -36,4 +36,10 @@ bool PinRateLimiter::Allow(const std::string& identity, absl::Time now) {
   return true;
 }
 
+void PinRateLimiter::Refund(const std::string& identity) {
+  absl::MutexLock lock(&mu_);
+  auto found = buckets_.find(identity);
+  if (found != buckets_.end()) found->second.tokens = std::min(burst_, found->second.tokens + 1.0);
+}
+
 }  // namespace callbackledger

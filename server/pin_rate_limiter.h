@@ -1,5 +1,7 @@
-// Per-identity token buckets for Authorize calls that carry a PIN, so PINs cannot be
-// guessed quickly even across many CallerIDs (the ledger's lockout counts per CallerID).
+// Per-identity token buckets of failed PIN attempts, so PINs cannot be guessed quickly
+// even across many CallerIDs (the ledger's lockout counts per CallerID). An attempt takes
+// a token before it is checked; one that turns out right gives it back, so a PBX node whose
+// callers type their PINs correctly is never slowed down.
 #ifndef CALLBACKLEDGER_SERVER_PIN_RATE_LIMITER_H_
 #define CALLBACKLEDGER_SERVER_PIN_RATE_LIMITER_H_
 
@@ -24,6 +26,8 @@ class PinRateLimiter {
 
   // Takes one attempt from `identity`'s bucket at time `now`; false when it is empty.
   bool Allow(const std::string& identity, absl::Time now);
+  // Gives back the attempt Allow took (the PIN was right).
+  void Refund(const std::string& identity);
 
   double per_second() const { return per_second_; }
   double burst() const { return burst_; }
