@@ -134,6 +134,17 @@ std::vector<Row> CallerIdsReadRows(const WireSetup& setup) {
       {get, "extension without callback_number",
        With(v1::GetCallerIdRequest(), [](auto& r) { r.set_extension("0100"); }), bad,
        "callback_number"},
+      {get, "callerid_id with another CallerID's callback_number",
+       With(g,
+            [](auto& r) {
+              r.set_extension("0100");
+              r.set_callback_number("5550002");
+            }),
+       bad, "callback_number"},
+      {get, "callerid_id with another extension", With(g, [](auto& r) { r.set_extension("0200"); }),
+       bad, "extension"},
+      {get, "callerid_id with a malformed extension",
+       With(g, [](auto& r) { r.set_extension("01 00"); }), bad, "extension"},
       {get, "unknown callerid_id", With(g, [](auto& r) { r.set_callerid_id(kUint64Max); }),
        StatusCode::NOT_FOUND, "callerid_id"},
       {list, "page_size -1", With(l, [](auto& r) { r.set_page_size(-1); }), bad, "page_size"},
@@ -199,6 +210,10 @@ std::vector<Row> CreditRows(const WireSetup& setup) {
        With(c, [](auto& r) { r.set_description(std::string(1 << 20, 'd')); }), bad, "description"},
       {add, "request_id with a control character",
        With(c, [](auto& r) { r.set_request_id("a\tb"); }), bad, "request_id"},
+      {add, "callerid_id with another CallerID's callback_number",
+       With(c, [](auto& r) { r.set_callback_number("5550002"); }), bad, "callback_number"},
+      {add, "callerid_id with a malformed extension",
+       With(c, [](auto& r) { r.set_extension("01 00"); }), bad, "extension"},
       {add, "unknown callerid_id", With(c, [](auto& r) { r.set_callerid_id(kUint64Max); }),
        StatusCode::NOT_FOUND, "callerid"},
       {list, "empty request", "", bad, "callerid_id"},
