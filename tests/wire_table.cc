@@ -431,6 +431,15 @@ std::vector<Row> ReportsAndEventsRows(const WireSetup& setup) {
               q.set_callerid_id(setup.callerid_id);
             }),
        bad, "extension"},
+      {read, "from_sequence UINT64_MAX: an empty page", VarintField(1, kUint64Max), StatusCode::OK,
+       ""},
+      // A varint wider than a 32-bit field is cut to its low 32 bits by protobuf.
+      {"CallerIds/ListCallerIds", "page_size 2^32 + 5 reads as 5",
+       VarintField(4, (uint64_t{1} << 32) + 5), StatusCode::OK, ""},
+      {"Calls/Reserve", "ttl_seconds 2^32 + 86401 reads as 86401",
+       LengthField(1, "r-new") + LengthField(2, "0100") + LengthField(3, "5550001") +
+           LengthField(4, "1") + VarintField(7, (uint64_t{1} << 32) + 86401),
+       bad, "ttl_seconds"},
       {read, "page_size -1", VarintField(2, kMinusOne), bad, "page_size"},
       {read, "page_size 1001", VarintField(2, 1001), bad, "page_size"},
       {read, "page_size INT32_MIN", VarintField(2, static_cast<uint64_t>(int64_t{INT32_MIN})), bad,
