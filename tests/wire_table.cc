@@ -234,21 +234,13 @@ std::vector<Row> CreditRows(const WireSetup& setup) {
   return rows;
 }
 
-std::vector<Row> CallsRows(const WireSetup& setup) {
+std::vector<Row> AuthorizeRows(const WireSetup& setup) {
   const StatusCode bad = StatusCode::INVALID_ARGUMENT;
   const std::string authorize = "Calls/Authorize";
-  const std::string reserve = "Calls/Reserve";
   v1::AuthorizeRequest au;
   au.set_extension("0100");
   au.set_callback_number("5550001");
-  v1::ReserveRequest re;
-  re.set_reservation_id("r-new");
-  re.set_extension("0100");
-  re.set_callback_number("5550001");
-  re.set_amount("1");
-  re.set_ttl_seconds(60);
-  re.set_node_id("node-1");
-  std::vector<Row> rows = {
+  return {
       {authorize, "empty request", "", bad, "extension"},
       {authorize, "no callback_number", With(au, [](auto& r) { r.clear_callback_number(); }), bad,
        "callback_number"},
@@ -273,6 +265,20 @@ std::vector<Row> CallsRows(const WireSetup& setup) {
               r.mutable_rate()->set_billing_increment_seconds(std::numeric_limits<uint32_t>::max());
             }),
        bad, "rate.billing_increment_seconds"},
+  };
+}
+
+std::vector<Row> ReserveRows(const WireSetup& setup) {
+  const StatusCode bad = StatusCode::INVALID_ARGUMENT;
+  const std::string reserve = "Calls/Reserve";
+  v1::ReserveRequest re;
+  re.set_reservation_id("r-new");
+  re.set_extension("0100");
+  re.set_callback_number("5550001");
+  re.set_amount("1");
+  re.set_ttl_seconds(60);
+  re.set_node_id("node-1");
+  std::vector<Row> rows = {
       {reserve, "empty request", "", bad, "reservation_id"},
       {reserve, "no reservation_id", With(re, [](auto& r) { r.clear_reservation_id(); }), bad,
        "reservation_id"},
@@ -509,8 +515,8 @@ std::vector<Row> FramingRows() {
 
 std::vector<Row> MalformedRequests(const WireSetup& setup) {
   std::vector<Row> rows;
-  for (auto part : {CallerIdsRows, CallerIdsReadRows, CreditRows, CallsRows, CallsEndRows,
-                    ReportsAndEventsRows}) {
+  for (auto part : {CallerIdsRows, CallerIdsReadRows, CreditRows, AuthorizeRows, ReserveRows,
+                    CallsEndRows, ReportsAndEventsRows}) {
     std::vector<Row> more = part(setup);
     rows.insert(rows.end(), more.begin(), more.end());
   }
