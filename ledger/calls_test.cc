@@ -1127,6 +1127,31 @@ TEST_F(CallsTest, ExtendRejectsMalformedInput) {
   EXPECT_EQ(ledger_->last_sequence(), before);
 }
 
+// One call's amounts are bounded by the price of a day-long call at the highest rate
+// (1441000000), so that no hold, not even an unlimited CallerID's, can overflow.
+TEST_F(CallsTest, OneCallAmountsAreBounded) {
+  AddUnlimited("0791234567");
+  const std::string most = "1441000000";
+  const std::string above = "1441000000.000001";
+  const uint64_t before = ledger_->last_sequence();
+  absl::StatusOr<v1::ReserveResponse> refused = Reserve(ReserveAmount("r0", "0791234567", above));
+  EXPECT_EQ(refused.status().code(), absl::StatusCode::kInvalidArgument) << refused.status();
+  EXPECT_THAT(std::string(refused.status().message()),
+              ::testing::HasSubstr("amount: at most 1441000000"));
+  EXPECT_EQ(Reserve(ReserveAmount("r0", "0791234567", "9223372036854.775807")).status().code(),
+            absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ledger_->last_sequence(), before);
+
+  ReserveOk(ReserveAmount("r1", "0791234567", most));
+  const uint64_t reserved = ledger_->last_sequence();
+  EXPECT_EQ(Extend(ExtendAmount("r1", above)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Settle(SettleCost("r1", above)).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(ledger_->last_sequence(), reserved);
+  absl::StatusOr<v1::ExtendResponse> extended = Extend(ExtendAmount("r1", most));
+  ASSERT_TRUE(extended.ok()) << extended.status();
+  EXPECT_EQ(extended->held_amount(), "2882000000.00");
+}
+
 // =======================================================================================
 // Settle
 

@@ -19,6 +19,11 @@ constexpr size_t kMaxIdLength = 128;
 constexpr size_t kMaxDestinationLength = 64;
 constexpr uint32_t kMaxTtlSeconds = 86400;
 constexpr size_t kMaxSyncReservations = 10000;
+// The most one call can cost: a day-long call (kMaxCallSeconds) at the highest price per
+// minute and connect fee ParseRate accepts (1000000 each). Amounts held or charged for one
+// call are bounded by it, which keeps every sum over calls far from int64 overflow.
+constexpr int64_t kMaxCallUnits = (kMaxCallSeconds / 60 + 1) * 1000000;
+constexpr int64_t kMaxCallMicros = kMaxCallUnits * kMicrosPerUnit;
 
 // An identifier chosen by a node: 1-128 printable ASCII characters, no spaces.
 Status CheckIdentifier(std::string_view field, const std::string& value, bool required) {
@@ -55,7 +60,8 @@ Status CheckSeconds(std::string_view field, uint64_t seconds) {
   return absl::OkStatus();
 }
 
-// A positive (or, with allow_zero, non-negative) amount; empty gives 0.
+// A positive (or, with allow_zero, non-negative) amount of one call, at most
+// kMaxCallMicros; empty gives 0.
 absl::StatusOr<int64_t> OptionalAmount(std::string_view field, const std::string& text,
                                        bool allow_zero) {
   if (text.empty()) return 0;
@@ -64,6 +70,10 @@ absl::StatusOr<int64_t> OptionalAmount(std::string_view field, const std::string
   if (*amount < 0 || (*amount == 0 && !allow_zero)) {
     return absl::InvalidArgumentError(
         absl::StrCat(std::string(field), ": must be ", allow_zero ? "zero or more" : "positive"));
+  }
+  if (*amount > kMaxCallMicros) {
+    return absl::InvalidArgumentError(absl::StrCat(std::string(field), ": at most ", kMaxCallUnits,
+                                                   " (a day-long call at the highest rate)"));
   }
   return *amount;
 }

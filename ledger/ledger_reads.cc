@@ -46,6 +46,27 @@ absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, const std::string&
   return position;
 }
 
+// An id given together with an extension or a number must name the same CallerID: a
+// request that contradicts itself is refused rather than half obeyed. `callerid` is the
+// CallerID of `id`, or null when there is none (the caller then answers NOT_FOUND).
+absl::StatusOr<uint64_t> CheckSameCallerId(uint64_t id, const CallerIdState* callerid,
+                                           const std::string& extension,
+                                           const std::string& number) {
+  if (!extension.empty()) {
+    if (absl::Status s = ValidateExtension(extension); !s.ok()) return s;
+  }
+  if (!number.empty()) {
+    if (absl::Status s = ValidateCallbackNumber("callback_number", number); !s.ok()) return s;
+  }
+  if (callerid != nullptr && ((!extension.empty() && extension != callerid->extension) ||
+                              (!number.empty() && number != callerid->callback_number))) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number, " in extension ",
+                     callerid->extension, ", not the extension and callback_number given"));
+  }
+  return id;
+}
+
 }  // namespace
 
 absl::StatusOr<uint64_t> Ledger::ResolveCallerId(uint64_t id, uint64_t alias,
@@ -56,7 +77,7 @@ absl::StatusOr<uint64_t> Ledger::ResolveCallerId(uint64_t id, uint64_t alias,
         absl::StrCat("callerid_id ", id, " and id ", alias, " name different CallerIDs"));
   }
   if (id == 0) id = alias;
-  if (id != 0) return id;
+  if (id != 0) return CheckSameCallerId(id, state_.FindCallerId(id), extension, number);
   if (extension.empty() && number.empty()) {
     return absl::InvalidArgumentError(
         "callerid_id: required (or extension and callback_number together)");

@@ -1159,6 +1159,36 @@ TEST_F(LedgerTest, AddCreditByExtensionAndNumber) {
   EXPECT_EQ(ledger_->last_sequence(), before);
 }
 
+// GetCallerId given an id and an extension or a number: they must name the same CallerID,
+// as AddCredit requires, and must be well-formed.
+TEST_F(LedgerTest, GetCallerIdRefusesAnIdThatContradictsTheNumber) {
+  uint64_t a = AddOk("5550001", "1");
+  AddOk("5550002", "1");
+  v1::GetCallerIdRequest request;
+  request.set_callerid_id(a);
+  request.set_extension(kExt);
+  request.set_callback_number("5550001");
+  absl::StatusOr<v1::CallerId> same = ledger_->GetCallerId(request);
+  ASSERT_TRUE(same.ok()) << same.status();
+  EXPECT_EQ(same->id(), a);
+
+  request.set_callback_number("5550002");  // the other CallerID's number
+  absl::StatusOr<v1::CallerId> other = ledger_->GetCallerId(request);
+  EXPECT_EQ(other.status().code(), absl::StatusCode::kInvalidArgument) << other.status();
+  EXPECT_THAT(Message(other.status()), HasSubstr("callback_number"));
+  request.clear_callback_number();
+  request.set_extension(kOtherExt);
+  EXPECT_EQ(ledger_->GetCallerId(request).status().code(), absl::StatusCode::kInvalidArgument);
+  request.set_extension("bad ext");
+  ExpectInvalid(ledger_->GetCallerId(request).status(), "extension");
+  request.clear_extension();
+  request.set_callback_number("55a");
+  ExpectInvalid(ledger_->GetCallerId(request).status(), "callback_number");
+  request.set_callerid_id(a + 1000);  // unknown id: not found, whatever the number says
+  request.set_callback_number("5550001");
+  EXPECT_EQ(ledger_->GetCallerId(request).status().code(), absl::StatusCode::kNotFound);
+}
+
 TEST_F(LedgerTest, AddCreditToUnknownCallerIdIsNotFound) {
   AddOk("5550001", "1");
   uint64_t before = ledger_->last_sequence();
