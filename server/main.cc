@@ -26,6 +26,7 @@
 #include "ledger/ledger.h"
 #include "server/log.h"
 #include "server/metrics.h"
+#include "server/parse_errors.h"
 #include "server/rpc_monitor.h"
 #include "server/services.h"
 #include "server/tls.h"
@@ -265,6 +266,7 @@ int Run() {
   // split the clients between two sets of balances.
   builder.AddChannelArgument(GRPC_ARG_ALLOW_REUSEPORT, 0);
   std::vector<std::unique_ptr<grpc::experimental::ServerInterceptorFactoryInterface>> monitors;
+  monitors.push_back(NewParseErrorFactory());
   monitors.push_back(monitor.NewFactory());
   builder.experimental().SetInterceptorCreators(std::move(monitors));
   std::unique_ptr<grpc::Server> server = builder.BuildAndStart();

@@ -15,7 +15,7 @@ namespace {
 
 using grpc::StatusCode;
 
-constexpr size_t kServerMessageLimit = 4 << 20;  // ledgerd's maximum request size
+constexpr size_t kServerMessageLimit = 1 << 20;  // ledgerd's --max_request_bytes default
 constexpr uint64_t kUint64Max = std::numeric_limits<uint64_t>::max();
 constexpr uint64_t kMinusOne = kUint64Max;  // int32/int64 -1 on the wire
 
@@ -46,8 +46,8 @@ std::vector<Row> CallerIdsRows(const WireSetup& setup) {
       {add, "no extension", With(a, [](auto& r) { r.clear_extension(); }), bad, "extension"},
       {add, "no callback_number", With(a, [](auto& r) { r.clear_callback_number(); }), bad,
        "callback_number"},
-      {add, "1 MiB extension", With(a, [](auto& r) { r.set_extension(std::string(1 << 20, '1')); }),
-       bad, "extension"},
+      {add, "512 KiB extension",
+       With(a, [](auto& r) { r.set_extension(std::string(512 << 10, '1')); }), bad, "extension"},
       {add, "33-character extension",
        With(a, [](auto& r) { r.set_extension(std::string(33, '1')); }), bad, "extension"},
       {add, "status 99",
@@ -99,8 +99,8 @@ std::vector<Row> CallerIdsRows(const WireSetup& setup) {
         With(u, [](auto& r) { r.set_status(v1::CallerId::STATUS_UNSPECIFIED); }), bad, "status"},
        {update, "empty callback_number", With(u, [](auto& r) { r.set_callback_number(""); }), bad,
         "callback_number"},
-       {update, "1 MiB order_no",
-        With(u, [](auto& r) { r.set_order_no(std::string(1 << 20, 'o')); }), bad, "order_no"},
+       {update, "512 KiB order_no",
+        With(u, [](auto& r) { r.set_order_no(std::string(512 << 10, 'o')); }), bad, "order_no"},
        {update, "unknown callerid_id",
         With(u, [](auto& r) { r.set_callerid_id(r.callerid_id() + 999); }), StatusCode::NOT_FOUND,
         "callerid_id"},
@@ -159,14 +159,14 @@ std::vector<Row> CallerIdsReadRows(const WireSetup& setup) {
        bad, "page_token"},
       {list, "page_token of ListRecharges",
        With(l, [&](auto& r) { r.set_page_token(setup.recharges_page_token); }), bad, "page_token"},
-      {list, "1 MiB page_token",
-       With(l, [](auto& r) { r.set_page_token(std::string(1 << 20, 'A')); }), bad, "page_token"},
+      {list, "512 KiB page_token",
+       With(l, [](auto& r) { r.set_page_token(std::string(512 << 10, 'A')); }), bad, "page_token"},
       {list, "status 7",
        With(l, [](auto& r) { r.set_status(static_cast<v1::CallerId::Status>(7)); }), bad, "status"},
       {list, "letters in the callback_number search",
        With(l, [](auto& r) { r.set_callback_number("55a"); }), bad, "callback_number"},
-      {list, "1 MiB extension",
-       With(l, [](auto& r) { r.set_extension(std::string(1 << 20, '1')); }), bad, "extension"},
+      {list, "512 KiB extension",
+       With(l, [](auto& r) { r.set_extension(std::string(512 << 10, '1')); }), bad, "extension"},
       {"CallerIds/SetExtensionPolicy", "empty request", "", bad, "extension"},
       {"CallerIds/SetExtensionPolicy", "space in extension", LengthField(1, "01 00"), bad,
        "extension"},
@@ -206,8 +206,9 @@ std::vector<Row> CreditRows(const WireSetup& setup) {
        bad, "callback_number"},
       {add, "description of 257 bytes",
        With(c, [](auto& r) { r.set_description(std::string(257, 'd')); }), bad, "description"},
-      {add, "1 MiB description",
-       With(c, [](auto& r) { r.set_description(std::string(1 << 20, 'd')); }), bad, "description"},
+      {add, "512 KiB description",
+       With(c, [](auto& r) { r.set_description(std::string(512 << 10, 'd')); }), bad,
+       "description"},
       {add, "request_id with a control character",
        With(c, [](auto& r) { r.set_request_id("a\tb"); }), bad, "request_id"},
       {add, "callerid_id with another CallerID's callback_number",
@@ -314,8 +315,8 @@ std::vector<Row> ReserveRows(const WireSetup& setup) {
        bad, "seconds"},
       {reserve, "destination of 65 bytes",
        With(re, [](auto& r) { r.set_destination(std::string(65, '5')); }), bad, "destination"},
-      {reserve, "1 MiB call_id",
-       With(re, [](auto& r) { r.set_call_id(std::string(1 << 20, 'c')); }), bad, "call_id"},
+      {reserve, "512 KiB call_id",
+       With(re, [](auto& r) { r.set_call_id(std::string(512 << 10, 'c')); }), bad, "call_id"},
       {reserve, "node_id just under the message limit",
        With(re, [](auto& r) { r.set_node_id(std::string(kServerMessageLimit - 1024, 'n')); }), bad,
        "node_id"},
@@ -481,33 +482,37 @@ constexpr RpcField kEveryRpc[] = {
 
 // Bytes that are not a request at all, and a request above the server's size limit, for
 // every RPC: gRPC answers before any code of the server sees them.
+constexpr char kNotParsed[] = "request: not a valid callbackledger.v1.";
+
 std::vector<Row> FramingRows() {
   // gRPC parses the request before any code of ledgerd runs; the C++ callback API answers
   // a request it cannot parse UNIMPLEMENTED with an empty message (grpcpp's
-  // server_callback_handlers.h), not INTERNAL as gRPC's status code table suggests.
-  const StatusCode unparsable = StatusCode::UNIMPLEMENTED;
+  // server_callback_handlers.h), which ledgerd's parse-error interceptor turns into
+  // INVALID_ARGUMENT naming the request type (server/parse_errors.h).
+  const StatusCode unparsable = StatusCode::INVALID_ARGUMENT;
   std::vector<Row> rows;
   for (const RpcField& rpc : kEveryRpc) {
     const int field = rpc.string_field != 0 ? rpc.string_field : 1;
     const std::string whole = LengthField(field, "0100");
-    rows.insert(rows.end(), {{rpc.rpc, "garbage bytes", "\xff\xff\xff\xff\xff", unparsable, ""},
-                             {rpc.rpc, "truncated length-delimited field",
-                              whole.substr(0, whole.size() - 2), unparsable, ""},
-                             {rpc.rpc, "wire type 7", "\x0f\x01", unparsable, ""},
-                             {rpc.rpc, "unmatched end-group tag", "\x0c", unparsable, ""},
-                             {rpc.rpc, "field number 0", VarintField(0, 1), unparsable, ""},
-                             {rpc.rpc, "message above the 4 MiB limit",
-                              LengthField(field, std::string(kServerMessageLimit + 1024, '1')),
-                              StatusCode::RESOURCE_EXHAUSTED, ""}});
+    rows.insert(rows.end(),
+                {{rpc.rpc, "garbage bytes", "\xff\xff\xff\xff\xff", unparsable, kNotParsed},
+                 {rpc.rpc, "truncated length-delimited field", whole.substr(0, whole.size() - 2),
+                  unparsable, kNotParsed},
+                 {rpc.rpc, "wire type 7", "\x0f\x01", unparsable, kNotParsed},
+                 {rpc.rpc, "unmatched end-group tag", "\x0c", unparsable, kNotParsed},
+                 {rpc.rpc, "field number 0", VarintField(0, 1), unparsable, kNotParsed},
+                 {rpc.rpc, "message above the 1 MiB limit",
+                  LengthField(field, std::string(kServerMessageLimit + 1024, '1')),
+                  StatusCode::RESOURCE_EXHAUSTED, ""}});
     if (rpc.string_field != 0) {
       rows.push_back({rpc.rpc, "invalid UTF-8 in a string field",
-                      LengthField(rpc.string_field, "01\xff\xfe"), unparsable, ""});
+                      LengthField(rpc.string_field, "01\xff\xfe"), unparsable, kNotParsed});
       rows.push_back({rpc.rpc, "a UTF-16 surrogate encoded in UTF-8",
-                      LengthField(rpc.string_field, "\xed\xa0\x80"), unparsable, ""});
+                      LengthField(rpc.string_field, "\xed\xa0\x80"), unparsable, kNotParsed});
     }
   }
   rows.push_back({"CallerIds/RemoveCallerIds", "truncated varint in packed ids",
-                  LengthField(1, "\x05\xff"), unparsable, ""});
+                  LengthField(1, "\x05\xff"), unparsable, kNotParsed});
   return rows;
 }
 

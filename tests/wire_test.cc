@@ -7,11 +7,12 @@
 //
 // What gRPC does with bytes that are not a valid request: the request is parsed before any
 // server code runs, and the C++ callback API answers a parse failure (garbage, truncation,
-// invalid UTF-8 in a proto3 string field) UNIMPLEMENTED with an empty message — not
-// INTERNAL, which gRPC's status code table gives for "error parsing request proto". A message above
-// the server's receive limit (4 MiB) is answered RESOURCE_EXHAUSTED. Unknown fields, and fields
-// sent with another wire type than the schema's, are kept aside by protobuf: the call behaves as if
-// they were absent. An out-of-range enum value reaches the ledger, which refuses it.
+// invalid UTF-8 in a proto3 string field) UNIMPLEMENTED with an empty message, which ledgerd's
+// parse-error interceptor answers INVALID_ARGUMENT as SPEC wants for malformed input. A message
+// above the server's receive limit (1 MiB, --max_request_bytes) is answered RESOURCE_EXHAUSTED.
+// Unknown fields, and fields sent with another wire type than the schema's, are kept aside by
+// protobuf: the call behaves as if they were absent. An out-of-range enum value reaches the ledger,
+// which refuses it.
 #include <chrono>
 #include <cstdint>
 #include <memory>
