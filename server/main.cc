@@ -274,7 +274,7 @@ int Run() {
 
 int main(int argc, char** argv) {
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock would feed a
-  // lock-order graph: about an eighth of ledgerd's instructions under load (see
+  // lock-order graph: about a tenth of ledgerd's instructions under load (see
   // docs/benchmarks.md). The unit tests keep the detection on; the server turns it off.
   absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
