@@ -117,15 +117,22 @@ std::optional<std::string> Store::GetConfig(const std::string& key) {
 }
 
 absl::Status Store::ClearProjections() {
+  // One range deletion per column family, from its first key to just past its last,
+  // rather than a tombstone per row.
   rocksdb::WriteBatch batch;
   for (int i = 0; i < kProjectionCfCount; ++i) {
     rocksdb::ColumnFamilyHandle* handle = projection(static_cast<Cf>(i));
     std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rocksdb::Status status = batch.Delete(handle, it->key());
-      if (!status.ok()) return FromRocks(status, "clearing projections");
-    }
+    it->SeekToFirst();
     if (!it->status().ok()) return FromRocks(it->status(), "clearing projections");
+    if (!it->Valid()) continue;
+    const std::string first = it->key().ToString();
+    it->SeekToLast();
+    if (!it->status().ok()) return FromRocks(it->status(), "clearing projections");
+    if (!it->Valid()) continue;
+    const std::string past_last = it->key().ToString() + std::string(1, '\0');
+    rocksdb::Status status = batch.DeleteRange(handle, first, past_last);
+    if (!status.ok()) return FromRocks(status, "clearing projections");
   }
   return WriteSynced(&batch);
 }

@@ -19,6 +19,7 @@
 #include "absl/flags/usage.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -365,6 +366,10 @@ int Run() {
 }  // namespace callbackledger
 
 int main(int argc, char** argv) {
+  // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock would feed a
+  // lock-order graph: about a tenth of ledgerd's instructions under load (see
+  // docs/benchmarks.md). The unit tests keep the detection on; the server turns it off.
+  absl::SetMutexDeadlockDetectionMode(absl::OnDeadlockCycle::kIgnore);
   absl::SetProgramUsageMessage(
       "The Callback Ledger server. Every flag may also be set through the environment\n"
       "variable LEDGERD_<FLAG NAME IN CAPITALS>; the command line wins.");

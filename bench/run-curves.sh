@@ -1,0 +1,104 @@
+#!/usr/bin/env bash
+# Runs the curves of docs/benchmarks.md against a ledgerd of its own on loopback:
+#   1. the in-flight sweep (1, 4, 16, 64, 256 calls in flight) over 10,000 CallerIDs;
+#   2. the CallerID-count sweep: the same run at 64 in flight over --big_callerids;
+#   3. the start-up of ledgerd over that data (load seconds, resident memory);
+#   4. a projection rebuild over that data (events/s, from ledgerd's own log).
+# Writes one JSON file per run and curves.md (the tables) into --out.
+#
+#   bench/run-curves.sh [--build DIR] [--out DIR] [--seconds S] [--big_callerids N]
+#
+# Every step is bounded in time: each bench run by --seconds (plus its preload, at most
+# --preload_seconds), each start-up by a minute.
+set -euo pipefail
+
+build=build
+out=docs/bench-data
+seconds=10
+big=1000000
+preload_seconds=900
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --build) build="$2"; shift 2 ;;
+    --out) out="$2"; shift 2 ;;
+    --seconds) seconds="$2"; shift 2 ;;
+    --big_callerids) big="$2"; shift 2 ;;
+    --preload_seconds) preload_seconds="$2"; shift 2 ;;
+    *) echo "run-curves: unknown argument $1" >&2; exit 2 ;;
+  esac
+done
+for value in "$seconds" "$big" "$preload_seconds"; do
+  if ! [[ "$value" =~ ^[0-9]+$ ]] || [ "$value" -lt 1 ]; then
+    echo "run-curves: --seconds, --big_callerids and --preload_seconds take positive integers" >&2
+    exit 2
+  fi
+done
+ledgerd="$build/server/ledgerd"
+bench="$build/clients/bench/ledger-bench"
+for binary in "$ledgerd" "$bench"; do
+  [ -x "$binary" ] || { echo "run-curves: $binary is not built" >&2; exit 1; }
+done
+mkdir -p "$out"
+work="$(mktemp -d /tmp/run-curves.XXXXXX)"
+port=$((20000 + RANDOM % 20000))
+pid=""
+stop_server() {
+  if [ -n "$pid" ]; then
+    kill -TERM "$pid" 2>/dev/null || true
+    wait "$pid" 2>/dev/null || true
+    pid=""
+  fi
+}
+trap 'stop_server; rm -rf "$work"' EXIT
+
+# start_server DATA_DIR LOG [FLAGS...]: starts ledgerd and waits (a minute at most) until
+# it serves.
+start_server() {
+  local data="$1" log="$2"
+  shift 2
+  "$ledgerd" --listen="127.0.0.1:$port" --data_dir="$data" \
+    --license_max_active_callerids=$((big + 20000)) "$@" 2>"$log" &
+  pid=$!
+  for _ in $(seq 600); do
+    grep -q ' serving:' "$log" && return 0
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.1
+  done
+  echo "run-curves: ledgerd did not start; its log:" >&2
+  cat "$log" >&2
+  exit 1
+}
+
+# run_bench NAME CALLERIDS IN_FLIGHT
+run_bench() {
+  echo "run-curves: $1 ($(uptime | sed 's/.*load/load/'))"
+  "$bench" --server="127.0.0.1:$port" --callerids="$2" --in_flight="$3" --seconds="$seconds" \
+    --preload_seconds="$preload_seconds" --json="$out/$1.json" | tail -1
+  uptime | sed 's/.*load average: //' >"$out/$1.load"
+}
+
+start_server "$work/small" "$work/small.log"
+for n in 1 4 16 64 256; do run_bench "inflight-$n" 10000 "$n"; done
+stop_server
+
+start_server "$work/big" "$work/big.log"
+run_bench "callerids-$big" "$big" 64
+stop_server
+
+# Start-up over the big data set: ledgerd's own load_seconds, and its resident memory once
+# it serves.
+start_server "$work/big" "$work/startup.log"
+rss_kib="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
+load_seconds="$(sed -n 's/.* serving:.*load_seconds=\([0-9.e+-]*\).*/\1/p' "$work/startup.log")"
+stop_server
+printf '{"callerids": %s, "load_seconds": %s, "rss_kib": %s}\n' "$big" "$load_seconds" \
+  "$rss_kib" >"$out/startup-$big.json"
+
+start_server "$work/big" "$work/rebuild.log" --rebuild_projections
+stop_server
+rate="$(sed -n 's/.*events_per_second=\([0-9.e+-]*\).*/\1/p' "$work/rebuild.log" | tail -1)"
+events="$(sed -n 's/.* serving:.* events=\([0-9]*\).*/\1/p' "$work/rebuild.log")"
+printf '{"events": %s, "events_per_second": %s}\n' "${events:-0}" "${rate:-0}" \
+  >"$out/rebuild-$big.json"
+
+python3 "$(dirname "$0")/curves_table.py" "$out" "$big" | tee "$out/curves.md"

@@ -1,0 +1,60 @@
+#!/usr/bin/env bash
+# Checks the benchmark scripts without running a benchmark: bad arguments are refused with
+# a message naming them (exit 2) before anything is installed, started or written, and
+# the curves' tables show the figures of the JSON files they are made from.
+# Usage: bench_scripts_test.sh SOURCE_DIR
+set -euo pipefail
+src="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+fail() {
+  echo "FAIL: $*" >&2
+  exit 1
+}
+
+# expect_refusal EXPECTED_CODE EXPECTED_TEXT COMMAND...
+expect_refusal() {
+  local code="$1" text="$2"
+  shift 2
+  local got=0
+  "$@" >"$dir/out" 2>"$dir/err" || got=$?
+  [ "$got" -eq "$code" ] || fail "$* exited $got, not $code: $(cat "$dir/err")"
+  grep -q -- "$text" "$dir/err" || fail "$* did not say \"$text\": $(cat "$dir/err")"
+}
+
+expect_refusal 2 "unknown argument --fast" bash "$src/bench/run-curves.sh" --fast
+expect_refusal 2 "positive integers" bash "$src/bench/run-curves.sh" --seconds 0
+expect_refusal 2 "positive integers" bash "$src/bench/run-curves.sh" --big_callerids 1e6
+expect_refusal 1 "is not built" bash "$src/bench/run-curves.sh" --build "$dir/no-build" \
+  --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "run-curves.sh wrote its output directory before refusing"
+expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
+expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
+expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
+
+# The tables, from JSON shaped as ledger-bench and run-curves.sh write it.
+run_json() {  # NAME RATIO CALLS_PER_SECOND WRITE_P99 FLOOR_P99
+  cat >"$dir/data/$1.json" <<JSON
+{"rpcs_per_second": 1000.0, "calls_per_second": $3, "ratio": $2,
+ "floor_rpcs_per_second": 2000.0,
+ "preload": {"enabled": true, "added": 500, "existing": 0, "seconds": 0.5},
+ "latency_us": {"Reserve": {"count": 10, "p99": $4}, "Settle": {"count": 9, "p99": 100}},
+ "floor": {"latency_us": {"count": 50, "p99": $5}}}
+JSON
+  echo "9.50, 8.00, 7.00" >"$dir/data/$1.load"
+}
+mkdir -p "$dir/data"
+for n in 1 4 16 256; do run_json "inflight-$n" 0.1 100 300 100; done
+run_json inflight-64 0.5 321 400 200
+run_json callerids-500 0.45 300 900 300
+echo '{"callerids": 500, "load_seconds": 1.5, "rss_kib": 204800}' >"$dir/data/startup-500.json"
+echo '{"events": 700, "events_per_second": 35000}' >"$dir/data/rebuild-500.json"
+python3 "$src/bench/curves_table.py" "$dir/data" 500 >"$dir/table"
+grep -q '^| 64 | 321 | 1,000 | 2,000 | 0.500 | 400 | 200 | 2.0 | 9.50, 8.00, 7.00 |$' \
+  "$dir/table" || fail "the 64 in flight row is wrong: $(cat "$dir/table")"
+grep -q '^| 500 | 300 | 1,000 | 2,000 | 0.450 | 900 | 300 | 3.0 |' "$dir/table" ||
+  fail "the CallerID-count row is wrong: $(cat "$dir/table")"
+grep -q 'start-up 1.50 s to serving, resident memory 200 MiB; rebuild of 700 events at 35,000' \
+  "$dir/table" || fail "the start-up and rebuild line is wrong: $(cat "$dir/table")"
+echo "PASS"
