@@ -10,6 +10,7 @@ packages=(
   librocksdb-dev libabsl-dev libsodium-dev libcli11-dev libxlsxwriter-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-openpyxl
+  openssl
 )
 
 missing=()

@@ -1,3 +1,4 @@
+#include "server/origin.h"
 #include "server/services.h"
 
 namespace callbackledger {
@@ -6,7 +7,7 @@ grpc::ServerUnaryReactor* CallerIdsService::AddCallerId(grpc::CallbackServerCont
                                                         const v1::AddCallerIdRequest* request,
                                                         v1::CallerId* response) {
   return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
-    ledger->AddCallerId(*request, ActorOf(context), std::move(done));
+    ledger->AddCallerId(*request, OriginOf(context), std::move(done));
   });
 }
 
@@ -14,7 +15,7 @@ grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(grpc::CallbackServerC
                                                            const v1::UpdateCallerIdRequest* request,
                                                            v1::CallerId* response) {
   return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::CallerId> done) {
-    ledger->UpdateCallerId(*request, ActorOf(context), std::move(done));
+    ledger->UpdateCallerId(*request, OriginOf(context), std::move(done));
   });
 }
 
@@ -23,7 +24,7 @@ grpc::ServerUnaryReactor* CallerIdsService::RemoveCallerIds(
     v1::RemoveCallerIdsResponse* response) {
   return Write(handle_, context, response,
                [&](Ledger* ledger, Done<v1::RemoveCallerIdsResponse> done) {
-                 ledger->RemoveCallerIds(*request, ActorOf(context), std::move(done));
+                 ledger->RemoveCallerIds(*request, OriginOf(context), std::move(done));
                });
 }
 
@@ -31,7 +32,7 @@ grpc::ServerUnaryReactor* CallerIdsService::SetExtensionPolicy(
     grpc::CallbackServerContext* context, const v1::SetExtensionPolicyRequest* request,
     v1::ExtensionPolicy* response) {
   return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::ExtensionPolicy> done) {
-    ledger->SetExtensionPolicy(*request, ActorOf(context), std::move(done));
+    ledger->SetExtensionPolicy(*request, OriginOf(context), std::move(done));
   });
 }
 

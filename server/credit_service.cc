@@ -1,3 +1,4 @@
+#include "server/origin.h"
 #include "server/services.h"
 
 namespace callbackledger {
@@ -6,7 +7,7 @@ grpc::ServerUnaryReactor* CreditService::AddCredit(grpc::CallbackServerContext* 
                                                    const v1::AddCreditRequest* request,
                                                    v1::Recharge* response) {
   return Write(handle_, context, response, [&](Ledger* ledger, Done<v1::Recharge> done) {
-    ledger->AddCredit(*request, ActorOf(context), std::move(done));
+    ledger->AddCredit(*request, OriginOf(context), std::move(done));
   });
 }
 

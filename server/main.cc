@@ -43,6 +43,9 @@ ABSL_FLAG(uint32_t, pin_max_attempts, 5,
           "consecutive wrong PINs that lock a CallerID until an operator resets it (0: never)");
 ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
           "a reservation's time-to-live when the PBX node gives none (1-86400)");
+ABSL_FLAG(int32_t, calls_deadline_ms, 2000,
+          "how long a Calls write from a PBX node that set no deadline may wait for the ledger "
+          "before it is answered DEADLINE_EXCEEDED unapplied (0: no limit)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, log_format, "text", "log lines on stderr: text or json (one object a line)");
@@ -65,7 +68,8 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "rebuild_projections",
                                       "shutdown_grace_seconds",
                                       "pin_max_attempts",
-                                      "reservation_ttl_seconds"};
+                                      "reservation_ttl_seconds",
+                                      "calls_deadline_ms"};
 
 // Applies --log_format and --log_level. With `strict`, an unknown value is an error;
 // without, it is left for the strict pass (the flags may not be parsed yet).
@@ -164,7 +168,14 @@ int Run() {
   CreditService credit(&handle);
   WatchHub watch_hub;
   EventsService events(&handle, &watch_hub);
-  CallsService calls(&handle);
+  const int32_t calls_deadline_ms = absl::GetFlag(FLAGS_calls_deadline_ms);
+  if (calls_deadline_ms < 0) {
+    LogError(
+        absl::StrCat("--calls_deadline_ms: must be 0 (no limit) or more, not ", calls_deadline_ms));
+    return 2;
+  }
+  CallsService calls(&handle, calls_deadline_ms == 0 ? absl::InfiniteDuration()
+                                                     : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(&handle);
 
   grpc::ServerBuilder builder;

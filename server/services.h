@@ -3,6 +3,7 @@
 #ifndef CALLBACKLEDGER_SERVER_SERVICES_H_
 #define CALLBACKLEDGER_SERVER_SERVICES_H_
 
+#include "absl/time/time.h"
 #include "callbackledger/v1/caller_ids.grpc.pb.h"
 #include "callbackledger/v1/calls.grpc.pb.h"
 #include "callbackledger/v1/credit.grpc.pb.h"
@@ -58,9 +59,12 @@ class CreditService final : public v1::Credit::CallbackService {
   const LedgerHandle& handle_;
 };
 
+// Every write waits at most the client's deadline or, when the client gave none,
+// `default_deadline` (absl::InfiniteDuration(): no limit).
 class CallsService final : public v1::Calls::CallbackService {
  public:
-  explicit CallsService(const LedgerHandle* handle) : handle_(*handle) {}
+  CallsService(const LedgerHandle* handle, absl::Duration default_deadline)
+      : handle_(*handle), default_deadline_(default_deadline) {}
 
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
                                       const v1::AuthorizeRequest* request,
@@ -83,6 +87,7 @@ class CallsService final : public v1::Calls::CallbackService {
 
  private:
   const LedgerHandle& handle_;
+  const absl::Duration default_deadline_;
 };
 
 class ReportsService final : public v1::Reports::CallbackService {
