@@ -10,10 +10,14 @@
 // its own: 0 the projections agree, 1 they differ, 2 an error.
 #include <cctype>
 #include <cstdio>
+#include <memory>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
+#include "absl/status/statusor.h"
+#include "clients/channel_flags.h"
 #include "clients/ledgerctl/commands.h"
 #include "clients/ledgerctl/common.h"
 
@@ -28,8 +32,10 @@ int main(int argc, char** argv) {
   app.footer(
       "Exit codes: 0 ok; 1 the server refused (or import rows failed); 2 bad usage; 3 the "
       "server is unreachable.\nGlobal options (before or after the subcommand): --server, "
-      "--timeout, -o/--output, --currency, --no-progress; `ledgerctl --help` explains them.\n"
-      "Environment: LEDGERCTL_SERVER, LEDGERCTL_CURRENCY.");
+      "--timeout, -o/--output, --currency, --no-progress, --tls_ca, --tls_cert, --tls_key, "
+      "--token_file; `ledgerctl --help` explains them.\n"
+      "Environment: LEDGERCTL_SERVER, LEDGERCTL_CURRENCY, LEDGER_TOKEN (the bearer token "
+      "when --token_file is not given).");
 
   // Usage errors name the subcommand and where its help is.
   app.failure_message([](const CLI::App* failed, const CLI::Error& error) {
@@ -61,6 +67,7 @@ int main(int argc, char** argv) {
   app.add_flag("--no-progress", globals.no_progress,
                "no progress bar, even on a terminal (it is drawn on stderr only when stderr is "
                "a terminal)");
+  callbackledger::AddChannelFlags(&app, &globals.channel_flags);
 
   callbackledger::ctl::Runner run;
   callbackledger::ctl::AddCallerIdCommands(&app, &globals, &run);
@@ -74,7 +81,8 @@ int main(int argc, char** argv) {
   for (int i = 1; i < argc; ++i) {
     const std::string arg = argv[i];
     if (arg == "-s" || arg == "--server" || arg == "--timeout" || arg == "-o" ||
-        arg == "--output" || arg == "--currency") {
+        arg == "--output" || arg == "--currency" || arg == "--tls_ca" || arg == "--tls_cert" ||
+        arg == "--tls_key" || arg == "--token_file") {
       ++i;  // its value
       continue;
     }
@@ -108,6 +116,13 @@ int main(int argc, char** argv) {
     std::fprintf(stderr, "ledgerctl: %s\n", problem.c_str());
     return callbackledger::ctl::kExitUsage;
   }
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> channel =
+      callbackledger::ctl::OpenChannel(globals);
+  if (!channel.ok()) {
+    std::fprintf(stderr, "ledgerctl: %s\n", std::string(channel.status().message()).c_str());
+    return callbackledger::ctl::kExitUsage;
+  }
+  globals.channel = *std::move(channel);
   if (!run) return callbackledger::ctl::kExitUsage;
   return run();
 }

@@ -1379,7 +1379,7 @@ TEST_F(CallsTest, ReleaseFreesTheHoldAndChargesNothing) {
   ASSERT_TRUE(retry.ok()) << retry.status();
   EXPECT_THAT(*retry, EqualsProto(*released));
   EXPECT_EQ(ledger_->last_sequence(), before);
-  absl::StatusOr<v1::ReleaseResponse> conflict = Release("r1", "node-2");
+  absl::StatusOr<v1::ReleaseResponse> conflict = Release("r1", "");  // an administrator
   EXPECT_EQ(conflict.status().code(), absl::StatusCode::kAlreadyExists) << conflict.status();
   absl::StatusOr<v1::ReleaseResponse> unknown = Release("nope");
   EXPECT_EQ(unknown.status().code(), absl::StatusCode::kNotFound) << unknown.status();
@@ -1915,6 +1915,7 @@ TEST_F(CallsTest, MoneyIsConservedThroughAMixedScenario) {
       if (rid.empty()) continue;
       v1::ExtendRequest request =
           ExtendAmount(rid, money(200), pick(2) == 0 ? absl::StrCat("x", step) : "");
+      request.set_node_id(open[rid].node_id);  // the node that opened it
       absl::StatusOr<v1::ExtendResponse> reply = Extend(request);
       ASSERT_TRUE(reply.ok()) << reply.status();
       if (reply->decision() == v1::ALLOWED) {
@@ -1930,6 +1931,7 @@ TEST_F(CallsTest, MoneyIsConservedThroughAMixedScenario) {
       if (rid.empty()) continue;
       v1::SettleRequest request =
           pick(3) == 0 ? SettleDuration(rid, pick(1200)) : SettleCost(rid, money(900));
+      request.set_node_id(open[rid].node_id);
       absl::StatusOr<v1::SettleResponse> reply = Settle(request);
       if (!reply.ok()) {
         // Settling by duration a reservation without a rate.
@@ -1947,7 +1949,7 @@ TEST_F(CallsTest, MoneyIsConservedThroughAMixedScenario) {
     } else if (action == 6) {  // release
       std::string rid = any_open();
       if (rid.empty()) continue;
-      absl::StatusOr<v1::ReleaseResponse> reply = Release(rid);
+      absl::StatusOr<v1::ReleaseResponse> reply = Release(rid, open[rid].node_id);
       ASSERT_TRUE(reply.ok()) << reply.status();
       ++seen["released"];
       open.erase(rid);

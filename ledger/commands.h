@@ -12,6 +12,7 @@
 #include <vector>
 
 #include "absl/status/status.h"
+#include "absl/time/time.h"
 #include "callbackledger/v1/common.pb.h"
 #include "callbackledger/v1/events.pb.h"
 
@@ -138,6 +139,9 @@ struct Command {
   // Optional idempotency key and the keyed hash of the normalized request.
   std::string request_id;
   std::string fingerprint;
+  // When the caller stops waiting for the answer. A command still queued then is answered
+  // DEADLINE_EXCEEDED without being decided: a write nobody waits for is never applied.
+  absl::Time deadline = absl::InfiniteFuture();
   // Called once, on the committer thread, after the command's group is durable (or
   // failed). Must not block.
   std::function<void(CommandResult)> done;

@@ -97,6 +97,7 @@ void Committer::CommitGroup(std::vector<Command>* group) {
   View view(state_, &delta_);
   last_event_micros_ = std::max(last_event_micros_, clock_->NowMicros());
   const google::protobuf::Timestamp now = FromUnixMicros(last_event_micros_);
+  const absl::Time clock_now = absl::FromUnixMicros(clock_->NowMicros());
 
   for (size_t i = 0; i < group->size(); ++i) {
     Command& command = (*group)[i];
@@ -104,6 +105,11 @@ void Committer::CommitGroup(std::vector<Command>* group) {
     if (!sticky.ok()) {
       result.status =
           absl::UnavailableError("the ledger accepts no writes after a storage failure");
+      continue;
+    }
+    if (command.deadline <= clock_now) {
+      result.status = absl::DeadlineExceededError(
+          "the deadline passed before the ledger could apply it; nothing was written");
       continue;
     }
     absl::StatusOr<Decided> decided = Decide(view, command, rules_, last_event_micros_);

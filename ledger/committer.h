@@ -4,6 +4,9 @@
 // sync=true, then folds the group's changes into the state and answers every command of
 // the group. It never waits to fill a group: under light load a group is one command.
 //
+// A command whose deadline has passed when its group is taken from the queue is answered
+// DEADLINE_EXCEEDED without being decided (by the injected clock).
+//
 // A failed write or sync is sticky: the group is answered UNAVAILABLE with an unknown
 // outcome (its bytes may have reached the disk, so a restart may find it), its changes
 // never reach the in-memory state, and every later command is refused. Reads go on.

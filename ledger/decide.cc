@@ -168,6 +168,7 @@ absl::StatusOr<Decided> DecidePolicy(const SetExtensionPolicyCommand& policy) {
 
 absl::StatusOr<Decided> Decide(const View& view, const Command& command, const LedgerRules& rules,
                                int64_t now_micros) {
+  if (absl::Status bound = CheckNodeBinding(view, command.body); !bound.ok()) return bound;
   if (!command.request_id.empty()) {
     const store::v1::IdempotencyRow* seen =
         view.FindIdempotency(IdempotencyKey(CommandRpcName(command.body), command.request_id));

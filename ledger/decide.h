@@ -8,6 +8,7 @@
 //   RESOURCE_EXHAUSTED   the license's or the extension's limit of enabled CallerIDs
 //   FAILED_PRECONDITION  a rule of the ledger forbids it (credit below zero, a CallerID
 //                        with an open reservation removed)
+//   PERMISSION_DENIED    a PBX node touched a reservation another node opened
 #ifndef CALLBACKLEDGER_LEDGER_DECIDE_H_
 #define CALLBACKLEDGER_LEDGER_DECIDE_H_
 
@@ -45,6 +46,11 @@ absl::StatusOr<Decided> Decide(const View& view, const Command& command, const L
                                int64_t now_micros);
 
 // The call-credit commands (decide_calls.cc).
+
+// PERMISSION_DENIED when an Extend, Settle or Release names a node other than the one that
+// opened the reservation. An empty node_id (an administrator acting) and a reservation
+// opened without one pass. Checked before anything else, idempotent replay included.
+absl::Status CheckNodeBinding(const View& view, const CommandBody& body);
 absl::StatusOr<Decided> DecidePinAttempt(const View& view, const PinAttemptCommand& command,
                                          const LedgerRules& rules);
 absl::StatusOr<Decided> DecideReserve(const View& view, const ReserveCommand& command,

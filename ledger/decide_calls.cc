@@ -2,6 +2,7 @@
 // Extend, Settle, Release, SyncReservations and expiry.
 #include <algorithm>
 #include <string>
+#include <variant>
 
 #include "absl/strings/str_cat.h"
 #include "ledger/decide.h"
@@ -59,6 +60,29 @@ bool FinalGrant(const CallerIdState& callerid, const Row& reservation, int64_t a
 }
 
 }  // namespace
+
+absl::Status CheckNodeBinding(const View& view, const CommandBody& body) {
+  const std::string* id = nullptr;
+  const std::string* node_id = nullptr;
+  if (const auto* extend = std::get_if<ExtendCommand>(&body)) {
+    id = &extend->reservation_id;
+    node_id = &extend->node_id;
+  } else if (const auto* settle = std::get_if<SettleCommand>(&body)) {
+    id = &settle->reservation_id;
+    node_id = &settle->node_id;
+  } else if (const auto* release = std::get_if<ReleaseCommand>(&body)) {
+    id = &release->reservation_id;
+    node_id = &release->node_id;
+  }
+  if (id == nullptr || node_id->empty()) return absl::OkStatus();
+  const Row* reservation = view.FindReservation(*id);
+  if (reservation == nullptr || reservation->node_id().empty() ||
+      reservation->node_id() == *node_id) {
+    return absl::OkStatus();
+  }
+  return absl::PermissionDeniedError(absl::StrCat("reservation ", *id, " belongs to node ",
+                                                  reservation->node_id(), ", not ", *node_id));
+}
 
 absl::StatusOr<Decided> DecidePinAttempt(const View& view, const PinAttemptCommand& command,
                                          const LedgerRules& rules) {

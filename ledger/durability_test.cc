@@ -369,7 +369,7 @@ rocksdb::Status FaultFile::RangeSync(uint64_t offset, uint64_t nbytes) {
 // Calling the ledger.
 
 template <typename Request, typename Reply>
-using Method = void (Ledger::*)(const Request&, const std::string&, Done<Reply>);
+using Method = void (Ledger::*)(const Request&, const Origin&, Done<Reply>);
 
 template <typename Request, typename Reply>
 std::future<absl::StatusOr<Reply>> Start(Ledger* ledger, Method<Request, Reply> method,

@@ -127,7 +127,9 @@ size_t Ledger::open_reservations() const {
   return state_.expiry_index().size();
 }
 
-void Ledger::Submit(Command command) {
+void Ledger::Submit(Command command, const Origin& origin) {
+  command.actor = origin.actor;
+  command.deadline = origin.deadline;
   std::function<void(CommandResult)> done = command.done;
   absl::Status queued = committer_ == nullptr ? absl::UnavailableError("the ledger is closed")
                                               : committer_->Submit(std::move(command));

@@ -8,7 +8,9 @@
 // Reads may be called from any thread.
 //
 // Status codes follow the API: INVALID_ARGUMENT (malformed), NOT_FOUND, ALREADY_EXISTS,
-// RESOURCE_EXHAUSTED (license), FAILED_PRECONDITION (a ledger rule), UNAVAILABLE (queue
+// RESOURCE_EXHAUSTED (license), FAILED_PRECONDITION (a ledger rule), PERMISSION_DENIED (a
+// node touching another node's reservation), DEADLINE_EXCEEDED (the origin's deadline
+// passed before the committer reached the write; nothing written), UNAVAILABLE (queue
 // full, shutting down, or after a storage failure).
 #ifndef CALLBACKLEDGER_LEDGER_LEDGER_H_
 #define CALLBACKLEDGER_LEDGER_LEDGER_H_
@@ -19,9 +21,11 @@
 #include <optional>
 #include <string>
 #include <thread>
+#include <utility>
 
 #include "absl/status/statusor.h"
 #include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
 #include "callbackledger/v1/caller_ids.pb.h"
 #include "callbackledger/v1/calls.pb.h"
 #include "callbackledger/v1/credit.pb.h"
@@ -58,6 +62,17 @@ struct LedgerOptions {
   CommitterOptions committer;
 };
 
+// Who asks for a write (recorded as its events' actor) and until when the answer is
+// wanted: a write still queued at its deadline is answered DEADLINE_EXCEEDED and never
+// applied. Built implicitly from the actor's name, with no deadline.
+struct Origin {
+  Origin(std::string actor, absl::Time deadline = absl::InfiniteFuture())  // NOLINT
+      : actor(std::move(actor)), deadline(deadline) {}
+  Origin(const char* actor) : Origin(std::string(actor)) {}  // NOLINT
+  std::string actor;
+  absl::Time deadline;
+};
+
 template <typename Reply>
 using Done = std::function<void(absl::StatusOr<Reply>)>;
 
@@ -67,29 +82,29 @@ class Ledger {
   ~Ledger();  // Shutdown()s
 
   // Writes.
-  void AddCallerId(const v1::AddCallerIdRequest& request, const std::string& actor,
+  void AddCallerId(const v1::AddCallerIdRequest& request, const Origin& origin,
                    Done<v1::CallerId> done);
-  void UpdateCallerId(const v1::UpdateCallerIdRequest& request, const std::string& actor,
+  void UpdateCallerId(const v1::UpdateCallerIdRequest& request, const Origin& origin,
                       Done<v1::CallerId> done);
-  void RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const std::string& actor,
+  void RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const Origin& origin,
                        Done<v1::RemoveCallerIdsResponse> done);
-  void SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request, const std::string& actor,
+  void SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request, const Origin& origin,
                           Done<v1::ExtensionPolicy> done);
-  void AddCredit(const v1::AddCreditRequest& request, const std::string& actor,
+  void AddCredit(const v1::AddCreditRequest& request, const Origin& origin,
                  Done<v1::Recharge> done);
 
   // The call-credit protocol (PBX nodes).
-  void Authorize(const v1::AuthorizeRequest& request, const std::string& actor,
+  void Authorize(const v1::AuthorizeRequest& request, const Origin& origin,
                  Done<v1::AuthorizeResponse> done);
-  void Reserve(const v1::ReserveRequest& request, const std::string& actor,
+  void Reserve(const v1::ReserveRequest& request, const Origin& origin,
                Done<v1::ReserveResponse> done);
-  void Extend(const v1::ExtendRequest& request, const std::string& actor,
+  void Extend(const v1::ExtendRequest& request, const Origin& origin,
               Done<v1::ExtendResponse> done);
-  void Settle(const v1::SettleRequest& request, const std::string& actor,
+  void Settle(const v1::SettleRequest& request, const Origin& origin,
               Done<v1::SettleResponse> done);
-  void Release(const v1::ReleaseRequest& request, const std::string& actor,
+  void Release(const v1::ReleaseRequest& request, const Origin& origin,
                Done<v1::ReleaseResponse> done);
-  void SyncReservations(const v1::SyncReservationsRequest& request, const std::string& actor,
+  void SyncReservations(const v1::SyncReservationsRequest& request, const Origin& origin,
                         Done<v1::SyncReservationsResponse> done);
   // Releases every open reservation past its expiry by the clock; answers how many.
   void ExpireDue(Done<uint64_t> done);
@@ -116,7 +131,7 @@ class Ledger {
  private:
   Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::string secret_key);
   absl::Status Load();
-  void Submit(Command command);
+  void Submit(Command command, const Origin& origin);
   void RunExpiry();
   v1::AuthorizeResponse AuthorizeAnswer(const CallerIdState& callerid,
                                         const std::optional<v1::RateMicros>& rate) const;

@@ -112,7 +112,7 @@ v1::AuthorizeResponse Ledger::AuthorizeAnswer(const CallerIdState& callerid,
   return response;
 }
 
-void Ledger::Authorize(const v1::AuthorizeRequest& request, const std::string& actor,
+void Ledger::Authorize(const v1::AuthorizeRequest& request, const Origin& origin,
                        Done<v1::AuthorizeResponse> done) {
   Status s = ValidateExtension(request.extension());
   if (s.ok()) s = ValidateCallbackNumber("callback_number", request.callback_number());
@@ -162,7 +162,6 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const std::string& a
   if (answer.has_value()) return done(*std::move(answer));
   // A wrong PIN is counted (and may lock), a right one after wrong ones resets the count.
   Command command;
-  command.actor = actor;
   uint64_t id = attempt.callerid_id;
   bool correct = attempt.correct;
   command.body = std::move(attempt);
@@ -183,10 +182,10 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const std::string& a
     }
     done(answer);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor,
+void Ledger::Reserve(const v1::ReserveRequest& request, const Origin& origin,
                      Done<v1::ReserveResponse> done) {
   ReserveCommand reserve;
   Status s = CheckIdentifier("reservation_id", request.reservation_id(), true);
@@ -235,7 +234,6 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor
   std::string extension = reserve.extension;
   std::string number = reserve.callback_number;
   Command command;
-  command.actor = actor;
   command.body = std::move(reserve);
   command.done = [this, reservation_id, extension, number,
                   done = std::move(done)](CommandResult result) {
@@ -270,10 +268,10 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const std::string& actor
     }
     done(response);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
+void Ledger::Extend(const v1::ExtendRequest& request, const Origin& origin,
                     Done<v1::ExtendResponse> done) {
   ExtendCommand extend;
   Status s = CheckIdentifier("reservation_id", request.reservation_id(), true);
@@ -299,7 +297,6 @@ void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
        std::to_string(extend.ttl_seconds), extend.node_id, request.request_id()}));
   std::string reservation_id = extend.reservation_id;
   Command command;
-  command.actor = actor;
   if (!request.request_id().empty()) {
     command.request_id = absl::StrCat(reservation_id, "/", request.request_id());
     command.fingerprint = extend.fingerprint;
@@ -339,10 +336,10 @@ void Ledger::Extend(const v1::ExtendRequest& request, const std::string& actor,
     }
     done(response);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::Settle(const v1::SettleRequest& request, const std::string& actor,
+void Ledger::Settle(const v1::SettleRequest& request, const Origin& origin,
                     Done<v1::SettleResponse> done) {
   SettleCommand settle;
   Status s = CheckIdentifier("reservation_id", request.reservation_id(), true);
@@ -372,7 +369,6 @@ void Ledger::Settle(const v1::SettleRequest& request, const std::string& actor,
        std::to_string(settle.started_at_micros)}));
   std::string reservation_id = settle.reservation_id;
   Command command;
-  command.actor = actor;
   command.body = std::move(settle);
   command.done = [this, reservation_id, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
@@ -390,10 +386,10 @@ void Ledger::Settle(const v1::SettleRequest& request, const std::string& actor,
     }
     done(response);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor,
+void Ledger::Release(const v1::ReleaseRequest& request, const Origin& origin,
                      Done<v1::ReleaseResponse> done) {
   Status s = CheckIdentifier("reservation_id", request.reservation_id(), true);
   if (s.ok()) s = CheckIdentifier("node_id", request.node_id(), false);
@@ -404,7 +400,6 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
   release.fingerprint = secrets_.Fingerprint(Canonical({release.reservation_id, release.node_id}));
   std::string reservation_id = release.reservation_id;
   Command command;
-  command.actor = actor;
   command.body = std::move(release);
   command.done = [this, reservation_id, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
@@ -431,10 +426,10 @@ void Ledger::Release(const v1::ReleaseRequest& request, const std::string& actor
     }
     done(response);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const std::string& actor,
+void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const Origin& origin,
                               Done<v1::SyncReservationsResponse> done) {
   Status s = CheckIdentifier("node_id", request.node_id(), true);
   if (s.ok() && static_cast<size_t>(request.reservation_ids_size()) > kMaxSyncReservations) {
@@ -450,7 +445,6 @@ void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const 
   std::sort(sync.keep.begin(), sync.keep.end());
   sync.node_id = request.node_id();
   Command command;
-  command.actor = actor;
   command.body = std::move(sync);
   command.done = [this, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
@@ -463,18 +457,17 @@ void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const 
     response.set_released_amount(FormatMoney(released, options_.decimals));
     done(response);
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
 void Ledger::ExpireDue(Done<uint64_t> done) {
   Command command;
-  command.actor = "ledger";
   command.body = ExpireCommand{};
   command.done = [done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
     done(static_cast<uint64_t>(result.events.size()));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), Origin("ledger"));
 }
 
 void Ledger::RunExpiry() {

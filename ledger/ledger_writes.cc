@@ -47,7 +47,7 @@ void Fail(const Done<Reply>& done, Status status) {
 
 }  // namespace
 
-void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const std::string& actor,
+void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const Origin& origin,
                          Done<v1::CallerId> done) {
   AddCallerIdCommand add;
   Status s = ValidateExtension(request.extension());
@@ -81,7 +81,6 @@ void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const std::strin
   add.status = *status;
 
   Command command;
-  command.actor = actor;
   command.request_id = request.request_id();
   if (!command.request_id.empty()) {
     std::string canonical;
@@ -99,10 +98,10 @@ void Ledger::AddCallerId(const v1::AddCallerIdRequest& request, const std::strin
     if (!result.status.ok()) return done(result.status);
     done(AddedCallerIdView(result.event(), decimals));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::UpdateCallerId(const v1::UpdateCallerIdRequest& request, const std::string& actor,
+void Ledger::UpdateCallerId(const v1::UpdateCallerIdRequest& request, const Origin& origin,
                             Done<v1::CallerId> done) {
   UpdateCallerIdCommand update;
   Status s = CheckId(request.callerid_id(), request.id(), &update.callerid_id);
@@ -140,7 +139,6 @@ void Ledger::UpdateCallerId(const v1::UpdateCallerIdRequest& request, const std:
 
   uint64_t id = update.callerid_id;
   Command command;
-  command.actor = actor;
   command.body = std::move(update);
   command.done = [this, id, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
@@ -149,10 +147,10 @@ void Ledger::UpdateCallerId(const v1::UpdateCallerIdRequest& request, const std:
     if (callerid == nullptr) return done(absl::NotFoundError("the CallerID was removed"));
     done(CallerIdView(*callerid, options_.decimals));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const std::string& actor,
+void Ledger::RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const Origin& origin,
                              Done<v1::RemoveCallerIdsResponse> done) {
   RemoveCallerIdsCommand remove;
   for (const auto* list : {&request.callerid_ids(), &request.ids()}) {
@@ -172,7 +170,6 @@ void Ledger::RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const st
                           absl::StrCat("callerid_ids: at most ", kMaxRemoveBatch, " at once")));
   }
   Command command;
-  command.actor = actor;
   command.body = std::move(remove);
   command.done = [done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
@@ -182,11 +179,11 @@ void Ledger::RemoveCallerIds(const v1::RemoveCallerIdsRequest& request, const st
     }
     done(std::move(response));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request,
-                                const std::string& actor, Done<v1::ExtensionPolicy> done) {
+void Ledger::SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request, const Origin& origin,
+                                Done<v1::ExtensionPolicy> done) {
   SetExtensionPolicyCommand policy;
   Status s = ValidateExtension(request.extension());
   if (s.ok() && !request.min_credit_to_call().empty()) {
@@ -203,7 +200,6 @@ void Ledger::SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request,
   policy.extension = request.extension();
   policy.max_active_callerids = request.max_active_callerids();
   Command command;
-  command.actor = actor;
   command.body = std::move(policy);
   command.done = [this, extension = request.extension(),
                   done = std::move(done)](CommandResult result) {
@@ -212,10 +208,10 @@ void Ledger::SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request,
     const ExtensionState* found = state_.FindExtension(extension);
     done(ExtensionPolicyView(extension, found ? *found : ExtensionState{}, options_.decimals));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
-void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& actor,
+void Ledger::AddCredit(const v1::AddCreditRequest& request, const Origin& origin,
                        Done<v1::Recharge> done) {
   AddCreditCommand credit;
   Status s;
@@ -249,7 +245,6 @@ void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& a
   credit.order_no = request.order_no();
   credit.description = request.description();
   Command command;
-  command.actor = actor;
   command.request_id = request.request_id();
   if (!command.request_id.empty()) {
     std::string canonical;
@@ -265,7 +260,7 @@ void Ledger::AddCredit(const v1::AddCreditRequest& request, const std::string& a
     if (!result.status.ok()) return done(result.status);
     done(CreditAddedView(result.event(), options_.decimals));
   };
-  Submit(std::move(command));
+  Submit(std::move(command), origin);
 }
 
 }  // namespace callbackledger

@@ -317,7 +317,9 @@ struct ModelReservation {
   std::string id;
   size_t caller = 0;  // index into the model's CallerIDs
   std::string node;
-  bool counted = false;  // held from a limited CallerID's credit
+  // The part of `held` that counts against the CallerID's credit: grants made while it was
+  // unlimited do not, those made after it turned limited do.
+  int64_t counted_held = 0;
   std::optional<RateModel> rate;
   int64_t held = 0;
   int64_t expires = 0;
@@ -476,8 +478,7 @@ class Simulation {
 
   // A write, waited for.
   template <typename Request, typename Reply>
-  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
-                                                    Done<Reply>),
+  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const Origin&, Done<Reply>),
                              const Request& request) {
     auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
     std::future<absl::StatusOr<Reply>> future = promise->get_future();
@@ -509,7 +510,7 @@ class Simulation {
     int64_t held = 0;
     for (const std::string& id : open_) {
       const ModelReservation& r = reservations_.at(id);
-      if (r.caller == caller && r.counted) held += r.held;
+      if (r.caller == caller) held += r.counted_held;
     }
     return held;
   }
@@ -545,6 +546,7 @@ class Simulation {
   void Close(ModelReservation& r, ResState state) {
     r.state = state;
     r.held = 0;
+    r.counted_held = 0;
     open_.erase(r.id);
   }
 
@@ -766,7 +768,7 @@ class Simulation {
     r.id = a.reservation_id;
     r.caller = *ci;
     r.node = a.node;
-    r.counted = limited;
+    r.counted_held = limited ? granted : 0;
     r.rate = a.rate;
     r.held = granted;
     r.expires = now + int64_t{ttl} * kMicrosPerSecond;
@@ -776,6 +778,12 @@ class Simulation {
     reservations_[r.id] = r;
     open_.insert(r.id);
     history_.push_back(a);
+  }
+
+  // Node binding: a node may not touch a reservation another node opened; an empty node
+  // (an administrator) and a reservation opened without one are bound to nobody.
+  static bool OtherNode(const ModelReservation& r, const std::string& node) {
+    return !node.empty() && !r.node.empty() && node != r.node;
   }
 
   void DoExtend(const ExtendArgs& a) {
@@ -793,6 +801,11 @@ class Simulation {
       return;
     }
     ModelReservation& r = found->second;
+    if (OtherNode(r, a.node)) {
+      if (ExpectStatus(got, Code::kPermissionDenied)) ExpectWrites(before, 0);
+      Count("Extend PERMISSION_DENIED (another node's)");
+      return;
+    }
     const std::string request_key = StrCat(a.reservation_id, "/", a.request_id);
     if (!a.request_id.empty()) {
       if (auto seen = extend_requests_.find(request_key); seen != extend_requests_.end()) {
@@ -831,8 +844,6 @@ class Simulation {
       denial = v1::DISABLED;
     } else if (c.locked) {
       denial = v1::PIN_LOCKED;
-    } else if (!r.counted && !c.unlimited) {
-      denial = v1::NO_CREDIT;
     }
     int64_t wanted = a.amount;
     if (a.seconds != 0 && r.rate.has_value()) wanted = r.rate->Extra(a.seconds);
@@ -883,6 +894,7 @@ class Simulation {
     Count(StrCat("Extend ", v1::Decision_Name(want.decision())));
     if (denial != v1::DECISION_UNSPECIFIED) return;
     r.held += granted;
+    if (!c.unlimited) r.counted_held += granted;
     r.expires = now + int64_t{ttl} * kMicrosPerSecond;
     r.last_extend_key = key;
     r.last_extend_reply = *got;
@@ -905,6 +917,11 @@ class Simulation {
       return;
     }
     ModelReservation& r = found->second;
+    if (OtherNode(r, a.node)) {
+      if (ExpectStatus(got, Code::kPermissionDenied)) ExpectWrites(before, 0);
+      Count("Settle PERMISSION_DENIED (another node's)");
+      return;
+    }
     if (r.state == ResState::kSettled) {
       if (r.settle_key != key) {
         if (ExpectStatus(got, Code::kAlreadyExists)) ExpectWrites(before, 0);
@@ -935,7 +952,7 @@ class Simulation {
     const size_t ci = r.caller;
     ModelCallerId& c = callers_[ci];
     const bool open = r.state == ResState::kOpen;
-    const int64_t hold = open && r.counted ? r.held : 0;
+    const int64_t hold = open ? r.counted_held : 0;
     const int64_t available = c.unlimited ? 0 : Available(ci);
     const int64_t charged = c.unlimited ? cost : std::min(cost, available + hold);
     const bool late = !open || r.expires < now;
@@ -976,6 +993,11 @@ class Simulation {
       return;
     }
     ModelReservation& r = found->second;
+    if (OtherNode(r, a.node)) {
+      if (ExpectStatus(got, Code::kPermissionDenied)) ExpectWrites(before, 0);
+      Count("Release PERMISSION_DENIED (another node's)");
+      return;
+    }
     const size_t ci = r.caller;
     const bool limited = !callers_[ci].unlimited;
     switch (r.state) {
@@ -1012,7 +1034,7 @@ class Simulation {
     v1::ReleaseResponse want;
     want.set_reservation_id(a.reservation_id);
     want.set_released_amount(Shown(r.held));  // exactly what it held
-    if (limited) want.set_available_credit(Shown(Available(ci) + (r.counted ? r.held : 0)));
+    if (limited) want.set_available_credit(Shown(Available(ci) + r.counted_held));
     if (!ExpectStatus(got, Code::kOk) || !ExpectWrites(before, 1) ||
         !ExpectReply(*got, want, "Release")) {
       return;

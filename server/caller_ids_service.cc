@@ -1,3 +1,4 @@
+#include "server/origin.h"
 #include "server/services.h"
 
 namespace callbackledger {
@@ -7,7 +8,7 @@ grpc::ServerUnaryReactor* CallerIdsService::AddCallerId(grpc::CallbackServerCont
                                                         v1::CallerId* response) {
   return Write(backend_, context, "CallerIds.AddCallerId", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::CallerId> done) {
-                 ledger->AddCallerId(*request, identity.name, std::move(done));
+                 ledger->AddCallerId(*request, OriginOf(context, identity.name), std::move(done));
                });
 }
 
@@ -16,7 +17,8 @@ grpc::ServerUnaryReactor* CallerIdsService::UpdateCallerId(grpc::CallbackServerC
                                                            v1::CallerId* response) {
   return Write(backend_, context, "CallerIds.UpdateCallerId", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::CallerId> done) {
-                 ledger->UpdateCallerId(*request, identity.name, std::move(done));
+                 ledger->UpdateCallerId(*request, OriginOf(context, identity.name),
+                                        std::move(done));
                });
 }
 
@@ -26,7 +28,7 @@ grpc::ServerUnaryReactor* CallerIdsService::RemoveCallerIds(
   return Write(
       backend_, context, "CallerIds.RemoveCallerIds", response,
       [&](Ledger* ledger, const Identity& identity, Done<v1::RemoveCallerIdsResponse> done) {
-        ledger->RemoveCallerIds(*request, identity.name, std::move(done));
+        ledger->RemoveCallerIds(*request, OriginOf(context, identity.name), std::move(done));
       });
 }
 
@@ -35,7 +37,8 @@ grpc::ServerUnaryReactor* CallerIdsService::SetExtensionPolicy(
     v1::ExtensionPolicy* response) {
   return Write(backend_, context, "CallerIds.SetExtensionPolicy", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::ExtensionPolicy> done) {
-                 ledger->SetExtensionPolicy(*request, identity.name, std::move(done));
+                 ledger->SetExtensionPolicy(*request, OriginOf(context, identity.name),
+                                            std::move(done));
                });
 }
 

@@ -1,4 +1,5 @@
 #include "absl/strings/str_cat.h"
+#include "server/origin.h"
 #include "server/services.h"
 
 namespace callbackledger {
@@ -18,7 +19,7 @@ absl::Status BindNode(const Identity& identity, std::string* node_id) {
 template <typename Request, typename Reply, typename Method>
 grpc::ServerUnaryReactor* NodeWrite(const Backend& backend, grpc::CallbackServerContext* context,
                                     absl::string_view rpc, const Request* request, Reply* response,
-                                    Method method) {
+                                    absl::Duration default_deadline, Method method) {
   return Write(backend, context, rpc, response,
                [&](Ledger* ledger, const Identity& identity, Done<Reply> done) {
                  Request bound = *request;
@@ -27,7 +28,8 @@ grpc::ServerUnaryReactor* NodeWrite(const Backend& backend, grpc::CallbackServer
                    done(owned);
                    return;
                  }
-                 (ledger->*method)(bound, identity.name, std::move(done));
+                 (ledger->*method)(bound, OriginOf(context, identity.name, default_deadline),
+                                   std::move(done));
                });
 }
 
@@ -39,7 +41,8 @@ grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* c
   return Write(backend_, context, "Calls.Authorize", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::AuthorizeResponse> done) {
                  if (request->pin().empty()) {
-                   ledger->Authorize(*request, identity.name, std::move(done));
+                   ledger->Authorize(*request, OriginOf(context, identity.name, default_deadline_),
+                                     std::move(done));
                    return;
                  }
                  Access* access = backend_.access;
@@ -49,7 +52,7 @@ grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* c
                    return;
                  }
                  // Only failed PINs count against the identity's rate.
-                 ledger->Authorize(*request, identity.name,
+                 ledger->Authorize(*request, OriginOf(context, identity.name, default_deadline_),
                                    [access, identity, done = std::move(done)](
                                        absl::StatusOr<v1::AuthorizeResponse> result) mutable {
                                      if (!result.ok() || (result->decision() != v1::WRONG_PIN &&
@@ -64,32 +67,36 @@ grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* c
 grpc::ServerUnaryReactor* CallsService::Reserve(grpc::CallbackServerContext* context,
                                                 const v1::ReserveRequest* request,
                                                 v1::ReserveResponse* response) {
-  return NodeWrite(backend_, context, "Calls.Reserve", request, response, &Ledger::Reserve);
+  return NodeWrite(backend_, context, "Calls.Reserve", request, response, default_deadline_,
+                   &Ledger::Reserve);
 }
 
 grpc::ServerUnaryReactor* CallsService::Extend(grpc::CallbackServerContext* context,
                                                const v1::ExtendRequest* request,
                                                v1::ExtendResponse* response) {
-  return NodeWrite(backend_, context, "Calls.Extend", request, response, &Ledger::Extend);
+  return NodeWrite(backend_, context, "Calls.Extend", request, response, default_deadline_,
+                   &Ledger::Extend);
 }
 
 grpc::ServerUnaryReactor* CallsService::Settle(grpc::CallbackServerContext* context,
                                                const v1::SettleRequest* request,
                                                v1::SettleResponse* response) {
-  return NodeWrite(backend_, context, "Calls.Settle", request, response, &Ledger::Settle);
+  return NodeWrite(backend_, context, "Calls.Settle", request, response, default_deadline_,
+                   &Ledger::Settle);
 }
 
 grpc::ServerUnaryReactor* CallsService::Release(grpc::CallbackServerContext* context,
                                                 const v1::ReleaseRequest* request,
                                                 v1::ReleaseResponse* response) {
-  return NodeWrite(backend_, context, "Calls.Release", request, response, &Ledger::Release);
+  return NodeWrite(backend_, context, "Calls.Release", request, response, default_deadline_,
+                   &Ledger::Release);
 }
 
 grpc::ServerUnaryReactor* CallsService::SyncReservations(grpc::CallbackServerContext* context,
                                                          const v1::SyncReservationsRequest* request,
                                                          v1::SyncReservationsResponse* response) {
   return NodeWrite(backend_, context, "Calls.SyncReservations", request, response,
-                   &Ledger::SyncReservations);
+                   default_deadline_, &Ledger::SyncReservations);
 }
 
 }  // namespace callbackledger

@@ -1,3 +1,4 @@
+#include "server/origin.h"
 #include "server/services.h"
 
 namespace callbackledger {
@@ -7,7 +8,7 @@ grpc::ServerUnaryReactor* CreditService::AddCredit(grpc::CallbackServerContext* 
                                                    v1::Recharge* response) {
   return Write(backend_, context, "Credit.AddCredit", response,
                [&](Ledger* ledger, const Identity& identity, Done<v1::Recharge> done) {
-                 ledger->AddCredit(*request, identity.name, std::move(done));
+                 ledger->AddCredit(*request, OriginOf(context, identity.name), std::move(done));
                });
 }
 

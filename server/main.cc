@@ -46,6 +46,9 @@ ABSL_FLAG(uint32_t, pin_max_attempts, 5,
           "consecutive wrong PINs that lock a CallerID until an operator resets it (0: never)");
 ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
           "a reservation's time-to-live when the PBX node gives none (1-86400)");
+ABSL_FLAG(int32_t, calls_deadline_ms, 2000,
+          "how long a Calls write from a PBX node that set no deadline may wait for the ledger "
+          "before it is answered DEADLINE_EXCEEDED unapplied (0: no limit)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -82,6 +85,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "shutdown_grace_seconds",
                                       "pin_max_attempts",
                                       "reservation_ttl_seconds",
+                                      "calls_deadline_ms",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -251,7 +255,14 @@ int Run() {
   CreditService credit(backend);
   WatchHub watch_hub;
   EventsService events(backend, &watch_hub);
-  CallsService calls(backend);
+  const int32_t calls_deadline_ms = absl::GetFlag(FLAGS_calls_deadline_ms);
+  if (calls_deadline_ms < 0) {
+    LogError(
+        absl::StrCat("--calls_deadline_ms: must be 0 (no limit) or more, not ", calls_deadline_ms));
+    return 2;
+  }
+  CallsService calls(backend, calls_deadline_ms == 0 ? absl::InfiniteDuration()
+                                                     : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(backend);
 
   grpc::ServerBuilder builder;

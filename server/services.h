@@ -58,9 +58,12 @@ class CreditService final : public v1::Credit::CallbackService {
   const Backend backend_;
 };
 
+// Every write waits at most the client's deadline or, when the client gave none,
+// `default_deadline` (absl::InfiniteDuration(): no limit).
 class CallsService final : public v1::Calls::CallbackService {
  public:
-  explicit CallsService(const Backend& backend) : backend_(backend) {}
+  CallsService(const Backend& backend, absl::Duration default_deadline)
+      : backend_(backend), default_deadline_(default_deadline) {}
 
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
                                       const v1::AuthorizeRequest* request,
@@ -83,6 +86,7 @@ class CallsService final : public v1::Calls::CallbackService {
 
  private:
   const Backend backend_;
+  const absl::Duration default_deadline_;
 };
 
 class ReportsService final : public v1::Reports::CallbackService {

@@ -1,13 +1,16 @@
 // End-to-end tests of the call-credit protocol against the real ledgerd: PBX nodes
 // (through the client library PBX nodes link) making concurrent calls for one CallerID,
-// a node that crashes and leaves holds behind, and holds surviving a server crash.
+// a node that crashes and leaves holds behind, holds surviving a server crash, node binding
+// and the deadline of a write.
 #include <atomic>
 #include <chrono>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "callbackledger/v1/calls.grpc.pb.h"
 #include "callbackledger/v1/reports.grpc.pb.h"
 #include "clients/pbx_client.h"
 #include "gmock/gmock.h"
@@ -252,6 +255,98 @@ TEST(CallsEndToEnd, HealthAnswersForEveryService) {
     ASSERT_TRUE(status.ok()) << service << ": " << status.error_message();
     EXPECT_EQ(response.status(), grpc::health::v1::HealthCheckResponse::SERVING) << service;
   }
+}
+
+// The sequence of the last event in the log.
+uint64_t LastSequence(LedgerServer& server) {
+  v1::ReadEventsRequest read;
+  read.set_from_sequence(1);
+  read.set_page_size(1000);
+  v1::ReadEventsResponse events;
+  grpc::ClientContext context;
+  context.set_deadline(Deadline());
+  grpc::Status status = server.events()->ReadEvents(&context, read, &events);
+  EXPECT_TRUE(status.ok()) << status.error_message();
+  return events.events().empty() ? 0 : events.events(events.events_size() - 1).sequence();
+}
+
+// A PBX node may end only the calls it opened: another node is refused and nothing is
+// written, while the node that opened the reservation goes on as usual.
+TEST(CallsEndToEnd, ANodeCannotTouchAnotherNodesReservation) {
+  LedgerServer server;
+  ASSERT_TRUE(server.Start().ok());
+  v1::CallerId callerid = AddCallerId(server, "+40721000444", "9.00");
+  PbxClient node_a(server.channel(), Node("pbx-a"));
+  PbxClient node_b(server.channel(), Node("pbx-b"));
+  v1::ReserveRequest reserve;
+  reserve.set_reservation_id("call-a");
+  reserve.set_extension("0003*005");
+  reserve.set_callback_number("+40721000444");
+  reserve.set_amount("3.00");
+  CallResult<v1::ReserveResponse> reserved = node_a.Reserve(reserve);
+  ASSERT_TRUE(reserved.ok()) << reserved.status.error_message();
+  ASSERT_EQ(reserved.reply.decision(), v1::ALLOWED);
+  const uint64_t before = LastSequence(server);
+
+  v1::ExtendRequest extend;
+  extend.set_reservation_id("call-a");
+  extend.set_amount("1.00");
+  v1::SettleRequest settle;
+  settle.set_reservation_id("call-a");
+  settle.set_cost("2.00");
+  v1::ReleaseRequest release;
+  release.set_reservation_id("call-a");
+  const std::string expected = "reservation call-a belongs to node pbx-a, not pbx-b";
+  for (const grpc::Status& status : {node_b.Extend(extend).status, node_b.Settle(settle).status,
+                                     node_b.Release(release).status}) {
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::PERMISSION_DENIED) << status.error_message();
+    EXPECT_EQ(status.error_message(), expected);
+  }
+  EXPECT_EQ(LastSequence(server), before);
+  EXPECT_EQ(GetCallerId(server, callerid.id()).held_credit(), "3.00");
+
+  CallResult<v1::SettleResponse> settled = node_a.Settle(settle);
+  ASSERT_TRUE(settled.ok()) << settled.status.error_message();
+  EXPECT_EQ(settled.reply.credit_left(), "7.00");
+}
+
+// A write whose caller's deadline has passed is answered DEADLINE_EXCEEDED, never applied;
+// a Calls write without a deadline gets ledgerd's --calls_deadline_ms and is applied.
+TEST(CallsEndToEnd, AWriteAfterItsDeadlineIsNotApplied) {
+  LedgerServer server;
+  ASSERT_TRUE(server.Start({"--calls_deadline_ms=5000"}).ok());
+  AddCallerId(server, "+40721000555", "9.00");
+  std::unique_ptr<v1::Calls::Stub> calls = v1::Calls::NewStub(server.channel());
+  v1::ReserveRequest reserve;
+  reserve.set_reservation_id("late-call");
+  reserve.set_extension("0003*005");
+  reserve.set_callback_number("+40721000555");
+  reserve.set_amount("3.00");
+  reserve.set_node_id("pbx-a");
+  const uint64_t before = LastSequence(server);
+  {
+    grpc::ClientContext context;
+    context.set_deadline(std::chrono::system_clock::now() - std::chrono::seconds(1));
+    v1::ReserveResponse reply;
+    grpc::Status status = calls->Reserve(&context, reserve, &reply);
+    EXPECT_EQ(status.error_code(), grpc::StatusCode::DEADLINE_EXCEEDED) << status.error_message();
+  }
+  EXPECT_EQ(LastSequence(server), before);
+  {
+    grpc::ClientContext context;  // no deadline: the server's default applies
+    v1::ReserveResponse reply;
+    grpc::Status status = calls->Reserve(&context, reserve, &reply);
+    ASSERT_TRUE(status.ok()) << status.error_message();
+    EXPECT_EQ(reply.decision(), v1::ALLOWED);
+  }
+  EXPECT_EQ(LastSequence(server), before + 1);
+}
+
+TEST(CallsEndToEnd, ANegativeCallsDeadlineIsRefused) {
+  LedgerServer server;
+  e2e::ProcessResult run = server.RunUntilExit({"--calls_deadline_ms=-1"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_THAT(run.err, ::testing::HasSubstr("--calls_deadline_ms: must be 0 (no limit) or more"));
 }
 
 }  // namespace

@@ -405,6 +405,28 @@ TEST(LedgerctlUsageTest, UsageErrorsExitTwoAndSayWhatToFix) {
   EXPECT_THAT(import.err, HasSubstr("cannot read /nonexistent/file.csv"));
 }
 
+TEST(LedgerctlUsageTest, HalfTlsOrTokenSettingsExitTwoWithoutShowingTheToken) {
+  ProcessResult cert_only = e2e::RunLedgerctl({"--tls_cert", "/tmp/c.pem", "list"});
+  EXPECT_EXIT_CODE(cert_only, 2);
+  EXPECT_THAT(cert_only.err, HasSubstr("--tls_cert and --tls_key go together"));
+
+  ProcessResult no_ca = e2e::RunLedgerctl({"list", "--tls_cert", "/tmp/c", "--tls_key", "/tmp/k"});
+  EXPECT_EXIT_CODE(no_ca, 2);
+  EXPECT_THAT(no_ca.err, HasSubstr("need --tls_ca"));
+
+  ProcessResult missing_ca = e2e::RunLedgerctl({"--tls_ca", "/nonexistent/ca.pem", "list"});
+  EXPECT_EXIT_CODE(missing_ca, 2);
+  EXPECT_THAT(missing_ca.err, HasSubstr("--tls_ca: cannot read /nonexistent/ca.pem"));
+
+  // A token is never sent in plaintext beyond loopback, and never printed.
+  ProcessResult remote =
+      e2e::RunProcess({e2e::LedgerctlPath(), "--server", "ledger.example.com:50051", "list"},
+                      {{"LEDGER_TOKEN", "do-not-print-me"}});
+  EXPECT_EXIT_CODE(remote, 2);
+  EXPECT_THAT(remote.err, HasSubstr("refusing to send the token in plaintext"));
+  EXPECT_THAT(remote.err, Not(HasSubstr("do-not-print-me")));
+}
+
 TEST(LedgerctlUsageTest, AnUnreachableServerExitsThree) {
   const int port = e2e::PickFreeLoopbackPort();
   ASSERT_NE(port, 0);
@@ -552,6 +574,18 @@ TEST_F(LedgerctlTest, EditEnableDisableRemove) {
   Get(third.id(), &status);
   EXPECT_EQ(status.error_code(), grpc::StatusCode::NOT_FOUND);
   EXPECT_EXIT_CODE(Ctl({"remove", std::to_string(first.id())}), 0);
+}
+
+// A token from --token_file (or LEDGER_TOKEN) travels in plaintext to a loopback server.
+TEST_F(LedgerctlTest, ATokenFileWorksAgainstALoopbackServer) {
+  const std::string token_file = server_.dir() + "/token";
+  WriteFile(token_file, "a-token-for-ledgerctl\n");
+  ProcessResult license = Ctl({"--token_file", token_file, "license", "-o", "json"});
+  EXPECT_EXIT_CODE(license, 0);
+  EXPECT_THAT(license.out, HasSubstr("\"max_active_callerids\": 5"));
+  ProcessResult missing = Ctl({"license", "--token_file", server_.dir() + "/no-token"});
+  EXPECT_EXIT_CODE(missing, 2);
+  EXPECT_THAT(missing.err, HasSubstr("--token_file: cannot read"));
 }
 
 TEST_F(LedgerctlTest, LicenseAndPolicy) {

@@ -27,6 +27,7 @@
 #include <mutex>
 #include <random>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -35,6 +36,7 @@
 #include "callbackledger/v1/caller_ids.grpc.pb.h"
 #include "callbackledger/v1/calls.grpc.pb.h"
 #include "clients/bench/latency.h"
+#include "clients/channel_flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -551,6 +553,8 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--json", o.json, "also write the results to this JSON file");
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  ChannelFlags channel_flags;
+  AddChannelFlags(&app, &channel_flags);
   CLI11_PARSE(app, argc, argv);
 
   if (!IsLoopback(o.server)) {
@@ -559,7 +563,13 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
-  auto channel = grpc::CreateChannel(o.server, grpc::InsecureChannelCredentials());
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
+      MakeChannelFromFlags(channel_flags, o.server);
+  if (!made.ok()) {
+    std::cerr << "ledger-bench: " << made.status().message() << "\n";
+    return 2;
+  }
+  std::shared_ptr<grpc::Channel> channel = *std::move(made);
   if (!channel->WaitForConnected(std::chrono::system_clock::now() + std::chrono::seconds(10))) {
     std::cerr << "ledger-bench: cannot connect to " << o.server << "\n";
     return 1;

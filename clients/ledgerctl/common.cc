@@ -125,14 +125,16 @@ int RpcFailed(const std::string& command, const Globals& globals, const grpc::St
   return Fail(command, kExitRefused, text);
 }
 
-Connection::Connection(const Globals& globals)
-    : timeout_(static_cast<int64_t>(globals.timeout_seconds * 1000)) {
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Globals& globals) {
   grpc::ChannelArguments arguments;
   // Operators' shells often export http_proxy; ledgerd is reached directly.
   arguments.SetInt(GRPC_ARG_ENABLE_HTTP_PROXY, 0);
   arguments.SetMaxReceiveMessageSize(64 << 20);
-  channel_ =
-      grpc::CreateCustomChannel(globals.server, grpc::InsecureChannelCredentials(), arguments);
+  return MakeChannelFromFlags(globals.channel_flags, globals.server, arguments);
+}
+
+Connection::Connection(const Globals& globals)
+    : timeout_(static_cast<int64_t>(globals.timeout_seconds * 1000)), channel_(globals.channel) {
   caller_ids_ = v1::CallerIds::NewStub(channel_);
   credit_ = v1::Credit::NewStub(channel_);
   reports_ = v1::Reports::NewStub(channel_);

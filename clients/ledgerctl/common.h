@@ -12,6 +12,7 @@
 #include "callbackledger/v1/credit.grpc.pb.h"
 #include "callbackledger/v1/events.grpc.pb.h"
 #include "callbackledger/v1/reports.grpc.pb.h"
+#include "clients/channel_flags.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "grpcpp/grpcpp.h"
 
@@ -38,7 +39,13 @@ struct Globals {
   // it) is filled in on connecting.
   mutable std::string currency;
   bool no_progress = false;
+  // --tls_ca, --tls_cert, --tls_key, --token_file, and the channel main() makes of them.
+  ChannelFlags channel_flags;
+  std::shared_ptr<grpc::Channel> channel;
 };
+
+// The channel to --server that the channel flags describe; an error message on failure.
+absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Globals& globals);
 
 // Prints "ledgerctl <command>: <message>" on stderr and returns `exit_code`.
 int Fail(const std::string& command, int exit_code, const std::string& message);
@@ -56,7 +63,7 @@ int RpcFailed(const std::string& command, const Globals& globals, const grpc::St
 // The message RpcFailed prints, without the command name (for import's per-row report).
 std::string DescribeRpcError(const grpc::Status& status);
 
-// A channel to ledgerd and the stubs of the operators' services. Every RPC made through
+// The stubs of the operators' services on the channel OpenChannel() made. Every RPC made through
 // NewContext() carries the --timeout deadline.
 class Connection {
  public:

@@ -60,12 +60,20 @@ class LedgerFixture : public ::testing::Test {
 
   // Starts an asynchronous write; the future holds its answer.
   template <typename Request, typename Reply>
-  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&,
-                                                                  const std::string&, Done<Reply>),
+  std::future<absl::StatusOr<Reply>> Start(void (Ledger::*method)(const Request&, const Origin&,
+                                                                  Done<Reply>),
                                            const Request& request) {
+    return StartAs(method, request, Origin(actor_));
+  }
+
+  // The same, on behalf of `origin` (an actor and a deadline) instead of the fixture's actor.
+  template <typename Request, typename Reply>
+  std::future<absl::StatusOr<Reply>> StartAs(void (Ledger::*method)(const Request&, const Origin&,
+                                                                    Done<Reply>),
+                                             const Request& request, const Origin& origin) {
     auto promise = std::make_shared<std::promise<absl::StatusOr<Reply>>>();
     std::future<absl::StatusOr<Reply>> future = promise->get_future();
-    (ledger_.get()->*method)(request, actor_, [promise](absl::StatusOr<Reply> reply) {
+    (ledger_.get()->*method)(request, origin, [promise](absl::StatusOr<Reply> reply) {
       promise->set_value(std::move(reply));  // throws (and so fails) if called twice
     });
     return future;
@@ -81,8 +89,7 @@ class LedgerFixture : public ::testing::Test {
 
   // A write, waited for.
   template <typename Request, typename Reply>
-  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const std::string&,
-                                                    Done<Reply>),
+  absl::StatusOr<Reply> Call(void (Ledger::*method)(const Request&, const Origin&, Done<Reply>),
                              const Request& request) {
     return Wait(Start(method, request));
   }
