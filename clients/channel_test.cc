@@ -1,4 +1,4 @@
-// Tests of the clients' channel helper: half TLS configurations and unreadable files are
+// Tests of MakeChannel and LoadToken: half TLS configurations and unreadable files are
 // refused with a clear message that never shows the token, and a token reaches the server
 // as "authorization: Bearer <token>" on every call (checked against a small in-process gRPC
 // server on 127.0.0.1 whose Health service records the metadata it receives), in plaintext,
