@@ -1152,6 +1152,29 @@ TEST_F(CallsTest, OneCallAmountsAreBounded) {
   EXPECT_EQ(extended->held_amount(), "2882000000.00");
 }
 
+TEST_F(CallsTest, AnUnlimitedHoldCannotOverflow) {
+  AddUnlimited("0791234567");
+  const std::string most = "1441000000";
+  ReserveOk(ReserveAmount("r1", "0791234567", most));
+  absl::StatusOr<v1::ExtendResponse> extended;
+  int extends = 0;
+  for (; extends < 10000; ++extends) {  // 6,400 grants of the most reach int64's limit
+    extended = Extend(ExtendAmount("r1", most, absl::StrCat("x", extends)));
+    if (!extended.ok()) break;
+  }
+  EXPECT_EQ(extended.status().code(), absl::StatusCode::kFailedPrecondition) << extended.status();
+  EXPECT_THAT(std::string(extended.status().message()), ::testing::HasSubstr("already holds"));
+  EXPECT_GT(extends, 6000);
+  const uint64_t refused_at = ledger_->last_sequence();
+  EXPECT_EQ(Extend(ExtendAmount("r1", most, "again")).status().code(),
+            absl::StatusCode::kFailedPrecondition);
+  EXPECT_EQ(ledger_->last_sequence(), refused_at);
+  // The hold is still whole: settling it charges nothing beyond the cost.
+  absl::StatusOr<v1::SettleResponse> settled = Settle(SettleCost("r1", "5"));
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  EXPECT_EQ(settled->cost(), "5.00");
+}
+
 // =======================================================================================
 // Settle
 

@@ -1,6 +1,7 @@
 // The state machine of the call-credit protocol: Authorize's PIN attempts, Reserve,
 // Extend, Settle, Release, SyncReservations and expiry.
 #include <algorithm>
+#include <optional>
 #include <string>
 #include <variant>
 
@@ -213,6 +214,13 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
     if (wanted > 0 && granted <= 0) return Deny(v1::NO_CREDIT);
     available_after = available - granted;
   }
+  // Unlimited grants are bounded per request only: many of them could overflow the hold.
+  std::optional<int64_t> held_after = CheckedAdd(reservation->held_micros(), granted);
+  if (!held_after.has_value()) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("amount: reservation_id ", command.reservation_id,
+                     " already holds all it can; settle it and open another"));
+  }
 
   Decided decided;
   v1::ReservationExtended* extended = decided.add_event()->mutable_reservation_extended();
@@ -222,7 +230,7 @@ absl::StatusOr<Decided> DecideExtend(const View& view, const ExtendCommand& comm
   extended->set_counted(!callerid->unlimited);
   extended->set_granted_micros(granted);
   extended->set_granted_seconds(granted_seconds);
-  extended->set_held_after_micros(reservation->held_micros() + granted);
+  extended->set_held_after_micros(*held_after);
   uint32_t ttl = command.ttl_seconds != 0 ? command.ttl_seconds : reservation->ttl_seconds();
   *extended->mutable_expires_at() = FromUnixMicros(now_micros + int64_t{ttl} * 1000000);
   extended->set_final_grant(FinalGrant(*callerid, *reservation, available_after));
