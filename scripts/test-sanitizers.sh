@@ -2,8 +2,8 @@
 # The sanitizer trees of the test suite (docs/reliability.md):
 #   build-asan: clang with AddressSanitizer + UndefinedBehaviorSanitizer; the libraries'
 #               unit tests, then each fuzzer for a few seconds over its seed corpus.
-#   build-tsan: clang with ThreadSanitizer; the tests that drive the committer from
-#               several threads.
+# There is no ThreadSanitizer tree: Debian's Abseil is not built with ThreadSanitizer, so
+# it cannot see absl::Mutex and reports every guarded access as a race (docs/reliability.md).
 # scripts/test.sh runs this after the main suite; LEDGER_SKIP_SANITIZERS=1 skips it there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -23,7 +23,6 @@ configure() {
 # A finding fails the test that made it, with a stack; UBSan stops at the first one.
 export ASAN_OPTIONS="detect_leaks=1:abort_on_error=1:strict_string_checks=1"
 export UBSAN_OPTIONS="print_stacktrace=1:halt_on_error=1"
-export TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1:suppressions=$PWD/scripts/tsan.supp"
 
 start=$SECONDS
 configure build-asan -DLEDGER_SANITIZE=address,undefined -DLEDGER_FUZZ=ON
@@ -31,9 +30,3 @@ cmake --build build-asan -j"$(nproc)" --target unit_tests fuzzers
 ctest --test-dir build-asan --output-on-failure --timeout 900 -j2
 echo "sanitizers: ASan+UBSan tree and fuzz runs took $((SECONDS - start)) s"
 
-start=$SECONDS
-configure build-tsan -DLEDGER_SANITIZE=thread
-cmake --build build-tsan -j"$(nproc)" --target ledger_test calls_test durability_test
-ctest --test-dir build-tsan --output-on-failure --timeout 900 -j2 \
-  -R '^(LedgerTest\.[A-Za-z]*Concurrent|CallsTest\.Concurrent|DurabilityTest\.|Faults/)'
-echo "sanitizers: TSan tree took $((SECONDS - start)) s"

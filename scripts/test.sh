@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs, builds and runs every test (unit tests, end-to-end tests against the real
 # server, and the README walkthrough through buf curl), then the unit tests again under
-# sanitizers and a short run of every fuzzer (scripts/test-sanitizers.sh; set
+# ASan+UBSan and a short run of every fuzzer (scripts/test-sanitizers.sh; set
 # LEDGER_SKIP_SANITIZERS=1 to leave those out locally; CI runs them).
 set -euo pipefail
 cd "$(dirname "$0")/.."
