@@ -3,10 +3,9 @@
 #include <memory>
 #include <utility>
 
-#include "absl/strings/escaping.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/ledger.h"
+#include "ledger/page_token.h"
 #include "ledger/validate.h"
 #include "ledger/views.h"
 #include "projections/rows.h"
@@ -24,26 +23,6 @@ absl::StatusOr<int> CheckPageSize(int page_size) {
         absl::StrCat("page_size: must be between 1 and ", kMaxPageSize, ", not ", page_size));
   }
   return page_size;
-}
-
-// Page tokens are opaque to clients: "<kind>:<position>" in web-safe base64.
-std::string MakePageToken(std::string_view kind, uint64_t position) {
-  std::string raw = absl::StrCat(std::string(kind), ":", position);
-  return absl::WebSafeBase64Escape(raw);
-}
-
-absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, const std::string& token) {
-  if (token.empty()) return 0;
-  std::string raw;
-  uint64_t position = 0;
-  std::string prefix = absl::StrCat(std::string(kind), ":");
-  if (token.size() > 64 || !absl::WebSafeBase64Unescape(token, &raw) ||
-      raw.compare(0, prefix.size(), prefix) != 0 ||
-      !absl::SimpleAtoi(raw.substr(prefix.size()), &position) || position == 0) {
-    return absl::InvalidArgumentError(
-        "page_token: not a next_page_token of this listing; start again without one");
-  }
-  return position;
 }
 
 // An id given together with an extension or a number must name the same CallerID: a

@@ -2,10 +2,10 @@
 // read from the "calls" rows in start-time order, with totals over the whole range.
 #include <memory>
 
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/ledger.h"
 #include "ledger/money.h"
+#include "ledger/page_token.h"
 #include "ledger/validate.h"
 #include "projections/rows.h"
 
@@ -14,7 +14,6 @@ namespace {
 
 constexpr int kDefaultPageSize = 100;
 constexpr int kMaxPageSize = 1000;
-constexpr char kTokenPrefix[] = "calls:";
 
 v1::CallRecord RecordView(const store::v1::CallRow& row, int decimals) {
   v1::CallRecord record;
@@ -77,18 +76,9 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
     prefix = "e" + request.extension() + std::string(1, '\0');
   }
 
-  std::string after;  // the last key of the previous page
-  if (!request.page_token().empty()) {
-    std::string raw;
-    if (request.page_token().size() > 512 ||
-        !absl::WebSafeBase64Unescape(request.page_token(), &raw) ||
-        raw.compare(0, sizeof(kTokenPrefix) - 1, kTokenPrefix) != 0 ||
-        raw.compare(sizeof(kTokenPrefix) - 1, prefix.size(), prefix) != 0) {
-      return absl::InvalidArgumentError(
-          "page_token: not a next_page_token of this report; start again without one");
-    }
-    after = raw.substr(sizeof(kTokenPrefix) - 1);
-  }
+  // The last key of the previous page.
+  absl::StatusOr<std::string> after = ReadReportPageToken(prefix, request.page_token());
+  if (!after.ok()) return after.status();
 
   v1::GetCostReportResponse response;
   int64_t total_cost = 0;
@@ -110,12 +100,12 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
     total_uncollected += row.uncollected_micros();
     total_duration += row.duration_seconds();
     std::string key = it->key().ToString();
-    if (!after.empty() && key <= after) continue;
+    if (!after->empty() && key <= *after) continue;
     if (response.calls_size() < page_size) {
       *response.add_calls() = RecordView(row, options_.decimals);
       last_key = key;
     } else if (response.next_page_token().empty()) {
-      response.set_next_page_token(absl::WebSafeBase64Escape(kTokenPrefix + last_key));
+      response.set_next_page_token(MakeReportPageToken(last_key));
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");

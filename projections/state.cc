@@ -1,11 +1,18 @@
 #include "projections/state.h"
 
+#include <limits>
 #include <utility>
 
 namespace callbackledger {
 
 int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp) {
-  return timestamp.seconds() * 1000000 + timestamp.nanos() / 1000;
+  int64_t micros = 0;
+  if (__builtin_mul_overflow(timestamp.seconds(), int64_t{1000000}, &micros) ||
+      __builtin_add_overflow(micros, int64_t{timestamp.nanos() / 1000}, &micros)) {
+    return timestamp.seconds() < 0 ? std::numeric_limits<int64_t>::min()
+                                   : std::numeric_limits<int64_t>::max();
+  }
+  return micros;
 }
 
 google::protobuf::Timestamp FromUnixMicros(int64_t micros) {

@@ -65,7 +65,9 @@ struct MetaState {
   uint32_t total_callerids = 0;
 };
 
-// Timestamps as Unix microseconds, and back.
+// Timestamps as Unix microseconds, and back. A timestamp beyond what int64 microseconds
+// hold (only a corrupt event or row has one: requests' times are validated) gives the
+// nearest of INT64_MIN and INT64_MAX.
 int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp);
 google::protobuf::Timestamp FromUnixMicros(int64_t micros);
 

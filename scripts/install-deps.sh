@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Installs the Debian 12 packages Callback Ledger needs to build, run and test.
+# Installs the Debian 12 packages Callback Ledger needs to build, run and test (clang and
+# its sanitizer and libFuzzer runtimes for the sanitizer trees and the fuzzers).
 # Idempotent: packages already present are skipped, and apt-get update runs only when
 # something is missing.
 set -euo pipefail
@@ -10,6 +11,7 @@ packages=(
   librocksdb-dev libabsl-dev libsodium-dev libcli11-dev libxlsxwriter-dev prometheus-cpp-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-openpyxl openssl
+  clang libclang-rt-14-dev
 )
 
 missing=()
