@@ -130,6 +130,10 @@ class Phase {
 
   uint64_t errors() const { return errors_.load(); }
   bool hit_error_bound() const { return errors_.load() > max_errors_; }
+  std::string first_error() {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return first_error_;
+  }
 
  protected:
   // Starts unit `index` on `slot`; must lead to exactly one Done(slot, ...) later.
@@ -141,6 +145,12 @@ class Phase {
   }
 
   Clock::time_point deadline() const { return deadline_; }
+
+  // Keeps the first error's description, for the report.
+  void NoteError(std::string what) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (first_error_.empty()) first_error_ = std::move(what);
+  }
 
  private:
   void Next(int slot) {
@@ -172,6 +182,8 @@ class Phase {
   std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0;
+  std::mutex error_mu_;
+  std::string first_error_;
 };
 
 void SetDeadline(grpc::ClientContext* ctx, double seconds) {
@@ -195,10 +207,6 @@ class PreloadPhase : public Phase {
 
   uint64_t added() const { return added_.load(); }
   uint64_t existing() const { return existing_.load(); }
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_error_;
-  }
 
  protected:
   void Start(int slot, uint64_t index) override {
@@ -230,11 +238,8 @@ class PreloadPhase : public Phase {
             existing_.fetch_add(1);
           } else {
             error = true;
-            std::lock_guard<std::mutex> lock(mu_);
-            if (first_error_.empty()) {
-              first_error_ = absl::StrCat(add->request.callback_number(), ": ", status.error_code(),
-                                          " ", status.error_message());
-            }
+            NoteError(absl::StrCat(add->request.callback_number(), ": ", status.error_code(), " ",
+                                   status.error_message()));
           }
           delete add;
           Done(slot, error);
@@ -247,8 +252,6 @@ class PreloadPhase : public Phase {
   const int64_t started_epoch_;
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> existing_{0};
-  std::mutex mu_;
-  std::string first_error_;
 };
 
 struct CallCounts {
@@ -285,10 +288,6 @@ class CallsPhase : public Phase {
   LatencyRecorder release{"Release"};
   CallCounts counts;
 
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_error_;
-  }
   const std::string& run_id() const { return run_id_; }
 
  protected:
@@ -342,13 +341,8 @@ class CallsPhase : public Phase {
   bool Check(SimCall* call, LatencyRecorder& recorder, const grpc::Status& status) {
     recorder.Record(Micros(Clock::now() - call->t0), status.ok());
     if (status.ok()) return true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (first_error_.empty()) {
-        first_error_ = absl::StrCat(recorder.name(), " ", call->reservation_id, ": ",
-                                    status.error_code(), " ", status.error_message());
-      }
-    }
+    NoteError(absl::StrCat(recorder.name(), " ", call->reservation_id, ": ", status.error_code(),
+                           " ", status.error_message()));
     counts.failed.fetch_add(1);
     Finish(call, /*error=*/true);
     return false;
@@ -459,8 +453,6 @@ class CallsPhase : public Phase {
   // One generator per slot: a slot runs one call at a time, so no locking is needed.
   std::vector<std::mt19937_64> rngs_;
   v1::Rate rate_;
-  std::mutex mu_;
-  std::string first_error_;
 };
 
 // Leaves reservations open at the end of a run: one Reserve each, spread over the
@@ -476,10 +468,6 @@ class LeaveOpenPhase : public Phase {
         stub_(stub) {}
 
   uint64_t opened() const { return opened_.load(); }
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_error_;
-  }
 
  protected:
   void Start(int slot, uint64_t index) override {
@@ -508,11 +496,8 @@ class LeaveOpenPhase : public Phase {
       if (granted) {
         opened_.fetch_add(1);
       } else {
-        std::lock_guard<std::mutex> lock(mu_);
-        if (first_error_.empty()) {
-          first_error_ = absl::StrCat(open->request.reservation_id(), ": ",
-                                      status.ok() ? "not granted" : status.error_message());
-        }
+        NoteError(absl::StrCat(open->request.reservation_id(), ": ",
+                               status.ok() ? "not granted" : status.error_message()));
       }
       delete open;
       Done(slot, !granted);
@@ -524,8 +509,6 @@ class LeaveOpenPhase : public Phase {
   const std::string run_id_;
   v1::Calls::Stub* const stub_;
   std::atomic<uint64_t> opened_{0};
-  std::mutex mu_;
-  std::string first_error_;
 };
 
 // The floor: Health/Check, which touches no storage, at the same concurrency.
