@@ -1,13 +1,11 @@
 #include "ledger/replay.h"
 
-#include <stdlib.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <tuple>
 
 #include "gtest/gtest.h"
+#include "ledger/scratch_store_test.h"
 #include "ledger/store.h"
 #include "projections/state.h"
 
@@ -16,27 +14,8 @@ namespace {
 
 // An undecodable projection row stops the start-up with DATA_LOSS naming the kind of row,
 // whichever loader (the idempotency keys load on a thread of their own) meets it.
-class UndecodableRowTest : public ::testing::TestWithParam<std::tuple<Cf, std::string>> {
- protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "replay_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    StoreOptions options;
-    options.path = dir_ + "/data";
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  std::string dir_;
-  std::unique_ptr<Store> store_;
-};
+class UndecodableRowTest
+    : public ScratchStoreTest<::testing::TestWithParam<std::tuple<Cf, std::string>>> {};
 
 TEST_P(UndecodableRowTest, StopsTheLoadWithDataLoss) {
   const auto& [cf, row_name] = GetParam();
