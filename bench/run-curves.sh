@@ -1,12 +1,15 @@
 #!/usr/bin/env bash
 # Runs the curves of docs/benchmarks.md against a ledgerd of its own on loopback:
 #   1. the in-flight sweep (1, 4, 16, 64, 256 calls in flight) over 10,000 CallerIDs;
-#   2. the CallerID-count sweep: the same run at 64 in flight over --big_callerids;
-#   3. the start-up of ledgerd over that data (load seconds, resident memory);
+#   2. the CallerID-count sweep: the same run at 64 in flight over --big_callerids, which
+#      then leaves --leave_open reservations open (a day's TTL, never settled);
+#   3. the start-up of ledgerd over that data, open reservations included (load seconds,
+#      resident memory);
 #   4. a projection rebuild over that data (events/s, from ledgerd's own log).
 # Writes one JSON file per run and curves.md (the tables) into --out.
 #
 #   bench/run-curves.sh [--build DIR] [--out DIR] [--seconds S] [--big_callerids N]
+#                       [--leave_open N] [--preload_seconds S]
 #
 # Every step is bounded in time: each bench run by --seconds (plus its preload, at most
 # --preload_seconds), each start-up by a minute.
@@ -16,6 +19,7 @@ build=build
 out=docs/bench-data
 seconds=10
 big=1000000
+leave_open=100000
 preload_seconds=900
 while [ $# -gt 0 ]; do
   case "$1" in
@@ -24,6 +28,7 @@ while [ $# -gt 0 ]; do
     --seconds) seconds="$2"; shift 2 ;;
     --big_callerids) big="$2"; shift 2 ;;
     --preload_seconds) preload_seconds="$2"; shift 2 ;;
+    --leave_open) leave_open="$2"; shift 2 ;;
     *) echo "run-curves: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -33,6 +38,10 @@ for value in "$seconds" "$big" "$preload_seconds"; do
     exit 2
   fi
 done
+if ! [[ "$leave_open" =~ ^[0-9]+$ ]]; then
+  echo "run-curves: --leave_open takes a count (0 for none)" >&2
+  exit 2
+fi
 ledgerd="$build/server/ledgerd"
 bench="$build/clients/bench/ledger-bench"
 for binary in "$ledgerd" "$bench"; do
@@ -69,12 +78,15 @@ start_server() {
   exit 1
 }
 
-# run_bench NAME CALLERIDS IN_FLIGHT
+# run_bench NAME CALLERIDS IN_FLIGHT [LEDGER_BENCH FLAGS...]: the preload at 256 in flight.
 run_bench() {
-  echo "run-curves: $1 ($(uptime | sed 's/.*load/load/'))"
-  "$bench" --server="127.0.0.1:$port" --callerids="$2" --in_flight="$3" --seconds="$seconds" \
-    --preload_seconds="$preload_seconds" --json="$out/$1.json" | tail -1
-  uptime | sed 's/.*load average: //' >"$out/$1.load"
+  local name="$1" callerids="$2" in_flight="$3"
+  shift 3
+  echo "run-curves: $name ($(uptime | sed 's/.*load/load/'))"
+  "$bench" --server="127.0.0.1:$port" --callerids="$callerids" --in_flight="$in_flight" \
+    --seconds="$seconds" --preload_in_flight=256 --preload_seconds="$preload_seconds" \
+    --json="$out/$name.json" "$@" | tail -1
+  uptime | sed 's/.*load average: //' >"$out/$name.load"
 }
 
 start_server "$work/small" "$work/small.log"
@@ -82,7 +94,7 @@ for n in 1 4 16 64 256; do run_bench "inflight-$n" 10000 "$n"; done
 stop_server
 
 start_server "$work/big" "$work/big.log"
-run_bench "callerids-$big" "$big" 64
+run_bench "callerids-$big" "$big" 64 --leave_open="$leave_open"
 stop_server
 
 # Start-up over the big data set: ledgerd's own load_seconds, and its resident memory once
@@ -91,8 +103,9 @@ start_server "$work/big" "$work/startup.log"
 rss_kib="$(awk '/^VmRSS/ {print $2}' "/proc/$pid/status")"
 load_seconds="$(sed -n 's/.* serving:.*load_seconds=\([0-9.e+-]*\).*/\1/p' "$work/startup.log")"
 stop_server
-printf '{"callerids": %s, "load_seconds": %s, "rss_kib": %s}\n' "$big" "$load_seconds" \
-  "$rss_kib" >"$out/startup-$big.json"
+printf '{"callerids": %s, "open_reservations": %s, "load_seconds": %s, "rss_kib": %s, "load": "%s"}\n' \
+  "$big" "$leave_open" "$load_seconds" "$rss_kib" "$(uptime | sed 's/.*load average: //')" \
+  >"$out/startup-$big.json"
 
 start_server "$work/big" "$work/rebuild.log" --rebuild_projections
 stop_server

@@ -8,28 +8,13 @@
 #include <vector>
 
 #include "gtest/gtest.h"
+#include "ledger/scratch_store_test.h"
 
 namespace callbackledger {
 namespace {
 
-class StoreTest : public ::testing::Test {
+class StoreTest : public ScratchStoreTest<> {
  protected:
-  void SetUp() override {
-    std::string pattern = ::testing::TempDir() + "store_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    StoreOptions options;
-    options.path = dir_ + "/data";
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    store_ = *std::move(store);
-  }
-
-  void TearDown() override {
-    store_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
   void Put(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
     rocksdb::WriteBatch batch;
     ASSERT_TRUE(batch.Put(cf, key, "value").ok());
@@ -43,9 +28,6 @@ class StoreTest : public ::testing::Test {
     EXPECT_TRUE(it->status().ok()) << it->status().ToString();
     return keys;
   }
-
-  std::string dir_;
-  std::unique_ptr<Store> store_;
 };
 
 // A rebuild starts from empty projections: every row goes, the first and the last of each

@@ -122,7 +122,7 @@ void State::IndexReservation(const ReservationState& r, bool add) {
 void State::LoadReservation(ReservationState reservation) {
   IndexReservation(reservation, true);
   std::string id = reservation.reservation_id();
-  reservations_[std::move(id)] = std::move(reservation);
+  reservations_.insert_or_assign(std::move(id), std::move(reservation));
 }
 
 void State::Merge(Delta* delta) {
@@ -172,11 +172,18 @@ void State::Merge(Delta* delta) {
   delta->Clear();
 }
 
+void State::ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations) {
+  numbers_.reserve(callerids);
+  idempotency_.reserve(idempotency_keys);
+  reservations_.reserve(reservations);
+}
+
 void State::LoadCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
   extension_ids_[callerid.extension].insert(id);
-  numbers_[NumberKey(callerid.extension, callerid.callback_number)] = id;
-  callerids_[id] = std::move(callerid);
+  numbers_.insert_or_assign(NumberKey(callerid.extension, callerid.callback_number), id);
+  // The rows come in ascending id order: inserting at the end walks no tree.
+  callerids_.insert_or_assign(callerids_.end(), id, std::move(callerid));
 }
 
 void State::LoadExtension(std::string extension, ExtensionState state) {
@@ -184,7 +191,7 @@ void State::LoadExtension(std::string extension, ExtensionState state) {
 }
 
 void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
-  idempotency_[std::move(key)] = std::move(row);
+  idempotency_.insert_or_assign(std::move(key), std::move(row));
 }
 
 const CallerIdState* View::FindCallerId(uint64_t id) const {

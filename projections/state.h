@@ -133,7 +133,11 @@ class State {
   // Folds a group's changes in. The caller holds the writers' side of the readers' lock.
   void Merge(Delta* delta);
 
-  // Loading from stored rows at startup (no Delta involved).
+  // Loading from stored rows at startup (no Delta involved). ReserveForLoad sizes the hash
+  // maps once for about that many rows, so loading does not rehash them as they grow.
+  // LoadIdempotency touches the idempotency keys only, so it may run on a thread of its own
+  // while the other Load calls run on another.
+  void ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations);
   void LoadCallerId(CallerIdState callerid);
   void LoadExtension(std::string extension, ExtensionState state);
   void LoadIdempotency(std::string key, store::v1::IdempotencyRow row);

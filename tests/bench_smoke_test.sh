@@ -2,11 +2,12 @@
 # Smoke test of ledger-bench: runs it for about 2 seconds with small numbers against a real
 # ledgerd on a free loopback port and a fresh data directory, and checks that it succeeds and
 # writes JSON with positive calls/s and a ledger-to-floor ratio. Also checks that it refuses
-# a non-loopback server.
-# Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH
+# a non-loopback server, and that --leave_open leaves reservations open on the server.
+# Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH LEDGERCTL
 set -euo pipefail
 ledgerd="$1"
 bench="$2"
+ledgerctl="$3"
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
@@ -70,5 +71,19 @@ assert r["calls"]["settled"] + r["calls"]["released"] == 20, r["calls"]
 PY
   fail "the second run did not skip the CallerIDs or did not run exactly 20 calls"
 fi
+
+# --leave_open: 10 reservations left open, one on each of the first 10 CallerIDs, on top of
+# calls that all end.
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
+  --calls=10 --seconds=2 --leave_open=10 --json="$dir/bench3.json" >"$dir/bench3.txt" 2>&1 ||
+  { cat "$dir/bench3.txt" >&2; fail "the --leave_open run exited with an error"; }
+python3 -c 'import json, sys; r = json.load(open(sys.argv[1]))
+assert r["left_open"]["reservations"] == 10, r["left_open"]' "$dir/bench3.json" ||
+  fail "the JSON does not report 10 reservations left open"
+"$ledgerctl" --server="127.0.0.1:$port" -o json get -e '0003*000' -n '+407000000000' \
+  >"$dir/caller0.json" || fail "ledgerctl get failed"
+python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))
+assert c["open_reservations"] == 1, c' "$dir/caller0.json" ||
+  fail "CallerID 0 does not hold exactly the one reservation left open: $(cat "$dir/caller0.json")"
 
 echo "ledger-bench smoke test: OK"

@@ -62,6 +62,8 @@ struct Options {
   uint64_t max_errors = 100;
   std::string json;
   uint64_t seed = 1;
+  uint64_t leave_open = 0;
+  uint32_t leave_open_ttl_seconds = 86400;  // the most the ledger allows
 };
 
 // True for 127.x.x.x:port, localhost:port and [::1]:port.
@@ -128,6 +130,10 @@ class Phase {
 
   uint64_t errors() const { return errors_.load(); }
   bool hit_error_bound() const { return errors_.load() > max_errors_; }
+  std::string first_error() {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    return first_error_;
+  }
 
  protected:
   // Starts unit `index` on `slot`; must lead to exactly one Done(slot, ...) later.
@@ -139,6 +145,12 @@ class Phase {
   }
 
   Clock::time_point deadline() const { return deadline_; }
+
+  // Keeps the first error's description, for the report.
+  void NoteError(std::string what) {
+    std::lock_guard<std::mutex> lock(error_mu_);
+    if (first_error_.empty()) first_error_ = std::move(what);
+  }
 
  private:
   void Next(int slot) {
@@ -170,6 +182,8 @@ class Phase {
   std::mutex mu_;
   std::condition_variable cv_;
   int active_ = 0;
+  std::mutex error_mu_;
+  std::string first_error_;
 };
 
 void SetDeadline(grpc::ClientContext* ctx, double seconds) {
@@ -193,10 +207,6 @@ class PreloadPhase : public Phase {
 
   uint64_t added() const { return added_.load(); }
   uint64_t existing() const { return existing_.load(); }
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_error_;
-  }
 
  protected:
   void Start(int slot, uint64_t index) override {
@@ -228,11 +238,8 @@ class PreloadPhase : public Phase {
             existing_.fetch_add(1);
           } else {
             error = true;
-            std::lock_guard<std::mutex> lock(mu_);
-            if (first_error_.empty()) {
-              first_error_ = absl::StrCat(add->request.callback_number(), ": ", status.error_code(),
-                                          " ", status.error_message());
-            }
+            NoteError(absl::StrCat(add->request.callback_number(), ": ", status.error_code(), " ",
+                                   status.error_message()));
           }
           delete add;
           Done(slot, error);
@@ -245,8 +252,6 @@ class PreloadPhase : public Phase {
   const int64_t started_epoch_;
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> existing_{0};
-  std::mutex mu_;
-  std::string first_error_;
 };
 
 struct CallCounts {
@@ -283,10 +288,7 @@ class CallsPhase : public Phase {
   LatencyRecorder release{"Release"};
   CallCounts counts;
 
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(mu_);
-    return first_error_;
-  }
+  const std::string& run_id() const { return run_id_; }
 
  protected:
   void Start(int slot, uint64_t index) override {
@@ -339,13 +341,8 @@ class CallsPhase : public Phase {
   bool Check(SimCall* call, LatencyRecorder& recorder, const grpc::Status& status) {
     recorder.Record(Micros(Clock::now() - call->t0), status.ok());
     if (status.ok()) return true;
-    {
-      std::lock_guard<std::mutex> lock(mu_);
-      if (first_error_.empty()) {
-        first_error_ = absl::StrCat(recorder.name(), " ", call->reservation_id, ": ",
-                                    status.error_code(), " ", status.error_message());
-      }
-    }
+    NoteError(absl::StrCat(recorder.name(), " ", call->reservation_id, ": ", status.error_code(),
+                           " ", status.error_message()));
     counts.failed.fetch_add(1);
     Finish(call, /*error=*/true);
     return false;
@@ -456,8 +453,62 @@ class CallsPhase : public Phase {
   // One generator per slot: a slot runs one call at a time, so no locking is needed.
   std::vector<std::mt19937_64> rngs_;
   v1::Rate rate_;
-  std::mutex mu_;
-  std::string first_error_;
+};
+
+// Leaves reservations open at the end of a run: one Reserve each, spread over the
+// CallerIDs, with a long TTL, never settled or released, so a later start-up of the server
+// has them to load.
+class LeaveOpenPhase : public Phase {
+ public:
+  LeaveOpenPhase(const Options& options, const std::string& run_id, v1::Calls::Stub* stub)
+      : Phase("leave_open", std::max(1, options.preload_in_flight), options.preload_seconds,
+              options.leave_open, options.max_errors),
+        options_(options),
+        run_id_(run_id),
+        stub_(stub) {}
+
+  uint64_t opened() const { return opened_.load(); }
+
+ protected:
+  void Start(int slot, uint64_t index) override {
+    struct Open {
+      grpc::ClientContext ctx;
+      v1::ReserveRequest request;
+      v1::ReserveResponse reply;
+    };
+    auto* open = new Open;
+    const int callerid = static_cast<int>(index % static_cast<uint64_t>(options_.callerids));
+    v1::ReserveRequest& r = open->request;
+    r.set_reservation_id(absl::StrCat("bench-open-", run_id_, "-", index));
+    r.set_extension(ExtensionOf(callerid % options_.extensions));
+    r.set_callback_number(NumberOf(callerid));
+    r.mutable_rate()->set_connect_fee("0.05");
+    r.mutable_rate()->set_price_per_minute("0.60");
+    r.mutable_rate()->set_billing_increment_seconds(60);
+    r.set_seconds(300);
+    r.set_ttl_seconds(options_.leave_open_ttl_seconds);
+    r.set_call_id(r.reservation_id());
+    r.set_node_id("ledger-bench");
+    r.set_destination("0040213100200");
+    SetDeadline(&open->ctx, options_.rpc_timeout_seconds);
+    stub_->async()->Reserve(&open->ctx, &r, &open->reply, [this, open, slot](grpc::Status status) {
+      const bool granted = status.ok() && open->reply.decision() == v1::ALLOWED;
+      if (granted) {
+        opened_.fetch_add(1);
+      } else {
+        NoteError(absl::StrCat(open->request.reservation_id(), ": ",
+                               status.ok() ? "not granted" : status.error_message()));
+      }
+      delete open;
+      Done(slot, !granted);
+    });
+  }
+
+ private:
+  const Options& options_;
+  const std::string run_id_;
+  v1::Calls::Stub* const stub_;
+  std::atomic<uint64_t> opened_{0};
 };
 
 // The floor: Health/Check, which touches no storage, at the same concurrency.
@@ -553,6 +604,14 @@ int Main(int argc, char** argv) {
       ->capture_default_str();
   app.add_option("--json", o.json, "also write the results to this JSON file");
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
+  app.add_option("--leave_open", o.leave_open,
+                 "at the end, reserve this many calls and never settle them (at "
+                 "--preload_in_flight at once)")
+      ->capture_default_str();
+  app.add_option("--leave_open_ttl", o.leave_open_ttl_seconds,
+                 "TTL of the reservations left open, seconds (the ledger allows a day at most)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
   ChannelFlags channel_flags;
   AddChannelFlags(&app, &channel_flags);
   CLI11_PARSE(app, argc, argv);
@@ -602,6 +661,20 @@ int Main(int argc, char** argv) {
   FloorPhase floor(o, calls_seconds, health.get());
   const double floor_seconds = floor.Run();
   if (floor_seconds <= 0) return 1;
+  uint64_t left_open = 0;
+  double left_open_seconds = 0;
+  if (o.leave_open > 0) {
+    LeaveOpenPhase leave(o, calls.run_id(), calls_stub.get());
+    left_open_seconds = leave.Run();
+    left_open = leave.opened();
+    std::cerr << absl::StrFormat("left open: %d reservations, %.1f s\n", left_open,
+                                 left_open_seconds);
+    if (left_open_seconds < 0 || left_open < o.leave_open) {
+      std::cerr << "ledger-bench: could not leave " << o.leave_open
+                << " reservations open; first error: " << leave.first_error() << "\n";
+      return 1;
+    }
+  }
 
   std::vector<std::pair<std::string, LatencySummary>> rpcs;
   uint64_t rpc_count = 0, rpc_errors = 0;
@@ -646,6 +719,8 @@ int Main(int argc, char** argv) {
                           "\"seconds\": %.3f},\n",
                           o.preload ? "true" : "false", preload_added, preload_existing,
                           preload_seconds);
+    absl::StrAppendFormat(&json, "  \"left_open\": {\"reservations\": %d, \"seconds\": %.3f},\n",
+                          left_open, left_open_seconds);
     absl::StrAppendFormat(&json,
                           "  \"duration_seconds\": %.3f,\n  \"calls\": {\"settled\": %d, "
                           "\"released\": %d, \"denied\": %d, \"no_credit\": %d, \"failed\": "
