@@ -53,6 +53,7 @@
 #include "ledger/ledger.h"
 #include "ledger/replay.h"
 #include "ledger/store.h"
+#include "ledger/testing/ledger_fixture.h"
 #include "rocksdb/env.h"
 #include "rocksdb/status.h"
 
@@ -523,29 +524,14 @@ void ExpectProjectionsEqualAReplay(const std::string& data_dir, rocksdb::Env* en
   EXPECT_EQ(report->events, *last);
 }
 
-class DurabilityTest : public ::testing::Test {
+class DurabilityTest : public testing::LedgerFixture {
  protected:
-  void SetUp() override {
-    std::string pattern = "/tmp/durability_test.XXXXXX";
-    ASSERT_NE(mkdtemp(pattern.data()), nullptr);
-    dir_ = pattern;
-    options_.data_dir = dir_ + "/data";
-    options_.license_max_active_callerids = 1000;
-    options_.clock = &clock_;
-    options_.expiry_poll_milliseconds = 0;  // nothing writes but the test
-    options_.env = &env_;
-    ASSERT_NO_FATAL_FAILURE(Open());
-  }
+  DurabilityTest() : LedgerFixture("durability_test", "durability-test", kStartMicros) {}
 
-  void TearDown() override {
-    ledger_.reset();
-    std::filesystem::remove_all(dir_);
-  }
-
-  void Open() {
-    absl::StatusOr<std::unique_ptr<Ledger>> ledger = Ledger::Open(options_);
-    ASSERT_TRUE(ledger.ok()) << ledger.status();
-    ledger_ = *std::move(ledger);
+  void Configure(LedgerOptions* options) override {
+    options->license_max_active_callerids = 1000;
+    options->expiry_poll_milliseconds = 0;  // nothing writes but the test
+    options->env = &env_;
   }
 
   // Everything a reader can see of the ledger, as text.
@@ -573,11 +559,7 @@ class DurabilityTest : public ::testing::Test {
     return out;
   }
 
-  std::string dir_;
-  FakeClock clock_{kStartMicros};
   FaultEnv env_{rocksdb::Env::Default()};
-  LedgerOptions options_;
-  std::unique_ptr<Ledger> ledger_;
 };
 
 // ---------------------------------------------------------------------------------------
@@ -623,7 +605,7 @@ class Worker {
 
   template <typename Request, typename Reply>
   absl::StatusOr<Reply> Do(Ledger* ledger, Method<Request, Reply> method, const Request& request) {
-    absl::StatusOr<Reply> reply = Call(ledger, method, request);
+    absl::StatusOr<Reply> reply = callbackledger::Call(ledger, method, request);
     if (!reply.ok()) {
       EXPECT_EQ(reply.status().code(), absl::StatusCode::kUnavailable) << reply.status();
       ++refused_;
@@ -714,8 +696,8 @@ TEST_F(DurabilityTest, TheFaultEnvSeesEverySyncOfTheLog) {
   // its FileSystem): each acknowledged write is one synced write-ahead-log append.
   const uint64_t syncs = env_.wal_syncs();
   for (int i = 0; i < 5; ++i) {
-    absl::StatusOr<v1::CallerId> added =
-        Call(ledger_.get(), &Ledger::AddCallerId, AddRequest(StrCat("+4072000000", i), "1", ""));
+    absl::StatusOr<v1::CallerId> added = callbackledger::Call(
+        ledger_.get(), &Ledger::AddCallerId, AddRequest(StrCat("+4072000000", i), "1", ""));
     ASSERT_TRUE(added.ok()) << added.status();
   }
   EXPECT_GE(env_.wal_syncs(), syncs + 5);
@@ -735,7 +717,8 @@ TEST_F(DurabilityTest, AcknowledgedChangesSurvivePowerLoss) {
     workers.push_back(std::make_unique<Worker>(w, random()));
     const std::string number = StrCat("+407299900", w);
     v1::AddCallerIdRequest request = AddRequest(number, "500.00", StrCat("setup-", w));
-    absl::StatusOr<v1::CallerId> added = Call(ledger_.get(), &Ledger::AddCallerId, request);
+    absl::StatusOr<v1::CallerId> added =
+        callbackledger::Call(ledger_.get(), &Ledger::AddCallerId, request);
     ASSERT_TRUE(added.ok()) << added.status();
     workers.back()->set_callerid(added->id(), number);
     workers.back()->acks().push_back(MakeAck(Ack::kAddCallerId, request, *added));
@@ -825,16 +808,18 @@ TEST_P(StorageFailureTest, StopsAcknowledgingAndLeavesNothingOfTheFailedGroup) {
   Ledger* ledger = ledger_.get();
 
   // Acknowledged before the failure.
-  absl::StatusOr<v1::CallerId> a =
-      Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
+  absl::StatusOr<v1::CallerId> a = callbackledger::Call(
+      ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
   ASSERT_TRUE(a.ok()) << a.status();
-  ASSERT_TRUE(Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "5.00", "credit-1")).ok());
+  ASSERT_TRUE(
+      callbackledger::Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "5.00", "credit-1"))
+          .ok());
   absl::StatusOr<v1::ReserveResponse> r1 =
-      Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
+      callbackledger::Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
   ASSERT_TRUE(r1.ok()) << r1.status();
   ASSERT_EQ(r1->decision(), v1::ALLOWED);
   absl::StatusOr<v1::ReserveResponse> r2 =
-      Call(ledger, &Ledger::Reserve, ReserveRequest("r2", "+40721000001", "1.00"));
+      callbackledger::Call(ledger, &Ledger::Reserve, ReserveRequest("r2", "+40721000001", "1.00"));
   ASSERT_TRUE(r2.ok()) << r2.status();
   const std::string before = Snapshot();
   const uint64_t last_before = ledger->last_sequence();
@@ -849,11 +834,15 @@ TEST_P(StorageFailureTest, StopsAcknowledgingAndLeavesNothingOfTheFailedGroup) {
   }
 
   // The failing group: several writes at once (one or more groups; the first one fails).
-  auto credit = Start(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "7.00", "failing-credit"));
-  auto add = Start(ledger, &Ledger::AddCallerId, AddRequest("+40721000002", "3.00", "failing-add"));
-  auto settle = Start(ledger, &Ledger::Settle, SettleRequest("r1", "1.50"));
-  auto extend = Start(ledger, &Ledger::Extend, ExtendRequest("r2", "0.50", "failing-extend"));
-  auto reserve = Start(ledger, &Ledger::Reserve, ReserveRequest("r3", "+40721000001", "1.00"));
+  auto credit = callbackledger::Start(ledger, &Ledger::AddCredit,
+                                      CreditRequest(a->id(), "7.00", "failing-credit"));
+  auto add = callbackledger::Start(ledger, &Ledger::AddCallerId,
+                                   AddRequest("+40721000002", "3.00", "failing-add"));
+  auto settle = callbackledger::Start(ledger, &Ledger::Settle, SettleRequest("r1", "1.50"));
+  auto extend =
+      callbackledger::Start(ledger, &Ledger::Extend, ExtendRequest("r2", "0.50", "failing-extend"));
+  auto reserve =
+      callbackledger::Start(ledger, &Ledger::Reserve, ReserveRequest("r3", "+40721000001", "1.00"));
   for (const absl::Status& status :
        {Wait(std::move(credit)).status(), Wait(std::move(add)).status(),
         Wait(std::move(settle)).status(), Wait(std::move(extend)).status(),
@@ -867,11 +856,15 @@ TEST_P(StorageFailureTest, StopsAcknowledgingAndLeavesNothingOfTheFailedGroup) {
   // The disk works again, but the ledger acknowledges nothing more until it is restarted.
   env_.Heal();
   EXPECT_EQ(
-      Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "1.00", "later")).status().code(),
+      callbackledger::Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "1.00", "later"))
+          .status()
+          .code(),
       absl::StatusCode::kUnavailable);
-  EXPECT_EQ(Call(ledger, &Ledger::Release, ReleaseRequest("r1")).status().code(),
+  EXPECT_EQ(callbackledger::Call(ledger, &Ledger::Release, ReleaseRequest("r1")).status().code(),
             absl::StatusCode::kUnavailable);
-  EXPECT_EQ(Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000003", "1", "")).status().code(),
+  EXPECT_EQ(callbackledger::Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000003", "1", ""))
+                .status()
+                .code(),
             absl::StatusCode::kUnavailable);
   EXPECT_FALSE(ledger->WriteHealth().ok());
 
@@ -893,8 +886,8 @@ TEST_P(StorageFailureTest, StopsAcknowledgingAndLeavesNothingOfTheFailedGroup) {
   EXPECT_EQ(ledger->last_sequence(), last_before) << Snapshot();
   EXPECT_EQ(Snapshot(), before);
   EXPECT_TRUE(ledger->WriteHealth().ok()) << ledger->WriteHealth();
-  absl::StatusOr<v1::Recharge> retried =
-      Call(ledger, &Ledger::AddCredit, CreditRequest(a->id(), "7.00", "failing-credit"));
+  absl::StatusOr<v1::Recharge> retried = callbackledger::Call(
+      ledger, &Ledger::AddCredit, CreditRequest(a->id(), "7.00", "failing-credit"));
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(retried->id(), last_before + 1) << "the failed recharge was there after all";
   EXPECT_EQ(retried->credit_left(), "22.00");
@@ -920,19 +913,19 @@ INSTANTIATE_TEST_SUITE_P(Faults, StorageFailureTest,
 // the callers got did not tell them that the change was not made.
 TEST_F(DurabilityTest, AFailedSyncIsAnUnknownOutcomeNotARefusal) {
   Ledger* ledger = ledger_.get();
-  absl::StatusOr<v1::CallerId> a =
-      Call(ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
+  absl::StatusOr<v1::CallerId> a = callbackledger::Call(
+      ledger, &Ledger::AddCallerId, AddRequest("+40721000001", "10.00", "add-a"));
   ASSERT_TRUE(a.ok()) << a.status();
   absl::StatusOr<v1::ReserveResponse> r1 =
-      Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
+      callbackledger::Call(ledger, &Ledger::Reserve, ReserveRequest("r1", "+40721000001", "2.00"));
   ASSERT_TRUE(r1.ok()) << r1.status();
   const uint64_t last_before = ledger->last_sequence();
 
   env_.FailWalSyncs(rocksdb::Status::IOError("simulated: input/output error"));
   const v1::AddCreditRequest credit = CreditRequest(a->id(), "7.00", "ambiguous-credit");
   const v1::SettleRequest settle = SettleRequest("r1", "1.50");
-  auto credit_answer = Start(ledger, &Ledger::AddCredit, credit);
-  auto settle_answer = Start(ledger, &Ledger::Settle, settle);
+  auto credit_answer = callbackledger::Start(ledger, &Ledger::AddCredit, credit);
+  auto settle_answer = callbackledger::Start(ledger, &Ledger::Settle, settle);
   std::vector<absl::Status> answers = {Wait(std::move(credit_answer)).status(),
                                        Wait(std::move(settle_answer)).status()};
   for (const absl::Status& status : answers) {
@@ -957,10 +950,11 @@ TEST_F(DurabilityTest, AFailedSyncIsAnUnknownOutcomeNotARefusal) {
 
   // A retry with the same key applies the change at most once.
   const uint64_t last = ledger->last_sequence();
-  absl::StatusOr<v1::Recharge> retried = Call(ledger, &Ledger::AddCredit, credit);
+  absl::StatusOr<v1::Recharge> retried = callbackledger::Call(ledger, &Ledger::AddCredit, credit);
   ASSERT_TRUE(retried.ok()) << retried.status();
   EXPECT_EQ(ledger->last_sequence(), credit_there ? last : last + 1);
-  absl::StatusOr<v1::SettleResponse> settled = Call(ledger, &Ledger::Settle, settle);
+  absl::StatusOr<v1::SettleResponse> settled =
+      callbackledger::Call(ledger, &Ledger::Settle, settle);
   ASSERT_TRUE(settled.ok()) << settled.status();
   EXPECT_EQ(settled->cost(), "1.50");
   v1::GetCallerIdRequest get;
