@@ -10,9 +10,14 @@ bench="$2"
 ledgerctl="$3"
 
 dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
-print(s.getsockname()[1])')
-"$ledgerd" --listen="127.0.0.1:$port" --data_dir="$dir/data" 2>"$dir/ledgerd.log" &
+free_port() {
+  python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0))
+print(s.getsockname()[1])'
+}
+port=$(free_port)
+metrics_port=$(free_port)
+"$ledgerd" --listen="127.0.0.1:$port" --metrics_listen="127.0.0.1:$metrics_port" \
+  --data_dir="$dir/data" 2>"$dir/ledgerd.log" &
 pid=$!
 cleanup() {
   kill -TERM "$pid" 2>/dev/null || true
@@ -34,9 +39,13 @@ for _ in $(seq 1 100); do
 done
 grep -q "serving:" "$dir/ledgerd.log" || fail "ledgerd is not serving after 10 s"
 
-# Refuses anything but loopback, before connecting.
+# Refuses anything but loopback, before connecting, for the server and its metrics.
 if timeout 10 "$bench" --server=192.0.2.1:50051 --seconds=1 >/dev/null 2>&1; then
   fail "ledger-bench accepted a non-loopback server"
+fi
+if timeout 10 "$bench" --server="127.0.0.1:$port" --server_metrics=192.0.2.1:9090 \
+  --seconds=1 >/dev/null 2>&1; then
+  fail "ledger-bench accepted non-loopback server metrics"
 fi
 
 timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=8 \
@@ -59,17 +68,25 @@ for rpc in ("Authorize", "Reserve", "Settle"):
     assert lat["count"] > 0 and 0 < lat["p50"] <= lat["p99"] <= lat["p999"], (rpc, lat)
 PY
 
-# A second run skips the CallerIDs already there.
+# A second run skips the CallerIDs already there. With --server_metrics it reports what the
+# server's committer did for its 20 calls: a Reserve and a Settle or Release each, plus an
+# Extend for some, so 40 to 60 commands.
 timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
-  --calls=20 --seconds=2 --json="$dir/bench2.json" >"$dir/bench2.txt" 2>&1 ||
+  --calls=20 --seconds=2 --server_metrics="127.0.0.1:$metrics_port" \
+  --json="$dir/bench2.json" >"$dir/bench2.txt" 2>&1 ||
   { cat "$dir/bench2.txt" >&2; fail "the second ledger-bench run exited with an error"; }
 if ! python3 - "$dir/bench2.json" <<'PY'; then
 import json, sys
 r = json.load(open(sys.argv[1]))
 assert r["preload"]["existing"] == 50, r["preload"]
 assert r["calls"]["settled"] + r["calls"]["released"] == 20, r["calls"]
+c = r["server_commit"]
+commands = c["groups"] * c["mean_group_size"]
+assert 40 <= round(commands) <= 60, c
+assert 1 <= c["synced_groups"] <= c["groups"] and c["mean_sync_us"] > 0, c
+assert r["client_cpu_us_per_rpc"]["ledger"] > 0, r["client_cpu_us_per_rpc"]
 PY
-  fail "the second run did not skip the CallerIDs or did not run exactly 20 calls"
+  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits"
 fi
 
 # --leave_open: 10 reservations left open, one on each of the first 10 CallerIDs, on top of

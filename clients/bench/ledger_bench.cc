@@ -13,7 +13,14 @@
 // figures as JSON: RPCs/s, calls/s, p50/p99/p99.9 latency per RPC, and the ratio of the
 // ledger's RPCs/s to the floor's.
 //
+// With --server_metrics (ledgerd's --metrics_listen address) it also reports what the
+// server's committer did during the calls phase: groups, commands per group, and the time
+// to write and sync a group (server_metrics.h). It reports its own CPU time per RPC in
+// each phase, the client's share of the machine.
+//
 // Loopback only: it refuses any server address that is not 127.x.x.x, localhost or [::1].
+#include <sys/resource.h>
+
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -25,6 +32,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -36,6 +44,7 @@
 #include "callbackledger/v1/caller_ids.grpc.pb.h"
 #include "callbackledger/v1/calls.grpc.pb.h"
 #include "clients/bench/latency.h"
+#include "clients/bench/server_metrics.h"
 #include "clients/channel_flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
 #include "grpcpp/grpcpp.h"
@@ -61,10 +70,19 @@ struct Options {
   double rpc_timeout_seconds = 10;
   uint64_t max_errors = 100;
   std::string json;
+  std::string server_metrics;
   uint64_t seed = 1;
   uint64_t leave_open = 0;
   uint32_t leave_open_ttl_seconds = 86400;  // the most the ledger allows
 };
+
+// User + system CPU time of this process so far, in seconds.
+double ProcessCpuSeconds() {
+  rusage usage{};
+  getrusage(RUSAGE_SELF, &usage);
+  auto seconds = [](const timeval& t) { return static_cast<double>(t.tv_sec) + t.tv_usec * 1e-6; };
+  return seconds(usage.ru_utime) + seconds(usage.ru_stime);
+}
 
 // True for 127.x.x.x:port, localhost:port and [::1]:port.
 bool IsLoopback(const std::string& address) {
@@ -603,6 +621,9 @@ int Main(int argc, char** argv) {
   app.add_option("--max_errors", o.max_errors, "stop a phase after this many failed RPCs")
       ->capture_default_str();
   app.add_option("--json", o.json, "also write the results to this JSON file");
+  app.add_option("--server_metrics", o.server_metrics,
+                 "ledgerd's --metrics_listen address (loopback): also report the committer's "
+                 "groups and sync times during the calls phase");
   app.add_option("--seed", o.seed, "random seed")->capture_default_str();
   app.add_option("--leave_open", o.leave_open,
                  "at the end, reserve this many calls and never settle them (at "
@@ -622,6 +643,14 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  if (!o.server_metrics.empty()) {
+    // Checked before anything runs, so a wrong address does not cost a whole run.
+    absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
+    if (!scraped.ok()) {
+      std::cerr << "ledger-bench: " << scraped.status().message() << "\n";
+      return 2;
+    }
+  }
   absl::StatusOr<std::shared_ptr<grpc::Channel>> made =
       MakeChannelFromFlags(channel_flags, o.server);
   if (!made.ok()) {
@@ -655,11 +684,33 @@ int Main(int argc, char** argv) {
     }
   }
 
+  CommitCounters commit_before;
+  if (!o.server_metrics.empty()) {
+    absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
+    if (!scraped.ok()) {
+      std::cerr << "ledger-bench: " << scraped.status().message() << "\n";
+      return 2;
+    }
+    commit_before = *std::move(scraped);
+  }
   CallsPhase calls(o, calls_stub.get());
+  const double calls_cpu_started = ProcessCpuSeconds();
   const double calls_seconds = calls.Run();
+  const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
   if (calls_seconds <= 0) return 1;
+  std::optional<CommitSummary> commit;
+  if (!o.server_metrics.empty()) {
+    absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
+    if (!scraped.ok()) {
+      std::cerr << "ledger-bench: " << scraped.status().message() << "\n";
+      return 1;
+    }
+    commit = Difference(commit_before, *scraped);
+  }
   FloorPhase floor(o, calls_seconds, health.get());
+  const double floor_cpu_started = ProcessCpuSeconds();
   const double floor_seconds = floor.Run();
+  const double floor_cpu = ProcessCpuSeconds() - floor_cpu_started;
   if (floor_seconds <= 0) return 1;
   uint64_t left_open = 0;
   double left_open_seconds = 0;
@@ -692,6 +743,9 @@ int Main(int argc, char** argv) {
   const double calls_per_second = static_cast<double>(settled + released) / calls_seconds;
   const double floor_rps = static_cast<double>(floor_summary.count) / floor_seconds;
   const double ratio = floor_rps > 0 ? rpcs_per_second / floor_rps : 0;
+  const double calls_cpu_us = rpc_count > 0 ? calls_cpu * 1e6 / static_cast<double>(rpc_count) : 0;
+  const double floor_cpu_us =
+      floor_summary.count > 0 ? floor_cpu * 1e6 / static_cast<double>(floor_summary.count) : 0;
 
   std::printf("ledger-bench: %s, %d CallerIDs on %d extensions, %d in flight, %.2f s\n",
               o.server.c_str(), o.callerids, o.extensions, o.in_flight, calls_seconds);
@@ -705,6 +759,15 @@ int Main(int argc, char** argv) {
   PrintRow("floor:Health", floor_summary, floor_seconds);
   std::printf("ledger: %.1f RPCs/s, %.1f calls/s; floor: %.1f RPCs/s; ratio %.3f\n",
               rpcs_per_second, calls_per_second, floor_rps, ratio);
+  std::printf("client CPU: %.1f us per ledger RPC, %.1f us per Health/Check\n", calls_cpu_us,
+              floor_cpu_us);
+  if (commit) {
+    std::printf(
+        "server committer: %llu groups, %.2f commands a group; write+sync of a group: mean %.0f "
+        "us, p50 <= %.0f us, p99 <= %.0f us\n",
+        static_cast<unsigned long long>(commit->groups), commit->mean_group_size,
+        commit->mean_sync_us, commit->p50_sync_us, commit->p99_sync_us);
+  }
 
   if (!o.json.empty()) {
     std::string json = "{\n";
@@ -740,6 +803,18 @@ int Main(int argc, char** argv) {
                           "\"duration_seconds\": %.3f, \"rpcs_per_second\": %.1f, "
                           "\"latency_us\": %s},\n",
                           floor_seconds, floor_rps, SummaryJson(floor_summary));
+    absl::StrAppendFormat(&json,
+                          "  \"client_cpu_us_per_rpc\": {\"ledger\": %.2f, \"floor\": %.2f},\n",
+                          calls_cpu_us, floor_cpu_us);
+    if (commit) {
+      absl::StrAppendFormat(
+          &json,
+          "  \"server_commit\": {\"groups\": %d, \"mean_group_size\": %.3f, "
+          "\"synced_groups\": %d, \"mean_sync_us\": %.1f, \"p50_sync_us_at_most\": %.0f, "
+          "\"p99_sync_us_at_most\": %.0f},\n",
+          commit->groups, commit->mean_group_size, commit->synced_groups, commit->mean_sync_us,
+          commit->p50_sync_us, commit->p99_sync_us);
+    }
     absl::StrAppendFormat(&json, "  \"floor_rpcs_per_second\": %.1f,\n  \"ratio\": %.4f\n}\n",
                           floor_rps, ratio);
     std::ofstream out(o.json);
