@@ -29,22 +29,41 @@ def write_p99(run):
 def bench_row(directory, name, label):
     run = load(directory, name)
     floor_p99 = run["floor"]["latency_us"]["p99"]
-    return "| {} | {:,.0f} | {:,.0f} | {:,.0f} | {:.3f} | {:,} | {:,} | {:.1f} | {} |".format(
+    commit = run.get("server_commit")
+    group = "{:.1f}".format(commit["mean_group_size"]) if commit else "?"
+    sync = "{:,.0f}".format(commit["mean_sync_us"]) if commit else "?"
+    return ("| {} | {:,.0f} | {:,.0f} | {:,.0f} | {:.3f} | {:,} | {:,} | {:.1f} | {} | {} "
+            "| {} |").format(
         label, run["calls_per_second"], run["rpcs_per_second"], run["floor_rpcs_per_second"],
-        run["ratio"], write_p99(run), floor_p99, write_p99(run) / max(floor_p99, 1),
-        load_average(directory, name))
+        run["ratio"], write_p99(run), floor_p99, write_p99(run) / max(floor_p99, 1), group,
+        sync, load_average(directory, name))
+
+
+def one_in_flight(directory):
+    """The write at 1 in flight against one sync plus the floor's round trip (p50s)."""
+    run = load(directory, "inflight-1")
+    commit = run.get("server_commit")
+    if not commit:
+        return ""
+    write_p50 = max(run["latency_us"][rpc]["p50"] for rpc in ("Reserve", "Settle"))
+    floor_p50 = run["floor"]["latency_us"]["p50"]
+    return ("\nAt 1 in flight: write p50 {:,} µs; one group's write and sync {:,.0f} µs (mean) "
+            "+ the floor's p50 {:,} µs = {:,.0f} µs.".format(
+                write_p50, commit["mean_sync_us"], floor_p50, commit["mean_sync_us"] + floor_p50))
 
 
 def main():
     directory, big = sys.argv[1], sys.argv[2]
     header = ("| {} | calls/s | ledger RPCs/s | floor RPCs/s | ratio | write p99 µs | "
-              "floor p99 µs | p99 / floor p99 | load average (1, 5, 15 min) |")
-    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|---|"
+              "floor p99 µs | p99 / floor p99 | commands a group | write+sync µs | "
+              "load average (1, 5, 15 min) |")
+    rule = "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|"
     print("In-flight sweep, 10,000 CallerIDs:\n")
     print(header.format("in flight"))
     print(rule)
     for n in (1, 4, 16, 64, 256):
         print(bench_row(directory, "inflight-%d" % n, n))
+    print(one_in_flight(directory))
     print("\nCallerID-count sweep, 64 in flight:\n")
     print(header.format("CallerIDs"))
     print(rule)

@@ -50,6 +50,7 @@ done
 mkdir -p "$out"
 work="$(mktemp -d /tmp/run-curves.XXXXXX)"
 port=$((20000 + RANDOM % 20000))
+metrics_port=$((port + 1))
 pid=""
 stop_server() {
   if [ -n "$pid" ]; then
@@ -65,7 +66,8 @@ trap 'stop_server; rm -rf "$work"' EXIT
 start_server() {
   local data="$1" log="$2"
   shift 2
-  "$ledgerd" --listen="127.0.0.1:$port" --data_dir="$data" \
+  "$ledgerd" --listen="127.0.0.1:$port" --metrics_listen="127.0.0.1:$metrics_port" \
+    --data_dir="$data" \
     --license_max_active_callerids=$((big + 20000)) "$@" 2>"$log" &
   pid=$!
   for _ in $(seq 600); do
@@ -85,7 +87,7 @@ run_bench() {
   echo "run-curves: $name ($(uptime | sed 's/.*load/load/'))"
   "$bench" --server="127.0.0.1:$port" --callerids="$callerids" --in_flight="$in_flight" \
     --seconds="$seconds" --preload_in_flight=256 --preload_seconds="$preload_seconds" \
-    --json="$out/$name.json" "$@" | tail -1
+    --server_metrics="127.0.0.1:$metrics_port" --json="$out/$name.json" "$@" | tail -3
   uptime | sed 's/.*load average: //' >"$out/$name.load"
 }
 

@@ -34,27 +34,32 @@ expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 60
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
 
 # The tables, from JSON shaped as ledger-bench and run-curves.sh write it.
-run_json() {  # NAME RATIO CALLS_PER_SECOND WRITE_P99 FLOOR_P99
+run_json() {  # NAME RATIO CALLS_PER_SECOND WRITE_P99 FLOOR_P99 [SERVER_COMMIT JSON]
   cat >"$dir/data/$1.json" <<JSON
 {"rpcs_per_second": 1000.0, "calls_per_second": $3, "ratio": $2,
  "floor_rpcs_per_second": 2000.0,
  "preload": {"enabled": true, "added": 500, "existing": 0, "seconds": 0.5},
- "latency_us": {"Reserve": {"count": 10, "p99": $4}, "Settle": {"count": 9, "p99": 100}},
- "floor": {"latency_us": {"count": 50, "p99": $5}}}
+ "latency_us": {"Reserve": {"count": 10, "p50": 150, "p99": $4},
+                "Settle": {"count": 9, "p50": 120, "p99": 100}},
+ ${6:+\"server_commit\": $6,}
+ "floor": {"latency_us": {"count": 50, "p50": 50, "p99": $5}}}
 JSON
   echo "9.50, 8.00, 7.00" >"$dir/data/$1.load"
 }
 mkdir -p "$dir/data"
-for n in 1 4 16 256; do run_json "inflight-$n" 0.1 100 300 100; done
-run_json inflight-64 0.5 321 400 200
+for n in 4 16 256; do run_json "inflight-$n" 0.1 100 300 100; done
+run_json inflight-1 0.1 100 300 100 '{"mean_group_size": 1.0, "mean_sync_us": 75.4}'
+run_json inflight-64 0.5 321 400 200 '{"mean_group_size": 12.46, "mean_sync_us": 850.4}'
 run_json callerids-500 0.45 300 900 300
 echo '{"callerids": 500, "load_seconds": 1.5, "rss_kib": 204800}' >"$dir/data/startup-500.json"
 echo '{"events": 700, "events_per_second": 35000}' >"$dir/data/rebuild-500.json"
 python3 "$src/bench/curves_table.py" "$dir/data" 500 >"$dir/table"
-grep -q '^| 64 | 321 | 1,000 | 2,000 | 0.500 | 400 | 200 | 2.0 | 9.50, 8.00, 7.00 |$' \
+grep -q '^| 64 | 321 | 1,000 | 2,000 | 0.500 | 400 | 200 | 2.0 | 12.5 | 850 | 9.50, 8.00, 7.00 |$' \
   "$dir/table" || fail "the 64 in flight row is wrong: $(cat "$dir/table")"
-grep -q '^| 500 | 300 | 1,000 | 2,000 | 0.450 | 900 | 300 | 3.0 |' "$dir/table" ||
-  fail "the CallerID-count row is wrong: $(cat "$dir/table")"
+grep -q '^| 500 | 300 | 1,000 | 2,000 | 0.450 | 900 | 300 | 3.0 | ? | ? |' "$dir/table" ||
+  fail "the CallerID-count row (run without server metrics) is wrong: $(cat "$dir/table")"
+grep -q 'At 1 in flight: write p50 150 µs; one group.s write and sync 75 µs (mean) + the floor.s p50 50 µs = 125 µs' \
+  "$dir/table" || fail "the 1 in flight line is wrong: $(cat "$dir/table")"
 grep -q 'start-up 1.50 s to serving, resident memory 200 MiB; rebuild of 700 events at 35,000' \
   "$dir/table" || fail "the start-up and rebuild line is wrong: $(cat "$dir/table")"
 echo "PASS"
