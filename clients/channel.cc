@@ -113,11 +113,19 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     return absl::InvalidArgumentError(
         "--tls_cert and --tls_key need --tls_ca: the CA that signed the server's certificate");
   }
+  if (!options.tls_server_name.empty() && options.tls_ca.empty()) {
+    return absl::InvalidArgumentError(
+        "--tls_server_name needs --tls_ca: it is the name checked in the server's certificate");
+  }
   if (absl::Status token = CheckToken(options.token, "the options"); !token.ok()) return token;
   if (!options.tls_ca.empty()) {
     absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> credentials = TlsCredentials(options);
     if (!credentials.ok()) return credentials.status();
-    return grpc::CreateCustomChannel(options.target, *credentials, arguments);
+    grpc::ChannelArguments tls_arguments = arguments;
+    if (!options.tls_server_name.empty()) {
+      tls_arguments.SetSslTargetNameOverride(options.tls_server_name);
+    }
+    return grpc::CreateCustomChannel(options.target, *credentials, tls_arguments);
   }
   if (options.token.empty()) {
     return grpc::CreateCustomChannel(options.target, grpc::InsecureChannelCredentials(), arguments);

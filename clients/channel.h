@@ -25,7 +25,10 @@ struct ChannelOptions {
   std::string tls_ca;    // PEM file of the CA that signed the server's certificate: TLS
   std::string tls_cert;  // PEM file of this client's certificate chain: mutual TLS
   std::string tls_key;   // PEM file of this client's private key: mutual TLS
-  std::string token;     // sent as "authorization: Bearer <token>" on every call
+  // The name the server's certificate must carry, when it is not the host of `target`
+  // (e.g. a probe inside the pod dials 127.0.0.1 but the certificate names the Service).
+  std::string tls_server_name;
+  std::string token;  // sent as "authorization: Bearer <token>" on every call
 };
 
 // The channel `options` describe; INVALID_ARGUMENT naming the problem when they are

@@ -9,6 +9,9 @@ void AddChannelFlags(CLI::App* app, ChannelFlags* flags) {
                   "PEM file of this client's certificate, for mutual TLS (with --tls_key)");
   app->add_option("--tls_key", flags->tls_key,
                   "PEM file of this client's private key, for mutual TLS (with --tls_cert)");
+  app->add_option("--tls_server_name", flags->tls_server_name,
+                  "the name ledgerd's certificate must carry, when it is not the --server host "
+                  "(e.g. a probe that dials 127.0.0.1 in the pod)");
   app->add_option("--token_file", flags->token_file,
                   "file holding the bearer token sent on every call (else the environment "
                   "variable LEDGER_TOKEN; never on the command line)");
@@ -23,6 +26,7 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannelFromFlags(
   options.tls_ca = flags.tls_ca;
   options.tls_cert = flags.tls_cert;
   options.tls_key = flags.tls_key;
+  options.tls_server_name = flags.tls_server_name;
   options.token = *std::move(token);
   return MakeChannel(options, arguments);
 }

@@ -231,7 +231,7 @@ for who in server client; do
   key $who.key
   openssl req -new -key $who.key -out $who.csr -subj /CN=$who
 done
-printf 'subjectAltName=IP:127.0.0.1\nextendedKeyUsage=serverAuth\n' > server.ext
+printf 'subjectAltName=IP:127.0.0.1,DNS:ledger.example\nextendedKeyUsage=serverAuth\n' > server.ext
 printf 'extendedKeyUsage=clientAuth\n' > client.ext
 for who in server client; do
   openssl x509 -req -in $who.csr -CA ca.pem -CAkey ca.key -CAcreateserial -days 2 \
@@ -281,6 +281,29 @@ TEST_F(ChannelTlsTest, MutualTlsPresentsTheClientCertificate) {
   grpc::Status checked = Check(*with);
   ASSERT_TRUE(checked.ok()) << checked.error_message();
   EXPECT_THAT(health_.seen(), ElementsAre(ElementsAre(std::string("Bearer ") + kToken)));
+}
+
+TEST_F(ChannelTlsTest, TheServerNameToCheckCanDifferFromTheAddressDialled) {
+  const std::string target = StartServer(ServerTls(false));
+  ChannelOptions options = Options(target);
+  options.tls_ca = dir_ + "/ca.pem";
+  options.tls_server_name = "ledger.example";  // in the certificate, beside 127.0.0.1
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> named = MakeChannel(options);
+  ASSERT_TRUE(named.ok()) << named.status();
+  grpc::Status checked = Check(*named);
+  EXPECT_TRUE(checked.ok()) << checked.error_message();
+
+  options.tls_server_name = "other.example";  // not in the certificate: refused
+  absl::StatusOr<std::shared_ptr<grpc::Channel>> wrong = MakeChannel(options);
+  ASSERT_TRUE(wrong.ok()) << wrong.status();
+  EXPECT_FALSE(Check(*wrong).ok()) << "a certificate without the name was accepted";
+  EXPECT_EQ(health_.seen().size(), 1u);
+}
+
+TEST_F(ChannelTest, AServerNameWithoutTlsIsRefused) {
+  ChannelOptions options = Options();
+  options.tls_server_name = "ledger.example";
+  ExpectRefused(options, "--tls_server_name needs --tls_ca");
 }
 
 TEST_F(ChannelTlsTest, AServerTheCaDidNotSignIsRefused) {

@@ -1,13 +1,15 @@
 // ledgerctl: the operators' command-line tool for Callback Ledger.
 //
 // Over the gRPC API of a running ledgerd: list/search, get, add, edit, enable, disable,
-// remove, license, policy, add-credit, recharges, cost-report, events, export, import.
+// remove, license, policy, add-credit, recharges, cost-report, events, export, import,
+// health.
 // Offline, on a data directory: verify.
 //
 // Exit codes: 0 success; 1 the server refused (its code and message are printed), or some
 // import rows failed; 2 bad usage or a local error (a file that cannot be read or
-// written); 3 the server could not be reached or did not answer in time. `verify` keeps
-// its own: 0 the projections agree, 1 they differ, 2 an error.
+// written); 3 the server could not be reached or did not answer in time. `health` exits 1
+// when the server answers but is not SERVING. `verify` keeps its own: 0 the projections
+// agree, 1 they differ, 2 an error.
 #include <cctype>
 #include <cstdio>
 #include <memory>
@@ -75,6 +77,7 @@ int main(int argc, char** argv) {
   callbackledger::ctl::AddReportCommands(&app, &globals, &run);
   callbackledger::ctl::AddExportCommands(&app, &globals, &run);
   callbackledger::ctl::AddImportCommand(&app, &globals, &run);
+  callbackledger::ctl::AddHealthCommand(&app, &globals, &run);
   callbackledger::ctl::AddVerifyCommand(&app, &run);
 
   // A mistyped subcommand: say so, rather than "a subcommand is required".

@@ -1,9 +1,10 @@
 #!/usr/bin/env bash
 # Makes throw-away certificates for tests and local trials of TLS and mutual TLS:
 #   ca.pem ca.key                 the test CA
-#   server.pem server.key         the server: localhost and 127.0.0.1 (subjectAltName)
+#   server.pem server.key         the server: localhost, 127.0.0.1 and the Service name of
+#                                 deploy/kubernetes/ledgerd-tls.yaml (subjectAltName)
 #   NAME.pem NAME.key             client certificates, subject CN=NAME, for pbx-node-a,
-#                                 pbx-node-b, ops, audit, admin and stranger
+#                                 pbx-node-b, ops, audit, admin, stranger and probe
 #   other-ca.pem                  an unrelated CA, and other-client.pem/.key signed by it
 #                                 (CN=admin): a server trusting ca.pem must refuse it
 # Usage: scripts/make-test-certs.sh OUT_DIR. Never use these certificates in production.
@@ -40,8 +41,8 @@ make_ca ca "/CN=Callback Ledger test CA"
 make_cert server localhost ca "basicConstraints=CA:FALSE
 keyUsage=digitalSignature,keyEncipherment
 extendedKeyUsage=serverAuth
-subjectAltName=DNS:localhost,IP:127.0.0.1"
-for name in pbx-node-a pbx-node-b ops audit admin stranger; do
+subjectAltName=DNS:localhost,IP:127.0.0.1,DNS:callback-ledger.default.svc"
+for name in pbx-node-a pbx-node-b ops audit admin stranger probe; do
   make_cert "$name" "$name" ca "$client_ext"
 done
 make_ca other-ca "/CN=Unrelated test CA"

@@ -109,6 +109,25 @@ TEST_F(ClientsTlsTest, LedgerctlWithoutTlsCannotReachATlsServer) {
   EXPECT_EQ(plaintext.exit_code, 3) << plaintext.Describe();
 }
 
+// `ledgerctl health` is what a Kubernetes exec probe runs against a TLS-only server: any
+// certificate will do (Health needs no role), the exit code says SERVING or not.
+TEST_F(ClientsTlsTest, LedgerctlHealthProbesATlsServer) {
+  ProcessResult whole = Ctl("stranger", {"health"});
+  EXPECT_EQ(whole.exit_code, 0) << whole.Describe();
+  EXPECT_EQ(whole.out, "(the server): SERVING\n");
+  ProcessResult calls =
+      Ctl("stranger", {"health", "--service", "callbackledger.v1.Calls", "-o", "json"});
+  EXPECT_EQ(calls.exit_code, 0) << calls.Describe();
+  EXPECT_EQ(calls.out, "{\"service\": \"callbackledger.v1.Calls\", \"status\": \"SERVING\"}\n");
+  ProcessResult unknown = Ctl("stranger", {"health", "--service", "no.such.Service"});
+  EXPECT_EQ(unknown.exit_code, 1) << unknown.Describe();
+  EXPECT_EQ(unknown.out, "no.such.Service: SERVICE_UNKNOWN\n");
+  ProcessResult bad_name = Ctl("stranger", {"health", "--service", "x y"});
+  EXPECT_EQ(bad_name.exit_code, 2) << bad_name.Describe();
+  ProcessResult plaintext = Ctl("", {"--timeout", "3", "health"});
+  EXPECT_EQ(plaintext.exit_code, 3) << plaintext.Describe();
+}
+
 TEST_F(ClientsTlsTest, LedgerBenchRunsOverMutualTls) {
   ProcessResult bench = RunProcess(
       {LEDGER_BENCH_BINARY, "--server=" + server_->address(), "--tls_ca=" + *certs_ + "/ca.pem",

@@ -363,6 +363,7 @@ TEST(LedgerctlUsageTest, EverySubcommandHasHelp) {
                               "export recharges",
                               "export cost-report",
                               "import",
+                              "health",
                               "verify"}) {
     std::vector<std::string> args = absl::StrSplit(std::string(command), ' ', absl::SkipEmpty());
     args.push_back("--help");

@@ -33,6 +33,9 @@ int MakeCostReportRequest(const std::string& command, const std::string& extensi
                           const std::string& from, const std::string& to,
                           v1::GetCostReportRequest* request);
 
+// health (grpc.health.v1.Health/Check, for probes).
+void AddHealthCommand(CLI::App* app, const Globals* globals, Runner* run);
+
 // verify (offline).
 void AddVerifyCommand(CLI::App* app, Runner* run);
 
