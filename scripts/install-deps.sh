@@ -9,6 +9,7 @@ packages=(
   build-essential cmake ninja-build pkg-config git
   libgrpc++-dev protobuf-compiler-grpc libprotobuf-dev protobuf-compiler
   librocksdb-dev libabsl-dev libsodium-dev libcli11-dev libxlsxwriter-dev prometheus-cpp-dev
+  libssl-dev
   libgtest-dev libgmock-dev libbenchmark-dev
   python3 python3-openpyxl openssl
   clang libclang-rt-14-dev

@@ -1,6 +1,12 @@
 #include "server/tls.h"
 
+#include <openssl/bio.h>
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+#include <openssl/x509.h>
+
 #include <fstream>
+#include <memory>
 #include <sstream>
 
 #include "absl/strings/match.h"
@@ -22,6 +28,38 @@ absl::StatusOr<std::string> ReadPem(const char* flag, const std::string& path, c
         absl::StrCat(flag, ": ", path, " holds no PEM ", kind, " block"));
   }
   return text.str();
+}
+
+// Parses the first certificate of `cert_pem` and the key of `key_pem` and checks that the
+// key is the certificate's: gRPC would only find out when it tries to listen.
+absl::Status CheckKeyMatchesCertificate(const TlsFiles& files, const std::string& cert_pem,
+                                        const std::string& key_pem) {
+  using Bio = std::unique_ptr<BIO, decltype(&BIO_free)>;
+  Bio cert_bio(BIO_new_mem_buf(cert_pem.data(), static_cast<int>(cert_pem.size())), &BIO_free);
+  Bio key_bio(BIO_new_mem_buf(key_pem.data(), static_cast<int>(key_pem.size())), &BIO_free);
+  if (cert_bio == nullptr || key_bio == nullptr) {
+    return absl::ResourceExhaustedError("out of memory reading the TLS files");
+  }
+  std::unique_ptr<X509, decltype(&X509_free)> cert(
+      PEM_read_bio_X509(cert_bio.get(), nullptr, nullptr, nullptr), &X509_free);
+  if (cert == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_cert: ", files.cert, " holds no certificate OpenSSL can read"));
+  }
+  std::unique_ptr<EVP_PKEY, decltype(&EVP_PKEY_free)> key(
+      PEM_read_bio_PrivateKey(key_bio.get(), nullptr, nullptr, nullptr), &EVP_PKEY_free);
+  if (key == nullptr) {
+    return absl::InvalidArgumentError(
+        absl::StrCat("--tls_key: ", files.key,
+                     " holds no private key OpenSSL can read (an encrypted key "
+                     "is not supported)"));
+  }
+  if (X509_check_private_key(cert.get(), key.get()) != 1) {
+    return absl::InvalidArgumentError(absl::StrCat("--tls_key: ", files.key,
+                                                   " is not the key of the certificate in ",
+                                                   files.cert, " (--tls_cert)"));
+  }
+  return absl::OkStatus();
 }
 
 }  // namespace
@@ -46,6 +84,9 @@ absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
   if (!cert.ok()) return cert.status();
   absl::StatusOr<std::string> key = ReadPem("--tls_key", files.key, "PRIVATE KEY");
   if (!key.ok()) return key.status();
+  if (absl::Status match = CheckKeyMatchesCertificate(files, *cert, *key); !match.ok()) {
+    return match;
+  }
   grpc::SslServerCredentialsOptions options(GRPC_SSL_DONT_REQUEST_CLIENT_CERTIFICATE);
   options.pem_key_cert_pairs.push_back({*key, *cert});
   if (files.mutual()) {

@@ -24,7 +24,7 @@ struct TlsFiles {
 
 // Reads the files and builds the credentials. INVALID_ARGUMENT names the flag at fault:
 // --tls_cert without --tls_key (or the reverse), --tls_client_ca without both, an
-// unreadable or empty file.
+// unreadable or empty file, a key that is not the certificate's.
 absl::StatusOr<std::shared_ptr<grpc::ServerCredentials>> MakeServerCredentials(
     const TlsFiles& files);
 

@@ -37,6 +37,8 @@ TEST(SecurityStartup, RefusesAHalfConfiguredSetupWithExitCode2) {
       {{cert, key, "--tls_client_ca=" + certs + "/ca.key"},
        "ca.key holds no PEM CERTIFICATE block"},
       {{cert, "--tls_key=" + certs + "/server.pem"}, "server.pem holds no PEM PRIVATE KEY block"},
+      {{cert, "--tls_key=" + certs + "/admin.key"},
+       "admin.key is not the key of the certificate in"},
       {{"--access_file=" + server.dir() + "/missing"}, "--access_file: cannot read"},
       {{"--access_file=" + server.dir() + "/bad-access"},
        "line 1: the token hash must be 64 hexadecimal digits"},
