@@ -167,6 +167,14 @@ bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCreden
     LogError("--max_request_bytes must be at least 1024");
     return false;
   }
+  if (files.mutual() && absl::GetFlag(FLAGS_access_file).empty()) {
+    // Certificates are identities only through the access file: without it every RPC
+    // would be refused.
+    LogError(
+        "--tls_client_ca needs --access_file: it gives the clients' certificates (by their "
+        "CN) their roles; without it every RPC would be refused");
+    return false;
+  }
   AccessOptions options{absl::GetFlag(FLAGS_access_file), files.mutual(),
                         absl::GetFlag(FLAGS_authorize_pin_rate),
                         absl::GetFlag(FLAGS_authorize_pin_burst)};
@@ -182,11 +190,6 @@ bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCreden
   *mode = absl::StrCat(files.Describe(), (*access)->open()
                                              ? ", no credentials: every caller is an administrator"
                                              : ", every RPC needs an identity with a role");
-  if (files.mutual() && options.access_file.empty()) {
-    Log(LogLevel::kWarning, "no_access_file",
-        "--tls_client_ca without --access_file: no certificate has a role, every RPC is "
-        "refused; list the certificates' CNs in an access file");
-  }
   if ((*access)->open() && !IsLoopback(listen)) {
     Log(LogLevel::kWarning, "open_access",
         "no --access_file and no --tls_client_ca: anyone who reaches the port is an "

@@ -34,6 +34,7 @@ TEST(SecurityStartup, RefusesAHalfConfiguredSetupWithExitCode2) {
       {{key}, "--tls_cert and --tls_key go together"},
       {{"--tls_client_ca=" + certs + "/ca.pem"}, "--tls_client_ca (mutual TLS) needs"},
       {{"--tls_cert=" + certs + "/missing.pem", key}, "--tls_cert: cannot read"},
+      {{cert, key, "--tls_client_ca=" + certs + "/ca.pem"}, "--tls_client_ca needs --access_file"},
       {{cert, key, "--tls_client_ca=" + certs + "/ca.key"},
        "ca.key holds no PEM CERTIFICATE block"},
       {{cert, "--tls_key=" + certs + "/server.pem"}, "server.pem holds no PEM PRIVATE KEY block"},
