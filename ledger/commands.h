@@ -142,7 +142,7 @@ struct Command {
   // When the caller stops waiting for the answer. A command still queued then is answered
   // DEADLINE_EXCEEDED without being decided: a write nobody waits for is never applied.
   absl::Time deadline = absl::InfiniteFuture();
-  // Called once, on the committer thread, after the command's group is durable (or
+  // Called once, on one of the committer's threads, after the command's group is durable (or
   // failed). Must not block.
   std::function<void(CommandResult)> done;
 };

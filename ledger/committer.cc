@@ -11,6 +11,31 @@
 
 namespace callbackledger {
 
+// A group of commands on its way through the pipeline: taken and decided by the
+// collector, then written, merged and answered by the same thread, in ticket order.
+struct Committer::Group {
+  uint64_t ticket = 0;
+  std::vector<Command> commands;
+  std::vector<CommandResult> results;  // one per command
+  std::vector<v1::Event> events;       // what the group writes, in sequence order
+  Delta delta;                         // the group's changes, read by the next group
+  rocksdb::WriteBatch batch;
+  GroupStats stats;
+  // The clock when the last commands were taken: their deadlines are checked against it,
+  // and their events carry it (never earlier than an event before).
+  int64_t event_micros = 0;
+  absl::Time taken_at;
+
+  void Reset() {
+    commands.clear();
+    results.clear();
+    events.clear();
+    LEDGER_CHECK(delta.empty());
+    batch.Clear();
+    stats = GroupStats();
+  }
+};
+
 Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock,
                      LedgerRules rules, CommitterOptions options)
     : store_(store),
@@ -19,7 +44,7 @@ Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* c
       clock_(clock),
       rules_(rules),
       options_(options) {
-  thread_ = std::thread([this] { Run(); });
+  for (std::thread& thread : threads_) thread = std::thread([this] { Run(); });
 }
 
 Committer::~Committer() { Stop(); }
@@ -43,7 +68,9 @@ void Committer::Stop() {
     absl::MutexLock lock(&mu_);
     stopping_ = true;
   }
-  if (thread_.joinable()) thread_.join();
+  for (std::thread& thread : threads_) {
+    if (thread.joinable()) thread.join();
+  }
 }
 
 absl::Status Committer::write_error() const {
@@ -69,144 +96,223 @@ void Committer::SetGroupObserver(std::function<void(const GroupStats&)> observer
   observer_ = std::move(shared);
 }
 
+// Each of the two threads: collect and decide a group, write it, answer it; again.
 void Committer::Run() {
-  std::vector<Command> group;
-  while (true) {
+  Group group;
+  while (Take(&group)) {
+    Collect(&group);
+    Write(&group);
     {
       absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
-          +[](Committer* c)
-               ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->queue_.empty(); },
-          this));
-      if (queue_.empty()) return;  // stopping, and everything queued was answered
-      size_t n = std::min(queue_.size(), options_.max_group_size);
-      for (size_t i = 0; i < n; ++i) {
-        group.push_back(std::move(queue_.front()));
-        queue_.pop_front();
-      }
+      ++write_turn_;
     }
-    CommitGroup(&group);
-    group.clear();
+    Announce(&group);
+    group.Reset();
   }
 }
 
-void Committer::CommitGroup(std::vector<Command>* group) {
-  std::vector<CommandResult> results(group->size());
-  std::vector<v1::Event> events;
-  absl::Status sticky = write_error();
-  View view(state_, &delta_);
-  last_event_micros_ = std::max(last_event_micros_, clock_->NowMicros());
-  const google::protobuf::Timestamp now = FromUnixMicros(last_event_micros_);
-  const absl::Time clock_now = absl::FromUnixMicros(clock_->NowMicros());
+// Becomes the collector and takes the first commands of a new group; false when stopping
+// and everything queued was taken.
+bool Committer::Take(Group* group) {
+  absl::MutexLock lock(&mu_);
+  auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+    return (!collecting_ && !queue_.empty()) || (stopping_ && queue_.empty());
+  };
+  mu_.Await(absl::Condition(&ready));
+  if (queue_.empty()) return false;
+  collecting_ = true;
+  group->ticket = next_ticket_++;
+  return true;
+}
 
-  for (size_t i = 0; i < group->size(); ++i) {
-    Command& command = (*group)[i];
-    CommandResult& result = results[i];
-    if (!sticky.ok()) {
-      result.status =
-          absl::UnavailableError("the ledger accepts no writes after a storage failure");
-      continue;
-    }
-    if (command.deadline <= clock_now) {
-      result.status = absl::DeadlineExceededError(
-          "the deadline passed before the ledger could apply it; nothing was written");
-      continue;
-    }
-    absl::StatusOr<Decided> decided = Decide(view, command, rules_, last_event_micros_);
-    if (!decided.ok()) {
-      result.status = decided.status();
-      continue;
-    }
-    result.denial = decided->denial;
-    if (decided->replay_sequence != 0) {
-      result.replayed = true;
-      uint64_t first_pending = view.meta().last_sequence + 1 - events.size();
-      if (decided->replay_sequence >= first_pending) {
-        result.events.push_back(events[decided->replay_sequence - first_pending]);
-      } else {
-        absl::StatusOr<v1::Event> earlier = store_->ReadEvent(decided->replay_sequence);
-        if (earlier.ok()) {
-          result.events.push_back(*std::move(earlier));
-        } else {
-          result.status = earlier.status();
-        }
-      }
-      continue;
-    }
-    for (v1::Event& event : decided->events) {
-      event.set_sequence(view.meta().last_sequence + 1);
-      *event.mutable_time() = now;
-      event.set_actor(command.actor);
-      if (!command.request_id.empty()) {
-        event.set_request_id(command.request_id);
-        event.set_request_fingerprint(command.fingerprint);
-      }
-      ApplyEvent(event, &view);
-      result.events.push_back(event);
-      events.push_back(std::move(event));
-    }
-  }
-
-  GroupStats stats;
-  stats.commands = group->size();
-  stats.events = events.size();
-  if (!events.empty()) {
-    rocksdb::WriteBatch batch;
-    for (const v1::Event& event : events) {
-      batch.Put(store_->events(), BigEndian64(event.sequence()), event.SerializeAsString())
-          .PermitUncheckedError();
-    }
-    BatchSink sink(store_, &batch);
-    EmitDelta(delta_, &sink);
-    const auto write_started = std::chrono::steady_clock::now();
-    absl::Status written = store_->WriteSynced(&batch);
-    stats.write_micros = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::steady_clock::now() - write_started)
-                             .count();
-    stats.write_status = written;
-    if (written.ok()) {
-      absl::MutexLock lock(state_mu_);
-      state_->Merge(&delta_);
-    } else {
-      // Nothing of this group reaches the state, and no later write is acknowledged.
-      delta_.Clear();
-      {
-        absl::MutexLock lock(&mu_);
-        write_error_ = written;
-      }
-      for (CommandResult& result : results) {
-        if (result.status.ok()) {
-          result.status = absl::UnavailableError(
-              absl::StrCat("storage failure, the outcome is unknown (the change may have reached "
-                           "the disk): retry with the same request_id or reservation_id once "
-                           "the ledger is back: ",
-                           written.message()));
-          result.replayed = false;
-          result.events.clear();
-        }
-      }
-      events.clear();
-    }
-  }
-  LEDGER_CHECK(delta_.empty());
-
-  for (size_t i = 0; i < group->size(); ++i) {
-    if ((*group)[i].done) (*group)[i].done(std::move(results[i]));
-  }
-  if (!events.empty()) {
-    std::function<void(const std::vector<v1::Event>&)> listener;
+// Takes and decides commands into the group until it is the group's turn to write: the
+// whole time the group before it is being written, arrivals join this group.
+void Committer::Collect(Group* group) {
+  while (true) {
+    const size_t first = group->commands.size();
     {
       absl::MutexLock lock(&mu_);
-      listener = listener_;
+      auto ready = [this, group]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+        return write_turn_ == group->ticket ||
+               (!queue_.empty() && group->commands.size() < options_.max_group_size);
+      };
+      mu_.Await(absl::Condition(&ready));
+      // Its turn: everything decided so far is written (arrivals wait for the next group).
+      if (write_turn_ == group->ticket && first > 0) break;
+      size_t n = std::min(queue_.size(), options_.max_group_size - first);
+      for (size_t i = 0; i < n; ++i) {
+        group->commands.push_back(std::move(queue_.front()));
+        queue_.pop_front();
+      }
+      last_event_micros_ = std::max(last_event_micros_, clock_->NowMicros());
+      group->event_micros = last_event_micros_;
+      group->taken_at = absl::FromUnixMicros(clock_->NowMicros());
     }
-    if (listener) listener(events);
+    DecideFrom(group, first);
   }
+  // Published before the next collector may start: it decides on top of this group.
+  {
+    absl::MutexLock lock(&decide_mu_);
+    if (!group->events.empty()) pending_ = group;
+  }
+  absl::MutexLock lock(&mu_);
+  collecting_ = false;
+}
+
+void Committer::DecideFrom(Group* group, size_t first) {
+  group->results.resize(group->commands.size());
+  const size_t events_before = group->events.size();
+  {
+    absl::MutexLock lock(&decide_mu_);
+    // Read under decide_mu_: a failed write sets it before dropping its changes.
+    const absl::Status sticky = write_error();
+    View view(state_, pending_ == nullptr ? nullptr : &pending_->delta, &group->delta);
+    for (size_t i = first; i < group->commands.size(); ++i) {
+      if (!sticky.ok()) {
+        group->results[i].status =
+            absl::UnavailableError("the ledger accepts no writes after a storage failure");
+        continue;
+      }
+      DecideCommand(&view, group, i);
+    }
+  }
+  // Serialized now, while the group before is still being written.
+  for (size_t i = events_before; i < group->events.size(); ++i) {
+    const v1::Event& event = group->events[i];
+    group->batch.Put(store_->events(), BigEndian64(event.sequence()), event.SerializeAsString())
+        .PermitUncheckedError();
+  }
+}
+
+void Committer::DecideCommand(View* view, Group* group, size_t i) {
+  Command& command = group->commands[i];
+  CommandResult& result = group->results[i];
+  if (command.deadline <= group->taken_at) {
+    result.status = absl::DeadlineExceededError(
+        "the deadline passed before the ledger could apply it; nothing was written");
+    return;
+  }
+  absl::StatusOr<Decided> decided = Decide(*view, command, rules_, group->event_micros);
+  if (!decided.ok()) {
+    result.status = decided.status();
+    return;
+  }
+  result.denial = decided->denial;
+  if (decided->replay_sequence != 0) {
+    // The first answer's event: in this group, in the group being written, or stored.
+    result.replayed = true;
+    const uint64_t sequence = decided->replay_sequence;
+    const uint64_t first_own = view->meta().last_sequence + 1 - group->events.size();
+    const std::vector<v1::Event>* pending = pending_ == nullptr ? nullptr : &pending_->events;
+    if (sequence >= first_own) {
+      result.events.push_back(group->events[sequence - first_own]);
+    } else if (pending != nullptr && sequence >= pending->front().sequence()) {
+      result.events.push_back((*pending)[sequence - pending->front().sequence()]);
+    } else {
+      absl::StatusOr<v1::Event> earlier = store_->ReadEvent(sequence);
+      if (earlier.ok()) {
+        result.events.push_back(*std::move(earlier));
+      } else {
+        result.status = earlier.status();
+      }
+    }
+    return;
+  }
+  const google::protobuf::Timestamp now = FromUnixMicros(group->event_micros);
+  for (v1::Event& event : decided->events) {
+    event.set_sequence(view->meta().last_sequence + 1);
+    *event.mutable_time() = now;
+    event.set_actor(command.actor);
+    if (!command.request_id.empty()) {
+      event.set_request_id(command.request_id);
+      event.set_request_fingerprint(command.fingerprint);
+    }
+    ApplyEvent(event, view);
+    result.events.push_back(event);
+    group->events.push_back(std::move(event));
+  }
+}
+
+// At the group's turn: writes it, and merges its changes into the state once durable.
+void Committer::Write(Group* group) {
+  group->stats.commands = group->commands.size();
+  if (absl::Status sticky = write_error(); !sticky.ok()) {
+    // Decided on top of a group whose write failed: never written.
+    Drop(group, absl::UnavailableError("the ledger accepts no writes after a storage failure"),
+         true);
+    return;
+  }
+  group->stats.events = group->events.size();
+  if (group->events.empty()) return;
+  BatchSink sink(store_, &group->batch);
+  EmitDelta(group->delta, &sink);
+  const auto write_started = std::chrono::steady_clock::now();
+  absl::Status written = store_->WriteSynced(&group->batch);
+  group->stats.write_micros = std::chrono::duration_cast<std::chrono::microseconds>(
+                                  std::chrono::steady_clock::now() - write_started)
+                                  .count();
+  group->stats.write_status = written;
+  if (!written.ok()) {
+    {
+      // Refused from now on: set before the group's changes leave the view of the next
+      // group (see DecideFrom), so that nothing is ever decided without them.
+      absl::MutexLock lock(&mu_);
+      write_error_ = written;
+    }
+    Drop(group,
+         absl::UnavailableError(absl::StrCat(
+             "storage failure, the outcome is unknown (the change may have reached the disk): "
+             "retry with the same request_id or reservation_id once the ledger is back: ",
+             written.message())),
+         false);
+    return;
+  }
+  absl::MutexLock lock(&decide_mu_);
+  {
+    absl::MutexLock state_lock(state_mu_);
+    state_->Merge(&group->delta);
+  }
+  pending_ = nullptr;
+}
+
+// Nothing of the group reaches the state: its commands that would have changed something
+// (or, with `every_command`, all of them) are answered `status`.
+void Committer::Drop(Group* group, const absl::Status& status, bool every_command) {
+  {
+    absl::MutexLock lock(&decide_mu_);
+    if (pending_ == group) pending_ = nullptr;
+    group->delta.Clear();
+  }
+  for (CommandResult& result : group->results) {
+    if (result.status.ok() || every_command) {
+      result.status = status;
+      result.replayed = false;
+      result.events.clear();
+    }
+  }
+  group->events.clear();
+}
+
+// In ticket order, once the group is durable (or failed): answers its commands, then
+// tells the commit listener and the group observer.
+void Committer::Announce(Group* group) {
+  std::function<void(const std::vector<v1::Event>&)> listener;
   std::shared_ptr<const std::function<void(const GroupStats&)>> observer;
   {
     absl::MutexLock lock(&mu_);
+    auto ready = [this, group]()
+                     ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answer_turn_ == group->ticket; };
+    mu_.Await(absl::Condition(&ready));
+    if (!group->events.empty()) listener = listener_;
     observer = observer_;
   }
-  if (observer != nullptr) (*observer)(stats);
+  for (size_t i = 0; i < group->commands.size(); ++i) {
+    if (group->commands[i].done) group->commands[i].done(std::move(group->results[i]));
+  }
+  if (listener) listener(group->events);
+  if (observer != nullptr) (*observer)(group->stats);
+  absl::MutexLock lock(&mu_);
+  ++answer_turn_;
 }
 
 }  // namespace callbackledger

@@ -1,15 +1,29 @@
-// The committer: ONE thread drains a bounded queue of commands, decides each against the
-// in-memory state (seeing the changes of the commands before it in the same group),
-// writes the group's events, projection rows and idempotency keys as ONE WriteBatch with
-// sync=true, then folds the group's changes into the state and answers every command of
-// the group. It never waits to fill a group: under light load a group is one command.
+// The committer: drains a bounded queue of commands, decides each against the in-memory
+// state (seeing the changes of the commands before it), writes each group's events,
+// projection rows and idempotency keys as ONE WriteBatch with sync=true, then folds the
+// group's changes into the state and answers every command of the group. It never waits
+// to fill a group: under light load a group is one command.
 //
-// A command whose deadline has passed when its group is taken from the queue is answered
+// Pipelined, two groups deep, on two threads that take turns. While group N is being
+// written and synced by one thread, the other takes the commands that arrive from the
+// queue and decides them as group N+1 against the state plus N's changes (its Delta, not
+// yet durable, so not yet in the state: see View), applying their events to N+1's own
+// Delta. It keeps taking and deciding arrivals into N+1 until N is done, so N+1 holds
+// every command that arrived during N's sync, as the serial committer's next group
+// would, but is already decided when its turn to write comes. When N is durable, its
+// Delta is merged into the state (under `state_mu`, so readers only ever see durable
+// changes); then N+1 is written, and meanwhile N's commands are answered. Groups are
+// written, merged and answered in decision order: the log order is the decision order
+// and sequence numbers have no gaps. A thread that finds the queue empty and nothing
+// being written writes its group itself at once (no hand-off between threads).
+//
+// A command whose deadline has passed when it is taken from the queue is answered
 // DEADLINE_EXCEEDED without being decided (by the injected clock).
 //
 // A failed write or sync is sticky: the group is answered UNAVAILABLE with an unknown
 // outcome (its bytes may have reached the disk, so a restart may find it), its changes
-// never reach the in-memory state, and every later command is refused. Reads go on.
+// never reach the in-memory state, and every later command is refused, the group already
+// decided on top of it included: that group is never written. Reads go on.
 #ifndef CALLBACKLEDGER_LEDGER_COMMITTER_H_
 #define CALLBACKLEDGER_LEDGER_COMMITTER_H_
 
@@ -66,16 +80,25 @@ class Committer {
   absl::Status write_error() const;
   size_t queue_depth() const;
 
-  // Called on the committer thread after each durable group, with its events.
+  // Called after each durable group, with its events: in log order, one call at a time
+  // (on either of the committer's threads).
   void SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener);
 
-  // Called on the committer thread after each group, durable or not, once its commands
-  // are answered. Must not block.
+  // Called after each group, durable or not, once its commands are answered: in order,
+  // one call at a time. Must not block.
   void SetGroupObserver(std::function<void(const GroupStats&)> observer);
 
  private:
+  struct Group;  // one group on its way through the pipeline (committer.cc)
+
   void Run();
-  void CommitGroup(std::vector<Command>* group);
+  bool Take(Group* group);
+  void Collect(Group* group);
+  void DecideFrom(Group* group, size_t first);
+  void DecideCommand(View* view, Group* group, size_t i) ABSL_EXCLUSIVE_LOCKS_REQUIRED(decide_mu_);
+  void Write(Group* group);
+  void Drop(Group* group, const absl::Status& status, bool every_command);
+  void Announce(Group* group);
 
   Store* const store_;
   State* const state_;
@@ -91,11 +114,19 @@ class Committer {
   std::function<void(const std::vector<v1::Event>&)> listener_ ABSL_GUARDED_BY(mu_);
   // Shared, so that each group copies a pointer rather than the function.
   std::shared_ptr<const std::function<void(const GroupStats&)>> observer_ ABSL_GUARDED_BY(mu_);
+  // One thread at a time takes commands from the queue and decides them (the collector).
+  bool collecting_ ABSL_GUARDED_BY(mu_) = false;
+  uint64_t next_ticket_ ABSL_GUARDED_BY(mu_) = 0;  // groups in decision order
+  uint64_t write_turn_ ABSL_GUARDED_BY(mu_) = 0;   // the group whose turn it is to write
+  uint64_t answer_turn_ ABSL_GUARDED_BY(mu_) = 0;  // ... to be answered
 
-  // Owned by the committer thread.
-  int64_t last_event_micros_ = 0;
-  Delta delta_;
-  std::thread thread_;
+  // Held while deciding (reading the state and the pending group) and while merging.
+  // Taken before state_mu_ and before mu_ (never mu_ then decide_mu_).
+  absl::Mutex decide_mu_;
+  // The group being written, whose changes are not in the state yet; null if none.
+  const Group* pending_ ABSL_GUARDED_BY(decide_mu_) = nullptr;
+  int64_t last_event_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  std::thread threads_[2];
 };
 
 }  // namespace callbackledger

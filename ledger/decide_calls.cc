@@ -366,23 +366,29 @@ absl::StatusOr<Decided> DecideSync(const View& view, const SyncReservationsComma
   if (const auto* open = view.base().OpenReservationsOfNode(command.node_id)) {
     for (const std::string& id : *open) consider(id);
   }
-  for (const auto& [id, reservation] : view.changed_reservations()) {
-    if (view.base().FindReservation(id) == nullptr) consider(id);  // opened in this group
-  }
+  for (const std::string& id : view.ReservationsNotInBase()) consider(id);  // opened since
   return decided;
 }
 
 absl::StatusOr<Decided> DecideExpire(const View& view, const LedgerRules& rules,
                                      int64_t now_micros) {
   Decided decided;
-  for (const auto& [expires, id] : view.base().expiry_index()) {
-    if (expires > now_micros || decided.events.size() >= rules.max_events_per_command) break;
+  auto expire_if_due = [&](const std::string& id) {
     const Row* reservation = view.FindReservation(id);
     if (reservation == nullptr || reservation->state() != Row::OPEN ||
         ToUnixMicros(reservation->expires_at()) > now_micros) {
-      continue;
+      return;
     }
     ReleaseAs(view, *reservation, v1::ReservationReleased::EXPIRED, &decided);
+  };
+  for (const auto& [expires, id] : view.base().expiry_index()) {
+    if (expires > now_micros || decided.events.size() >= rules.max_events_per_command) break;
+    expire_if_due(id);
+  }
+  // Opened by a group not yet in the state (and its index): due only with a very short TTL.
+  for (const std::string& id : view.ReservationsNotInBase()) {
+    if (decided.events.size() >= rules.max_events_per_command) break;
+    expire_if_due(id);
   }
   return decided;
 }

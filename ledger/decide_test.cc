@@ -381,5 +381,46 @@ TEST_F(DecideTest, UnknownCallerIdIsNotFound) {
   EXPECT_TRUE(delta_.empty());
 }
 
+// A group decided while the one before it is still being written (its Delta pending, not
+// in the State nor in the State's indexes) sees the reservations that group opened.
+TEST_F(DecideTest, SyncAndExpireSeeTheReservationsOfThePendingGroup) {
+  ASSERT_TRUE(DecideAndApply(AddCommand(kExt, "5550001", v1::CallerId::ENABLED, 10 * kUnit)).ok());
+  Commit();
+  ReserveCommand reserve;
+  reserve.reservation_id = "r1";
+  reserve.extension = kExt;
+  reserve.callback_number = "5550001";
+  reserve.amount_micros = kUnit;
+  reserve.ttl_seconds = 60;
+  reserve.node_id = "node-1";
+  Command opening;
+  opening.body = reserve;
+  ASSERT_TRUE(DecideAndApply(opening).ok());  // delta_ is now the pending group's
+  ASSERT_EQ(state_.FindReservation("r1"), nullptr);
+
+  Delta own;
+  View next(&state_, &delta_, &own);
+  SyncReservationsCommand sync;
+  sync.node_id = "node-1";
+  Command syncing;
+  syncing.body = sync;
+  absl::StatusOr<Decided> orphaned = Decide(next, syncing, rules_, kNowMicros);
+  ASSERT_TRUE(orphaned.ok()) << orphaned.status();
+  ASSERT_EQ(orphaned->events.size(), 1u);
+  EXPECT_EQ(orphaned->events[0].reservation_released().reservation_id(), "r1");
+  EXPECT_EQ(orphaned->events[0].reservation_released().reason(), v1::ReservationReleased::ORPHANED);
+
+  Command expiring;
+  expiring.body = ExpireCommand{};
+  absl::StatusOr<Decided> early = Decide(next, expiring, rules_, kNowMicros + 59 * kUnit);
+  ASSERT_TRUE(early.ok()) << early.status();
+  EXPECT_TRUE(early->events.empty());
+  absl::StatusOr<Decided> expired = Decide(next, expiring, rules_, kNowMicros + 60 * kUnit);
+  ASSERT_TRUE(expired.ok()) << expired.status();
+  ASSERT_EQ(expired->events.size(), 1u);
+  EXPECT_EQ(expired->events[0].reservation_released().reason(), v1::ReservationReleased::EXPIRED);
+  EXPECT_TRUE(own.empty()) << "deciding wrote";
+}
+
 }  // namespace
 }  // namespace callbackledger

@@ -4,7 +4,7 @@
 //
 // Writes answer through `done`, called exactly once: on the calling thread when the
 // request is refused before it is queued (malformed, or the ledger accepts no writes),
-// otherwise on the committer thread once the change is durable. `done` must not block.
+// otherwise on a committer thread once the change is durable. `done` must not block.
 // Reads may be called from any thread.
 //
 // Status codes follow the API: INVALID_ARGUMENT (malformed), NOT_FOUND, ALREADY_EXISTS,

@@ -1,9 +1,18 @@
 #include "projections/state.h"
 
 #include <limits>
+#include <string_view>
 #include <utility>
 
+#include "absl/strings/string_view.h"
+
 namespace callbackledger {
+namespace {
+
+// Looks a string key up without copying it (the maps hash absl::string_view).
+absl::string_view Key(std::string_view key) { return absl::string_view(key.data(), key.size()); }
+
+}  // namespace
 
 int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp) {
   int64_t micros = 0;
@@ -67,17 +76,17 @@ std::optional<uint64_t> State::FindNumber(std::string_view extension,
 }
 
 const ExtensionState* State::FindExtension(std::string_view extension) const {
-  auto it = extensions_.find(std::string(extension));
+  auto it = extensions_.find(Key(extension));
   return it == extensions_.end() ? nullptr : &it->second;
 }
 
 const store::v1::IdempotencyRow* State::FindIdempotency(std::string_view key) const {
-  auto it = idempotency_.find(std::string(key));
+  auto it = idempotency_.find(Key(key));
   return it == idempotency_.end() ? nullptr : &it->second;
 }
 
 const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension) const {
-  auto it = extension_ids_.find(std::string(extension));
+  auto it = extension_ids_.find(Key(extension));
   return it == extension_ids_.end() ? nullptr : &it->second;
 }
 
@@ -94,12 +103,12 @@ void State::Clear() {
 }
 
 const ReservationState* State::FindReservation(std::string_view reservation_id) const {
-  auto it = reservations_.find(std::string(reservation_id));
+  auto it = reservations_.find(Key(reservation_id));
   return it == reservations_.end() ? nullptr : &it->second;
 }
 
 const absl::btree_set<std::string>* State::OpenReservationsOfNode(std::string_view node_id) const {
-  auto it = open_by_node_.find(std::string(node_id));
+  auto it = open_by_node_.find(Key(node_id));
   return it == open_by_node_.end() ? nullptr : &it->second;
 }
 
@@ -195,33 +204,35 @@ void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
 }
 
 const CallerIdState* View::FindCallerId(uint64_t id) const {
-  auto it = delta_->callerids_.find(id);
-  if (it != delta_->callerids_.end()) return it->second.has_value() ? &*it->second : nullptr;
+  if (const auto* changed = Changed(&Delta::callerids_, id)) {
+    return changed->has_value() ? &**changed : nullptr;
+  }
   return state_->FindCallerId(id);
 }
 
 std::optional<uint64_t> View::FindNumber(std::string_view extension,
                                          std::string_view number) const {
-  auto it = delta_->numbers_.find(NumberKey(extension, number));
-  if (it != delta_->numbers_.end()) return it->second;
+  const std::string key = NumberKey(extension, number);
+  if (const auto* changed = Changed(&Delta::numbers_, key)) return *changed;
   return state_->FindNumber(extension, number);
 }
 
 ExtensionState View::GetExtension(std::string_view extension) const {
-  auto it = delta_->extensions_.find(std::string(extension));
-  if (it != delta_->extensions_.end() && it->second.has_value()) return *it->second;
+  const auto* changed = Changed(&Delta::extensions_, Key(extension));
+  if (changed != nullptr && changed->has_value()) return **changed;
   const ExtensionState* stored = state_->FindExtension(extension);
   return stored == nullptr ? ExtensionState{} : *stored;
 }
 
 const store::v1::IdempotencyRow* View::FindIdempotency(std::string_view key) const {
-  auto it = delta_->idempotency_.find(std::string(key));
-  if (it != delta_->idempotency_.end()) return &it->second;
+  if (const auto* changed = Changed(&Delta::idempotency_, Key(key))) return changed;
   return state_->FindIdempotency(key);
 }
 
 const MetaState& View::meta() const {
-  return delta_->meta_.has_value() ? *delta_->meta_ : state_->meta();
+  if (delta_->meta_.has_value()) return *delta_->meta_;
+  if (pending_ != nullptr && pending_->meta_.has_value()) return *pending_->meta_;
+  return state_->meta();
 }
 
 void View::PutCallerId(CallerIdState callerid) {
@@ -248,9 +259,22 @@ void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
 }
 
 const ReservationState* View::FindReservation(std::string_view reservation_id) const {
-  auto it = delta_->reservations_.find(std::string(reservation_id));
-  if (it != delta_->reservations_.end()) return &it->second;
+  if (const auto* changed = Changed(&Delta::reservations_, Key(reservation_id))) return changed;
   return state_->FindReservation(reservation_id);
+}
+
+std::vector<std::string> View::ReservationsNotInBase() const {
+  std::vector<std::string> ids;
+  for (const auto& [id, reservation] : delta_->reservations_) {
+    if (state_->FindReservation(id) == nullptr) ids.push_back(id);
+  }
+  if (pending_ == nullptr) return ids;
+  for (const auto& [id, reservation] : pending_->reservations_) {
+    if (!delta_->reservations_.contains(id) && state_->FindReservation(id) == nullptr) {
+      ids.push_back(id);
+    }
+  }
+  return ids;
 }
 
 void View::PutReservation(ReservationState reservation) {
@@ -259,7 +283,7 @@ void View::PutReservation(ReservationState reservation) {
 }
 
 MetaState& View::mutable_meta() {
-  if (!delta_->meta_.has_value()) delta_->meta_ = state_->meta();
+  if (!delta_->meta_.has_value()) delta_->meta_ = meta();
   return *delta_->meta_;
 }
 

@@ -158,10 +158,17 @@ class State {
   void IndexReservation(const ReservationState& reservation, bool add);
 };
 
-// Reads through a Delta to a State; writes go to the Delta only.
+// Reads through a Delta to a State; writes go to the Delta only. With a pending Delta
+// (the changes of the group decided just before, not yet durable and so not yet merged
+// into the State), it reads the own Delta first, then the pending one, then the State:
+// a group can be decided while the one before it is still being written. The pending
+// Delta is only read; merging it into the State leaves the own Delta valid on its own,
+// since every entry of a Delta is a whole value, not a change to the value under it.
 class View {
  public:
-  View(const State* state, Delta* delta) : state_(state), delta_(delta) {}
+  View(const State* state, Delta* delta) : View(state, nullptr, delta) {}
+  View(const State* state, const Delta* pending, Delta* delta)
+      : state_(state), pending_(pending), delta_(delta) {}
 
   const CallerIdState* FindCallerId(uint64_t id) const;
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
@@ -172,10 +179,9 @@ class View {
   const ReservationState* FindReservation(std::string_view reservation_id) const;
   // The committed state, for its indexes; entries must be re-read through the View.
   const State& base() const { return *state_; }
-  // Reservations changed in this group.
-  const absl::flat_hash_map<std::string, ReservationState>& changed_reservations() const {
-    return delta_->reservations_;
-  }
+  // The ids of the reservations the State does not have yet (opened in this group or in
+  // the pending one), each once; re-read them through the View.
+  std::vector<std::string> ReservationsNotInBase() const;
 
   void PutCallerId(CallerIdState callerid);
   void EraseCallerId(uint64_t id);
@@ -188,7 +194,18 @@ class View {
   AppendedRows& appended() { return delta_->appended_; }
 
  private:
+  // The entry of `key` in the own Delta, else in the pending one; null when neither has it.
+  template <typename Map, typename Key>
+  const typename Map::mapped_type* Changed(Map Delta::*map, const Key& key) const {
+    auto it = (delta_->*map).find(key);
+    if (it != (delta_->*map).end()) return &it->second;
+    if (pending_ == nullptr) return nullptr;
+    auto pending = (pending_->*map).find(key);
+    return pending == (pending_->*map).end() ? nullptr : &pending->second;
+  }
+
   const State* state_;
+  const Delta* pending_;  // may be null
   Delta* delta_;
 };
 

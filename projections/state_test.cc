@@ -1,7 +1,10 @@
 #include "projections/state.h"
 
+#include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <string>
+#include <vector>
 
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
@@ -37,6 +40,106 @@ TEST(UnixMicrosTest, TimesBeyondInt64MicrosSaturate) {
   EXPECT_EQ(ToUnixMicros(Time(kMin, -999999999)), kMin);
   EXPECT_EQ(ToUnixMicros(Time(kMax / 1000000, 999999999)), kMax);
   EXPECT_EQ(ToUnixMicros(Time(kMin / 1000000, -999999999)), kMin);
+}
+
+CallerIdState Callerid(uint64_t id, int64_t credit) {
+  CallerIdState callerid;
+  callerid.id = id;
+  callerid.extension = "100";
+  callerid.callback_number = "+4072100000" + std::to_string(id);
+  callerid.credit_left_micros = credit;
+  return callerid;
+}
+
+ReservationState Reservation(const std::string& id, int64_t expires_micros) {
+  ReservationState reservation;
+  reservation.set_reservation_id(id);
+  reservation.set_state(store::v1::ReservationRow::OPEN);
+  *reservation.mutable_expires_at() = FromUnixMicros(expires_micros);
+  return reservation;
+}
+
+// A group decided while the one before it is still being written reads through its own
+// Delta, then the pending one, then the State.
+class TwoDeltaViewTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    Delta loaded;
+    View setup(&state_, &loaded);
+    setup.PutCallerId(Callerid(1, 100));
+    setup.PutNumber("100", "+407210000001", 1);
+    setup.PutCallerId(Callerid(2, 200));
+    setup.PutReservation(Reservation("r-state", 10));
+    setup.mutable_meta().last_sequence = 5;
+    state_.Merge(&loaded);
+  }
+
+  State state_;
+  Delta pending_;
+  Delta own_;
+};
+
+TEST_F(TwoDeltaViewTest, ReadsTheOwnDeltaThenThePendingOneThenTheState) {
+  View before(&state_, &pending_);
+  before.PutCallerId(Callerid(1, 150));  // changed by the pending group
+  before.EraseCallerId(2);               // removed by it
+  before.EraseNumber("100", "+407210000001");
+  before.PutIdempotency("AddCredit\x1fk", store::v1::IdempotencyRow());
+  before.mutable_meta().last_sequence = 7;
+
+  View view(&state_, &pending_, &own_);
+  EXPECT_EQ(view.FindCallerId(1)->credit_left_micros, 150);
+  EXPECT_EQ(view.FindCallerId(2), nullptr) << "removed by the pending group";
+  EXPECT_FALSE(view.FindNumber("100", "+407210000001").has_value());
+  EXPECT_NE(view.FindIdempotency("AddCredit\x1fk"), nullptr);
+  EXPECT_EQ(view.meta().last_sequence, 7u);
+  EXPECT_EQ(view.FindReservation("r-state"), state_.FindReservation("r-state"));
+
+  view.PutCallerId(Callerid(1, 120));  // this group's own change wins
+  view.PutCallerId(Callerid(2, 50));   // and may bring back what the pending one removed
+  view.mutable_meta().last_sequence += 1;
+  EXPECT_EQ(view.FindCallerId(1)->credit_left_micros, 120);
+  EXPECT_EQ(view.FindCallerId(2)->credit_left_micros, 50);
+  EXPECT_EQ(view.meta().last_sequence, 8u) << "the own meta starts from the pending one";
+  // The pending Delta is only read.
+  EXPECT_EQ(pending_.callerids_.at(1)->credit_left_micros, 150);
+  EXPECT_EQ(pending_.meta_->last_sequence, 7u);
+}
+
+TEST_F(TwoDeltaViewTest, MergingThePendingDeltaFirstLeavesTheOwnOneValidOnItsOwn) {
+  View before(&state_, &pending_);
+  before.PutCallerId(Callerid(3, 300));
+  before.mutable_meta().last_sequence = 6;
+  View view(&state_, &pending_, &own_);
+  CallerIdState third = *view.FindCallerId(3);
+  third.credit_left_micros -= 30;
+  view.PutCallerId(third);
+  view.mutable_meta().last_sequence = 7;
+
+  state_.Merge(&pending_);  // the pending group is durable
+  EXPECT_EQ(View(&state_, &own_).FindCallerId(3)->credit_left_micros, 270);
+  state_.Merge(&own_);
+  EXPECT_EQ(state_.FindCallerId(3)->credit_left_micros, 270);
+  EXPECT_EQ(state_.FindCallerId(1)->credit_left_micros, 100);
+  EXPECT_EQ(state_.meta().last_sequence, 7u);
+  ASSERT_NE(state_.ExtensionIds("100"), nullptr);
+  EXPECT_EQ(state_.ExtensionIds("100")->size(), 3u);
+}
+
+TEST_F(TwoDeltaViewTest, ListsEachReservationTheStateHasNotYetOnce) {
+  View before(&state_, &pending_);
+  before.PutReservation(Reservation("r-pending", 20));
+  before.PutReservation(Reservation("r-both", 30));
+  View view(&state_, &pending_, &own_);
+  view.PutReservation(Reservation("r-own", 40));
+  view.PutReservation(Reservation("r-both", 50));
+  view.PutReservation(Reservation("r-state", 60));  // the State has it: not listed
+
+  std::vector<std::string> ids = view.ReservationsNotInBase();
+  std::sort(ids.begin(), ids.end());
+  EXPECT_EQ(ids, (std::vector<std::string>{"r-both", "r-own", "r-pending"}));
+  EXPECT_EQ(ToUnixMicros(view.FindReservation("r-both")->expires_at()), 50);
+  EXPECT_EQ(ToUnixMicros(view.FindReservation("r-pending")->expires_at()), 20);
 }
 
 }  // namespace

@@ -24,7 +24,7 @@ class WatchHub {
  public:
   static constexpr size_t kMaxFollowers = 256;
 
-  // Wakes every follower; called on the committer thread after each durable group.
+  // Wakes every follower; called by the committer after each durable group.
   void NotifyCommitted();
   // Ends every stream with UNAVAILABLE and refuses new ones.
   void Shutdown();
