@@ -11,8 +11,8 @@
 
 namespace callbackledger {
 
-Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock,
-                     LedgerRules rules, CommitterOptions options)
+Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, LedgerRules rules,
+                     CommitterOptions options)
     : store_(store),
       state_(state),
       state_mu_(state_mu),
@@ -25,7 +25,7 @@ Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* c
 Committer::~Committer() { Stop(); }
 
 absl::Status Committer::Submit(Command command) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!write_error_.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the ledger accepts no writes after a storage failure: ", write_error_.message()));
@@ -40,24 +40,24 @@ absl::Status Committer::Submit(Command command) {
 
 void Committer::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   if (thread_.joinable()) thread_.join();
 }
 
 absl::Status Committer::write_error() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return write_error_;
 }
 
 size_t Committer::queue_depth() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 void Committer::SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   listener_ = std::move(listener);
 }
 
@@ -65,7 +65,7 @@ void Committer::SetGroupObserver(std::function<void(const GroupStats&)> observer
   auto shared =
       observer ? std::make_shared<const std::function<void(const GroupStats&)>>(std::move(observer))
                : nullptr;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   observer_ = std::move(shared);
 }
 
@@ -73,8 +73,8 @@ void Committer::Run() {
   std::vector<Command> group;
   while (true) {
     {
-      absl::MutexLock lock(&mu_);
-      mu_.Await(absl::Condition(
+      MutexLock lock(&mu_);
+      mu_.Await(Condition(
           +[](Committer* c)
                ABSL_EXCLUSIVE_LOCKS_REQUIRED(c->mu_) { return c->stopping_ || !c->queue_.empty(); },
           this));
@@ -165,13 +165,13 @@ void Committer::CommitGroup(std::vector<Command>* group) {
                              .count();
     stats.write_status = written;
     if (written.ok()) {
-      absl::MutexLock lock(state_mu_);
+      MutexLock lock(state_mu_);
       state_->Merge(&delta_);
     } else {
       // Nothing of this group reaches the state, and no later write is acknowledged.
       delta_.Clear();
       {
-        absl::MutexLock lock(&mu_);
+        MutexLock lock(&mu_);
         write_error_ = written;
       }
       for (CommandResult& result : results) {
@@ -196,14 +196,14 @@ void Committer::CommitGroup(std::vector<Command>* group) {
   if (!events.empty()) {
     std::function<void(const std::vector<v1::Event>&)> listener;
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       listener = listener_;
     }
     if (listener) listener(events);
   }
   std::shared_ptr<const std::function<void(const GroupStats&)>> observer;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     observer = observer_;
   }
   if (observer != nullptr) (*observer)(stats);

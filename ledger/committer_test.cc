@@ -1,0 +1,401 @@
+// The committer under concurrent load, through the Ledger facade: many threads write at
+// once while others read and the expiry thread runs. Group commit must answer every
+// command exactly once, in the order of the log, with no gap; Stop() must answer a full
+// queue; a storage failure under load must refuse every later write while reads go on.
+//
+// These tests also run under ThreadSanitizer (scripts/test-sanitizers.sh), which checks
+// that the committer, the expiry thread and the readers share the state correctly.
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdint>
+#include <future>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
+#include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
+#include "absl/time/time.h"
+#include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/calls.pb.h"
+#include "callbackledger/v1/credit.pb.h"
+#include "callbackledger/v1/events.pb.h"
+#include "gtest/gtest.h"
+#include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "ledger/sync.h"
+#include "ledger/testing/fault_env.h"
+#include "ledger/testing/ledger_fixture.h"
+#include "rocksdb/env.h"
+#include "rocksdb/status.h"
+
+namespace callbackledger {
+namespace {
+
+using ::absl::StrCat;
+using ::callbackledger::testing::AllEvents;
+
+constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
+constexpr char kExt[] = "0003*005";
+constexpr int kWriters = 4;
+constexpr int kReaders = 2;
+constexpr absl::Duration kPatience = absl::Seconds(60);  // a bound on every wait, never reached
+
+int64_t Micros(const std::string& money) {
+  absl::StatusOr<int64_t> micros = ParseMoney("money", money);
+  EXPECT_TRUE(micros.ok()) << micros.status();
+  return micros.value_or(-1);
+}
+
+std::string Number(int writer) { return StrCat("+4072100000", writer); }
+
+// The answers to the writes of a test, in the order the ledger gave them.
+class Answers {
+ public:
+  explicit Answers(int slots) : times_(slots, 0) {}
+
+  // The answer to the write in `slot`: the event sequence it wrote, or its error.
+  void Record(int slot, absl::StatusOr<uint64_t> sequence) {
+    MutexLock lock(&mu_);
+    ++times_[slot];
+    ++answered_;
+    if (sequence.ok()) {
+      sequences_.push_back(*sequence);
+    } else {
+      errors_.push_back(sequence.status());
+    }
+  }
+
+  // Waits (boundedly) until `count` answers came; false if they did not.
+  bool WaitFor(int count) {
+    MutexLock lock(&mu_);
+    auto enough = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answered_ >= count; };
+    return mu_.AwaitWithTimeout(Condition(&enough), kPatience);
+  }
+
+  // Every slot below `slots` was answered exactly once.
+  void ExpectEachAnsweredOnce(int slots) {
+    MutexLock lock(&mu_);
+    for (int slot = 0; slot < slots; ++slot) EXPECT_EQ(times_[slot], 1) << "write " << slot;
+  }
+
+  std::vector<uint64_t> sequences() {
+    MutexLock lock(&mu_);
+    return sequences_;
+  }
+  std::vector<absl::Status> errors() {
+    MutexLock lock(&mu_);
+    return errors_;
+  }
+
+ private:
+  Mutex mu_;
+  std::vector<int> times_ ABSL_GUARDED_BY(mu_);
+  int answered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<uint64_t> sequences_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
+};
+
+class CommitterTest : public testing::LedgerFixture {
+ protected:
+  CommitterTest() : LedgerFixture("committer_test", "committer-test", kStartMicros) {}
+
+  void Configure(LedgerOptions* options) override {
+    options->expiry_poll_milliseconds = 1;  // the expiry thread runs all along
+    options->env = &env_;
+  }
+
+  // One CallerID a writer, each with 100.00; their ids.
+  std::vector<uint64_t> AddCallers() {
+    std::vector<uint64_t> ids;
+    for (int w = 0; w < kWriters; ++w) {
+      v1::AddCallerIdRequest request;
+      request.set_extension(kExt);
+      request.set_callback_number(Number(w));
+      request.set_initial_credit("100.00");
+      absl::StatusOr<v1::CallerId> added = Call(&Ledger::AddCallerId, request);
+      EXPECT_TRUE(added.ok()) << added.status();
+      ids.push_back(added.ok() ? added->id() : 0);
+    }
+    return ids;
+  }
+
+  // Queues a recharge of 0.01 with a request id; its answer goes to `answers`.
+  void StartRecharge(uint64_t callerid, int slot, Answers* answers) {
+    v1::AddCreditRequest request;
+    request.set_callerid_id(callerid);
+    request.set_amount("0.01");
+    request.set_request_id(StrCat("recharge-", slot));
+    ledger_->AddCredit(request, Origin(actor_), [answers, slot](absl::StatusOr<v1::Recharge> r) {
+      answers->Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+    });
+  }
+
+  // Starts kReaders threads that read until `stop`: every read succeeds, every CallerID
+  // shows available = credit left - held, and last_sequence never goes back.
+  std::vector<std::thread> StartReaders(const std::vector<uint64_t>& ids,
+                                        const std::atomic<bool>& stop) {
+    std::vector<std::thread> readers;
+    for (int r = 0; r < kReaders; ++r) {
+      readers.emplace_back([this, &ids, &stop] {
+        uint64_t last = 0;
+        for (int round = 0; round < 100000 && !stop.load(); ++round) {
+          const uint64_t now = ledger_->last_sequence();
+          EXPECT_GE(now, last) << "last_sequence went back";
+          last = now;
+          v1::GetCallerIdRequest get;
+          get.set_callerid_id(ids[round % ids.size()]);
+          absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+          ASSERT_TRUE(callerid.ok()) << callerid.status();
+          EXPECT_EQ(Micros(callerid->available_credit()),
+                    Micros(callerid->credit_left()) - Micros(callerid->held_credit()));
+          v1::ListCallerIdsRequest list;
+          list.set_page_size(100);
+          absl::StatusOr<v1::ListCallerIdsResponse> page = ledger_->ListCallerIds(list);
+          ASSERT_TRUE(page.ok()) << page.status();
+          EXPECT_EQ(page->caller_ids_size(), kWriters);
+        }
+      });
+    }
+    return readers;
+  }
+
+  testing::FaultEnv env_{rocksdb::Env::Default()};
+};
+
+TEST_F(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpiryRun) {
+  constexpr int kRechargesPerWriter = 60;
+  constexpr int kReservesPerWriter = 20;  // 0.50 each, released by the expiry thread
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+  Answers recharges(kWriters * kRechargesPerWriter);
+  Answers reserves(kWriters * kReservesPerWriter);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers = StartReaders(ids, stop);
+  std::thread clock([this, &stop] {
+    for (int i = 0; i < 2000 && !stop.load(); ++i) {  // the reservations expire meanwhile
+      clock_.AdvanceMicros(100000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      // Nothing waits for an answer here, so commands pile up and are committed in groups.
+      for (int i = 0; i < kRechargesPerWriter; ++i) {
+        StartRecharge(ids[w], w * kRechargesPerWriter + i, &recharges);
+        if (i % 3 != 0) continue;
+        const int slot = w * kReservesPerWriter + i / 3;
+        v1::ReserveRequest reserve;
+        reserve.set_reservation_id(StrCat("hold-", slot));
+        reserve.set_extension(kExt);
+        reserve.set_callback_number(Number(w));
+        reserve.set_amount("0.50");
+        reserve.set_ttl_seconds(1);
+        reserve.set_node_id("node-1");
+        ledger_->Reserve(reserve, Origin(actor_), [&reserves, slot](auto reply) {
+          reserves.Record(slot, reply.ok() && reply->decision() == v1::ALLOWED
+                                    ? absl::StatusOr<uint64_t>(0)
+                                    : absl::InternalError("not allowed"));
+        });
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  ASSERT_TRUE(recharges.WaitFor(kWriters * kRechargesPerWriter));
+  ASSERT_TRUE(reserves.WaitFor(kWriters * kReservesPerWriter));
+  clock_.AdvanceMicros(3600 * 1000000LL);
+  for (int i = 0; i < 60000 && ledger_->open_reservations() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  clock.join();
+  for (std::thread& reader : readers) reader.join();
+
+  recharges.ExpectEachAnsweredOnce(kWriters * kRechargesPerWriter);
+  reserves.ExpectEachAnsweredOnce(kWriters * kReservesPerWriter);
+  EXPECT_TRUE(recharges.errors().empty());
+  EXPECT_TRUE(reserves.errors().empty());
+  // The log has no gap and holds exactly the writes answered, plus one release each; the
+  // recharges were answered in the order of their events in the log.
+  EXPECT_EQ(ledger_->open_reservations(), 0u);
+  std::vector<uint64_t> recharge_events;
+  int opened = 0, released = 0;
+  for (const v1::Event& event : AllEvents(ledger_.get())) {
+    if (event.has_credit_added() && event.sequence() > setup) {
+      recharge_events.push_back(event.sequence());
+    }
+    opened += event.has_reservation_opened();
+    released += event.has_reservation_released();
+  }
+  EXPECT_EQ(recharges.sequences(), recharge_events);
+  const int added = static_cast<int>(recharge_events.size());
+  EXPECT_EQ(added, kWriters * kRechargesPerWriter);
+  EXPECT_EQ(opened, kWriters * kReservesPerWriter);
+  EXPECT_EQ(released, kWriters * kReservesPerWriter);
+  EXPECT_EQ(ledger_->last_sequence(), setup + added + opened + released);
+  for (uint64_t id : ids) {
+    v1::GetCallerIdRequest get;
+    get.set_callerid_id(id);
+    absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+    ASSERT_TRUE(callerid.ok()) << callerid.status();
+    EXPECT_EQ(callerid->credit_left(), "100.60");  // 60 recharges of 0.01; holds charge nothing
+    EXPECT_EQ(callerid->available_credit(), "100.60");
+  }
+}
+
+TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
+  constexpr int kCapacity = 16;
+  options_.committer.queue_capacity = kCapacity;
+  options_.expiry_poll_milliseconds = 0;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+
+  // The first write's answer holds the committer until the queue is full and Stop() runs.
+  Answers answers(1 + kWriters * (kCapacity + 1));
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  v1::AddCreditRequest first;
+  first.set_callerid_id(ids[0]);
+  first.set_amount("0.01");
+  ledger_->AddCredit(first, Origin(actor_), [&](absl::StatusOr<v1::Recharge> r) {
+    holding.set_value();
+    released.wait_for(std::chrono::seconds(60));
+    answers.Record(0, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+  });
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+
+  // Writers fill the queue at once; each stops at its first refusal, answered on its own
+  // thread before the call returns.
+  std::atomic<int> refused_full{0};
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i <= kCapacity; ++i) {
+        const int slot = 1 + w * (kCapacity + 1) + i;
+        absl::Status refusal;
+        v1::AddCreditRequest request;
+        request.set_callerid_id(ids[w]);
+        request.set_amount("0.01");
+        ledger_->AddCredit(request, Origin(actor_), [&](absl::StatusOr<v1::Recharge> r) {
+          if (!r.ok()) refusal = r.status();
+          answers.Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+        });
+        if (!refusal.ok()) {
+          EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
+          EXPECT_TRUE(absl::StrContains(refusal.message(), "queue is full")) << refusal;
+          ++refused_full;
+          return;
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(refused_full.load(), kWriters);
+  EXPECT_EQ(ledger_->committer()->queue_depth(), static_cast<size_t>(kCapacity));
+
+  // Stop() while the queue is full: it refuses new writes, then answers the queued ones.
+  std::thread stopper([this] { ledger_->Shutdown(); });
+  absl::Status refusal;
+  for (int i = 0; i < 60000 && !absl::StrContains(refusal.message(), "shutting down"); ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    ledger_->AddCredit(first, Origin(actor_),
+                       [&refusal](absl::StatusOr<v1::Recharge> r) { refusal = r.status(); });
+  }
+  EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
+  EXPECT_TRUE(absl::StrContains(refusal.message(), "shutting down")) << refusal;
+  release.set_value();
+  stopper.join();
+
+  // 1 + kCapacity writes were accepted: each answered once, OK, in log order, no gap.
+  ASSERT_TRUE(answers.WaitFor(1 + kCapacity + kWriters));
+  std::vector<uint64_t> sequences = answers.sequences();
+  ASSERT_EQ(sequences.size(), static_cast<size_t>(1 + kCapacity));
+  for (size_t i = 0; i < sequences.size(); ++i) EXPECT_EQ(sequences[i], setup + 1 + i);
+  EXPECT_EQ(answers.errors().size(), static_cast<size_t>(kWriters));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->last_sequence(), setup + 1 + kCapacity);
+  EXPECT_EQ(AllEvents(ledger_.get()).size(), setup + 1 + kCapacity);
+}
+
+TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGoOn) {
+  constexpr int kMaxWrites = 400;    // per writer
+  constexpr int kWritesBefore = 40;  // acknowledged in all before the disk fails
+  constexpr int kRefusalsAfter = 5;  // per writer, after its first refusal
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers = StartReaders(ids, stop);
+  std::atomic<int> acknowledged{0};
+  std::vector<std::vector<absl::StatusOr<uint64_t>>> outcomes(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      int refusals = 0;
+      for (int i = 0; i < kMaxWrites && refusals < kRefusalsAfter; ++i) {
+        v1::AddCreditRequest request;
+        request.set_callerid_id(ids[w]);
+        request.set_amount("0.01");
+        request.set_request_id(StrCat("w", w, "-", i));
+        absl::StatusOr<v1::Recharge> r = Call(&Ledger::AddCredit, request);
+        outcomes[w].push_back(r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+        if (r.ok()) ++acknowledged;
+        if (!r.ok()) ++refusals;
+      }
+    });
+  }
+  for (int i = 0; i < 60000 && acknowledged.load() < kWritesBefore; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  env_.FailWalAppends(rocksdb::Status::IOError("simulated: input/output error"));
+  for (std::thread& writer : writers) writer.join();
+  const uint64_t last = ledger_->last_sequence();
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+
+  // Each writer saw its writes succeed, then fail with UNAVAILABLE, never succeed again.
+  std::vector<uint64_t> acknowledged_sequences;
+  for (int w = 0; w < kWriters; ++w) {
+    SCOPED_TRACE(StrCat("writer ", w));
+    bool failed = false;
+    int ok = 0;
+    for (const absl::StatusOr<uint64_t>& outcome : outcomes[w]) {
+      if (outcome.ok()) {
+        EXPECT_FALSE(failed) << "write " << *outcome << " acknowledged after a refusal";
+        acknowledged_sequences.push_back(*outcome);
+        ++ok;
+      } else {
+        EXPECT_EQ(outcome.status().code(), absl::StatusCode::kUnavailable) << outcome.status();
+        failed = true;
+      }
+    }
+    EXPECT_TRUE(failed) << "no write failed";
+    // Reads go on and show exactly the acknowledged recharges.
+    v1::GetCallerIdRequest get;
+    get.set_callerid_id(ids[w]);
+    absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+    ASSERT_TRUE(callerid.ok()) << callerid.status();
+    EXPECT_EQ(Micros(callerid->credit_left()), Micros("100.00") + ok * Micros("0.01"));
+  }
+  EXPECT_GE(acknowledged.load(), kWritesBefore);
+  EXPECT_EQ(ledger_->WriteHealth().code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(env_.faults_injected(), 1u);
+  // The log holds the acknowledged writes and nothing else, with no gap.
+  EXPECT_EQ(last, setup + acknowledged_sequences.size());
+  std::vector<uint64_t> logged;
+  for (const v1::Event& event : AllEvents(ledger_.get())) {
+    if (event.sequence() > setup) logged.push_back(event.sequence());
+  }
+  std::sort(acknowledged_sequences.begin(), acknowledged_sequences.end());
+  EXPECT_EQ(logged, acknowledged_sequences);
+}
+
+}  // namespace
+}  // namespace callbackledger
