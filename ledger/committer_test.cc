@@ -134,6 +134,36 @@ class CommitterTest : public testing::LedgerFixture {
     });
   }
 
+  // Queues a hold of 0.50 for a second on the CallerID of `writer`; `answers` gets 0 when
+  // it was allowed.
+  void StartHold(int writer, int slot, Answers* answers) {
+    v1::ReserveRequest request;
+    request.set_reservation_id(StrCat("hold-", slot));
+    request.set_extension(kExt);
+    request.set_callback_number(Number(writer));
+    request.set_amount("0.50");
+    request.set_ttl_seconds(1);
+    request.set_node_id("node-1");
+    ledger_->Reserve(request, Origin(actor_), [answers, slot](auto reply) {
+      answers->Record(slot, reply.ok() && reply->decision() == v1::ALLOWED
+                                ? absl::StatusOr<uint64_t>(0)
+                                : absl::InternalError("not allowed"));
+    });
+  }
+
+  // Sends `request` until it is refused because the ledger is shutting down (boundedly);
+  // whether it was.
+  bool RefusedAsShuttingDown(const v1::AddCreditRequest& request) {
+    absl::Status refusal;
+    for (int i = 0; i < 60000 && !absl::StrContains(refusal.message(), "shutting down"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ledger_->AddCredit(request, Origin(actor_),
+                         [&refusal](absl::StatusOr<v1::Recharge> r) { refusal = r.status(); });
+    }
+    EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
+    return absl::StrContains(refusal.message(), "shutting down");
+  }
+
   // Starts kReaders threads that read until `stop`: every read succeeds, every CallerID
   // shows available = credit left - held, and last_sequence never goes back.
   std::vector<std::thread> StartReaders(const std::vector<uint64_t>& ids,
@@ -189,19 +219,7 @@ TEST_F(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpi
       for (int i = 0; i < kRechargesPerWriter; ++i) {
         StartRecharge(ids[w], w * kRechargesPerWriter + i, &recharges);
         if (i % 3 != 0) continue;
-        const int slot = w * kReservesPerWriter + i / 3;
-        v1::ReserveRequest reserve;
-        reserve.set_reservation_id(StrCat("hold-", slot));
-        reserve.set_extension(kExt);
-        reserve.set_callback_number(Number(w));
-        reserve.set_amount("0.50");
-        reserve.set_ttl_seconds(1);
-        reserve.set_node_id("node-1");
-        ledger_->Reserve(reserve, Origin(actor_), [&reserves, slot](auto reply) {
-          reserves.Record(slot, reply.ok() && reply->decision() == v1::ALLOWED
-                                    ? absl::StatusOr<uint64_t>(0)
-                                    : absl::InternalError("not allowed"));
-        });
+        StartHold(w, w * kReservesPerWriter + i / 3, &reserves);
       }
     });
   }
@@ -302,14 +320,7 @@ TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
 
   // Stop() while the queue is full: it refuses new writes, then answers the queued ones.
   std::thread stopper([this] { ledger_->Shutdown(); });
-  absl::Status refusal;
-  for (int i = 0; i < 60000 && !absl::StrContains(refusal.message(), "shutting down"); ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-    ledger_->AddCredit(first, Origin(actor_),
-                       [&refusal](absl::StatusOr<v1::Recharge> r) { refusal = r.status(); });
-  }
-  EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
-  EXPECT_TRUE(absl::StrContains(refusal.message(), "shutting down")) << refusal;
+  EXPECT_TRUE(RefusedAsShuttingDown(first));
   release.set_value();
   stopper.join();
 

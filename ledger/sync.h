@@ -54,12 +54,15 @@ using Condition = absl::Condition;
 // A predicate over state guarded by a Mutex, built as absl::Condition is.
 class Condition {
  public:
-  // Calls func(arg).
+  // Calls func(arg). Like Abseil's, the call is exempt from the thread-safety analysis:
+  // Await evaluates it with the lock held.
   template <typename T>
-  Condition(bool (*func)(T*), T* arg) : eval_([func, arg] { return func(arg); }) {}
+  Condition(bool (*func)(T*), T* arg)
+      : eval_([func, arg]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return func(arg); }) {}
   // Calls (*callable)(); the callable must outlive the Condition.
   template <typename T, typename = decltype(static_cast<bool>(std::declval<const T&>()()))>
-  explicit Condition(const T* callable) : eval_([callable] { return (*callable)(); }) {}
+  explicit Condition(const T* callable)
+      : eval_([callable]() ABSL_NO_THREAD_SAFETY_ANALYSIS { return (*callable)(); }) {}
   // Reads *flag.
   explicit Condition(const bool* flag) : eval_([flag] { return *flag; }) {}
 
