@@ -10,6 +10,7 @@
 #include <chrono>
 #include <cstdint>
 #include <future>
+#include <memory>
 #include <string>
 #include <thread>
 #include <vector>
@@ -154,14 +155,14 @@ class CommitterTest : public testing::LedgerFixture {
   // Sends `request` until it is refused because the ledger is shutting down (boundedly);
   // whether it was.
   bool RefusedAsShuttingDown(const v1::AddCreditRequest& request) {
-    absl::Status refusal;
-    for (int i = 0; i < 60000 && !absl::StrContains(refusal.message(), "shutting down"); ++i) {
+    auto refusal = std::make_shared<absl::Status>();
+    for (int i = 0; i < 60000 && !absl::StrContains(refusal->message(), "shutting down"); ++i) {
       std::this_thread::sleep_for(std::chrono::milliseconds(1));
       ledger_->AddCredit(request, Origin(actor_),
-                         [&refusal](absl::StatusOr<v1::Recharge> r) { refusal = r.status(); });
+                         [refusal](absl::StatusOr<v1::Recharge> r) { *refusal = r.status(); });
     }
-    EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
-    return absl::StrContains(refusal.message(), "shutting down");
+    EXPECT_EQ(refusal->code(), absl::StatusCode::kUnavailable) << *refusal;
+    return absl::StrContains(refusal->message(), "shutting down");
   }
 
   // Starts kReaders threads that read until `stop`: every read succeeds, every CallerID
@@ -297,17 +298,19 @@ TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
     writers.emplace_back([&, w] {
       for (int i = 0; i <= kCapacity; ++i) {
         const int slot = 1 + w * (kCapacity + 1) + i;
-        absl::Status refusal;
+        // An accepted write is answered later, on the committer thread, after this loop.
+        auto refusal = std::make_shared<absl::Status>();
         v1::AddCreditRequest request;
         request.set_callerid_id(ids[w]);
         request.set_amount("0.01");
-        ledger_->AddCredit(request, Origin(actor_), [&](absl::StatusOr<v1::Recharge> r) {
-          if (!r.ok()) refusal = r.status();
-          answers.Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
-        });
-        if (!refusal.ok()) {
-          EXPECT_EQ(refusal.code(), absl::StatusCode::kUnavailable) << refusal;
-          EXPECT_TRUE(absl::StrContains(refusal.message(), "queue is full")) << refusal;
+        ledger_->AddCredit(
+            request, Origin(actor_), [&answers, refusal, slot](absl::StatusOr<v1::Recharge> r) {
+              if (!r.ok()) *refusal = r.status();
+              answers.Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+            });
+        if (!refusal->ok()) {
+          EXPECT_EQ(refusal->code(), absl::StatusCode::kUnavailable) << *refusal;
+          EXPECT_TRUE(absl::StrContains(refusal->message(), "queue is full")) << *refusal;
           ++refused_full;
           return;
         }
@@ -338,7 +341,7 @@ TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
 TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGoOn) {
   constexpr int kMaxWrites = 400;    // per writer
   constexpr int kWritesBefore = 40;  // acknowledged in all before the disk fails
-  constexpr int kRefusalsAfter = 5;  // per writer, after its first refusal
+  constexpr int kRefusalsAfter = 5;  // each writer stops at its fifth refusal
   const std::vector<uint64_t> ids = AddCallers();
   const uint64_t setup = ledger_->last_sequence();
 
@@ -357,15 +360,14 @@ TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGo
         request.set_request_id(StrCat("w", w, "-", i));
         absl::StatusOr<v1::Recharge> r = Call(&Ledger::AddCredit, request);
         outcomes[w].push_back(r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
-        if (r.ok()) ++acknowledged;
-        if (!r.ok()) ++refusals;
+        if (!r.ok()) {
+          ++refusals;
+        } else if (++acknowledged == kWritesBefore) {  // the disk fails while the others write
+          env_.FailWalAppends(rocksdb::Status::IOError("simulated: input/output error"));
+        }
       }
     });
   }
-  for (int i = 0; i < 60000 && acknowledged.load() < kWritesBefore; ++i) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(1));
-  }
-  env_.FailWalAppends(rocksdb::Status::IOError("simulated: input/output error"));
   for (std::thread& writer : writers) writer.join();
   const uint64_t last = ledger_->last_sequence();
   stop = true;
