@@ -36,8 +36,8 @@ struct Committer::Group {
   }
 };
 
-Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock,
-                     LedgerRules rules, CommitterOptions options)
+Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, LedgerRules rules,
+                     CommitterOptions options)
     : store_(store),
       state_(state),
       state_mu_(state_mu),
@@ -50,7 +50,7 @@ Committer::Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* c
 Committer::~Committer() { Stop(); }
 
 absl::Status Committer::Submit(Command command) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   if (!write_error_.ok()) {
     return absl::UnavailableError(absl::StrCat(
         "the ledger accepts no writes after a storage failure: ", write_error_.message()));
@@ -65,7 +65,7 @@ absl::Status Committer::Submit(Command command) {
 
 void Committer::Stop() {
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     stopping_ = true;
   }
   for (std::thread& thread : threads_) {
@@ -74,17 +74,17 @@ void Committer::Stop() {
 }
 
 absl::Status Committer::write_error() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return write_error_;
 }
 
 size_t Committer::queue_depth() const {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   return queue_.size();
 }
 
 void Committer::SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   listener_ = std::move(listener);
 }
 
@@ -92,7 +92,7 @@ void Committer::SetGroupObserver(std::function<void(const GroupStats&)> observer
   auto shared =
       observer ? std::make_shared<const std::function<void(const GroupStats&)>>(std::move(observer))
                : nullptr;
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   observer_ = std::move(shared);
 }
 
@@ -103,7 +103,7 @@ void Committer::Run() {
     Collect(&group);
     Write(&group);
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       ++write_turn_;
     }
     Announce(&group);
@@ -114,11 +114,11 @@ void Committer::Run() {
 // Becomes the collector and takes the first commands of a new group; false when stopping
 // and everything queued was taken.
 bool Committer::Take(Group* group) {
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   auto ready = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
     return (!collecting_ && !queue_.empty()) || (stopping_ && queue_.empty());
   };
-  mu_.Await(absl::Condition(&ready));
+  mu_.Await(Condition(&ready));
   if (queue_.empty()) return false;
   collecting_ = true;
   group->ticket = next_ticket_++;
@@ -131,12 +131,12 @@ void Committer::Collect(Group* group) {
   while (true) {
     const size_t first = group->commands.size();
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       auto ready = [this, group]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
         return write_turn_ == group->ticket ||
                (!queue_.empty() && group->commands.size() < options_.max_group_size);
       };
-      mu_.Await(absl::Condition(&ready));
+      mu_.Await(Condition(&ready));
       // Its turn: everything decided so far is written (arrivals wait for the next group).
       if (write_turn_ == group->ticket && first > 0) break;
       size_t n = std::min(queue_.size(), options_.max_group_size - first);
@@ -152,10 +152,10 @@ void Committer::Collect(Group* group) {
   }
   // Published before the next collector may start: it decides on top of this group.
   {
-    absl::MutexLock lock(&decide_mu_);
+    MutexLock lock(&decide_mu_);
     if (!group->events.empty()) pending_ = group;
   }
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   collecting_ = false;
 }
 
@@ -163,7 +163,7 @@ void Committer::DecideFrom(Group* group, size_t first) {
   group->results.resize(group->commands.size());
   const size_t events_before = group->events.size();
   {
-    absl::MutexLock lock(&decide_mu_);
+    MutexLock lock(&decide_mu_);
     // Read under decide_mu_: a failed write sets it before dropping its changes.
     const absl::Status sticky = write_error();
     View view(state_, pending_ == nullptr ? nullptr : &pending_->delta, &group->delta);
@@ -256,7 +256,7 @@ void Committer::Write(Group* group) {
     {
       // Refused from now on: set before the group's changes leave the view of the next
       // group (see DecideFrom), so that nothing is ever decided without them.
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       write_error_ = written;
     }
     Drop(group,
@@ -267,9 +267,9 @@ void Committer::Write(Group* group) {
          false);
     return;
   }
-  absl::MutexLock lock(&decide_mu_);
+  MutexLock lock(&decide_mu_);
   {
-    absl::MutexLock state_lock(state_mu_);
+    MutexLock state_lock(state_mu_);
     state_->Merge(&group->delta);
   }
   pending_ = nullptr;
@@ -279,7 +279,7 @@ void Committer::Write(Group* group) {
 // (or, with `every_command`, all of them) are answered `status`.
 void Committer::Drop(Group* group, const absl::Status& status, bool every_command) {
   {
-    absl::MutexLock lock(&decide_mu_);
+    MutexLock lock(&decide_mu_);
     if (pending_ == group) pending_ = nullptr;
     group->delta.Clear();
   }
@@ -299,10 +299,10 @@ void Committer::Announce(Group* group) {
   std::function<void(const std::vector<v1::Event>&)> listener;
   std::shared_ptr<const std::function<void(const GroupStats&)>> observer;
   {
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     auto ready = [this, group]()
                      ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answer_turn_ == group->ticket; };
-    mu_.Await(absl::Condition(&ready));
+    mu_.Await(Condition(&ready));
     if (!group->events.empty()) listener = listener_;
     observer = observer_;
   }
@@ -311,7 +311,7 @@ void Committer::Announce(Group* group) {
   }
   if (listener) listener(group->events);
   if (observer != nullptr) (*observer)(group->stats);
-  absl::MutexLock lock(&mu_);
+  MutexLock lock(&mu_);
   ++answer_turn_;
 }
 

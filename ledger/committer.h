@@ -37,11 +37,11 @@
 
 #include "absl/base/thread_annotations.h"
 #include "absl/status/status.h"
-#include "absl/synchronization/mutex.h"
 #include "ledger/clock.h"
 #include "ledger/commands.h"
 #include "ledger/decide.h"
 #include "ledger/store.h"
+#include "ledger/sync.h"
 #include "projections/state.h"
 
 namespace callbackledger {
@@ -65,7 +65,7 @@ struct GroupStats {
 class Committer {
  public:
   // `state` is guarded by `state_mu` for readers; the committer is its only writer.
-  Committer(Store* store, State* state, absl::Mutex* state_mu, Clock* clock, LedgerRules rules,
+  Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, LedgerRules rules,
             CommitterOptions options);
   ~Committer();  // Stop()s
 
@@ -102,12 +102,12 @@ class Committer {
 
   Store* const store_;
   State* const state_;
-  absl::Mutex* const state_mu_;
+  Mutex* const state_mu_;
   Clock* const clock_;
   const LedgerRules rules_;
   const CommitterOptions options_;
 
-  mutable absl::Mutex mu_;
+  mutable Mutex mu_;
   std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);
@@ -122,7 +122,7 @@ class Committer {
 
   // Held while deciding (reading the state and the pending group) and while merging.
   // Taken before state_mu_ and before mu_ (never mu_ then decide_mu_).
-  absl::Mutex decide_mu_;
+  Mutex decide_mu_;
   // The group being written, whose changes are not in the state yet; null if none.
   const Group* pending_ ABSL_GUARDED_BY(decide_mu_) = nullptr;
   int64_t last_event_micros_ ABSL_GUARDED_BY(mu_) = 0;

@@ -1,244 +1,424 @@
-// The committer's pipeline: a group that arrives while the group before it is being
-// synced is decided at once, on top of that group's not yet durable changes, and answered
-// only after both are durable; if the sync fails, the group decided on top of it is never
-// written. The syncs of the write-ahead log are held at a gate the test opens.
-#include "ledger/committer.h"
-
+// The committer under concurrent load, through the Ledger facade: many threads write at
+// once while others read and the expiry thread runs. Group commit must answer every
+// command exactly once, in the order of the log, with no gap; Stop() must answer a full
+// queue; a storage failure under load must refuse every later write while reads go on.
+//
+// These tests also run under ThreadSanitizer (scripts/test-sanitizers.sh), which checks
+// that the committer, the expiry thread and the readers share the state correctly.
+#include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdint>
 #include <future>
 #include <memory>
 #include <string>
 #include <thread>
-#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
+#include "absl/time/time.h"
+#include "callbackledger/v1/caller_ids.pb.h"
+#include "callbackledger/v1/calls.pb.h"
+#include "callbackledger/v1/credit.pb.h"
+#include "callbackledger/v1/events.pb.h"
 #include "gtest/gtest.h"
 #include "ledger/ledger.h"
+#include "ledger/money.h"
+#include "ledger/sync.h"
+#include "ledger/testing/fault_env.h"
 #include "ledger/testing/ledger_fixture.h"
 #include "rocksdb/env.h"
+#include "rocksdb/status.h"
 
 namespace callbackledger {
 namespace {
 
-constexpr int64_t kStartMicros = 1700000000000000;
+using ::absl::StrCat;
+using ::callbackledger::testing::AllEvents;
+
+constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
 constexpr char kExt[] = "0003*005";
+constexpr int kWriters = 4;
+constexpr int kReaders = 2;
+constexpr absl::Duration kPatience = absl::Seconds(60);  // a bound on every wait, never reached
 
-// Holds every sync of the write-ahead log while closed; once opened, lets them through,
-// each answered `result`.
-class GateEnv : public rocksdb::EnvWrapper {
+int64_t Micros(const std::string& money) {
+  absl::StatusOr<int64_t> micros = ParseMoney("money", money);
+  EXPECT_TRUE(micros.ok()) << micros.status();
+  return micros.value_or(-1);
+}
+
+std::string Number(int writer) { return StrCat("+4072100000", writer); }
+
+// The answers to the writes of a test, in the order the ledger gave them.
+class Answers {
  public:
-  GateEnv() : rocksdb::EnvWrapper(rocksdb::Env::Default()) {}
+  explicit Answers(int slots) : times_(slots, 0) {}
 
-  rocksdb::Status NewWritableFile(const std::string& path,
-                                  std::unique_ptr<rocksdb::WritableFile>* file,
-                                  const rocksdb::EnvOptions& options) override {
-    rocksdb::Status s = target()->NewWritableFile(path, file, options);
-    if (s.ok() && absl::EndsWith(path, ".log")) {
-      *file = std::make_unique<GatedFile>(this, std::move(*file));
+  // The answer to the write in `slot`: the event sequence it wrote, or its error.
+  void Record(int slot, absl::StatusOr<uint64_t> sequence) {
+    MutexLock lock(&mu_);
+    ++times_[slot];
+    ++answered_;
+    if (sequence.ok()) {
+      sequences_.push_back(*sequence);
+    } else {
+      errors_.push_back(sequence.status());
     }
-    return s;
   }
 
-  void Close() {
-    absl::MutexLock lock(&mu_);
-    open_ = false;
+  // Waits (boundedly) until `count` answers came; false if they did not.
+  bool WaitFor(int count) {
+    MutexLock lock(&mu_);
+    auto enough = [this, count]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return answered_ >= count; };
+    return mu_.AwaitWithTimeout(Condition(&enough), kPatience);
   }
-  void Open(rocksdb::Status result) {
-    absl::MutexLock lock(&mu_);
-    result_ = std::move(result);
-    open_ = true;
+
+  // Every slot below `slots` was answered exactly once.
+  void ExpectEachAnsweredOnce(int slots) {
+    MutexLock lock(&mu_);
+    for (int slot = 0; slot < slots; ++slot) EXPECT_EQ(times_[slot], 1) << "write " << slot;
   }
-  // Waits (at most 10 s) until a sync is held at the gate.
-  bool AwaitHeldSync() {
-    absl::MutexLock lock(&mu_);
-    auto held = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return held_ > 0; };
-    return mu_.AwaitWithTimeout(absl::Condition(&held), absl::Seconds(10));
+
+  std::vector<uint64_t> sequences() {
+    MutexLock lock(&mu_);
+    return sequences_;
+  }
+  std::vector<absl::Status> errors() {
+    MutexLock lock(&mu_);
+    return errors_;
   }
 
  private:
-  class GatedFile : public rocksdb::WritableFileWrapper {
-   public:
-    GatedFile(GateEnv* env, std::unique_ptr<rocksdb::WritableFile> target)
-        : rocksdb::WritableFileWrapper(target.get()), env_(env), target_(std::move(target)) {}
-    rocksdb::Status Sync() override { return env_->Pass(target_.get(), false); }
-    rocksdb::Status Fsync() override { return env_->Pass(target_.get(), true); }
-
-   private:
-    GateEnv* const env_;
-    std::unique_ptr<rocksdb::WritableFile> target_;
-  };
-
-  rocksdb::Status Pass(rocksdb::WritableFile* file, bool fsync) {
-    absl::MutexLock lock(&mu_);
-    ++held_;
-    auto open = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return open_; };
-    mu_.Await(absl::Condition(&open));
-    --held_;
-    if (!result_.ok()) return result_;
-    return fsync ? file->Fsync() : file->Sync();
-  }
-
-  absl::Mutex mu_;
-  bool open_ ABSL_GUARDED_BY(mu_) = true;
-  int held_ ABSL_GUARDED_BY(mu_) = 0;
-  rocksdb::Status result_ ABSL_GUARDED_BY(mu_);
+  Mutex mu_;
+  std::vector<int> times_ ABSL_GUARDED_BY(mu_);
+  int answered_ ABSL_GUARDED_BY(mu_) = 0;
+  std::vector<uint64_t> sequences_ ABSL_GUARDED_BY(mu_);
+  std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
 };
 
-v1::AddCallerIdRequest AddRequest(const std::string& number, const std::string& request_id) {
-  v1::AddCallerIdRequest request;
-  request.set_extension(kExt);
-  request.set_callback_number(number);
-  request.set_initial_credit("10.00");
-  request.set_request_id(request_id);
-  return request;
-}
-
-v1::AddCreditRequest CreditRequest(uint64_t id, const std::string& request_id) {
-  v1::AddCreditRequest request;
-  request.set_callerid_id(id);
-  request.set_amount("5.00");
-  request.set_request_id(request_id);
-  return request;
-}
-
-template <typename Reply>
-bool Answered(const std::future<absl::StatusOr<Reply>>& future) {
-  return future.wait_for(std::chrono::seconds(0)) == std::future_status::ready;
-}
-
-class CommitterPipelineTest : public testing::LedgerFixture {
+class CommitterTest : public testing::LedgerFixture {
  protected:
-  CommitterPipelineTest() : LedgerFixture("committer_test", "committer-test", kStartMicros) {}
+  CommitterTest() : LedgerFixture("committer_test", "committer-test", kStartMicros) {}
 
   void Configure(LedgerOptions* options) override {
-    options->expiry_poll_milliseconds = 0;
+    options->expiry_poll_milliseconds = 1;  // the expiry thread runs all along
     options->env = &env_;
   }
 
-  // Waits (at most 10 s) until the committer has taken every queued command.
-  bool AwaitQueueTaken() {
-    for (int i = 0; i < 10000 && ledger_->committer()->queue_depth() > 0; ++i) {
-      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  // One CallerID a writer, each with 100.00; their ids.
+  std::vector<uint64_t> AddCallers() {
+    std::vector<uint64_t> ids;
+    for (int w = 0; w < kWriters; ++w) {
+      v1::AddCallerIdRequest request;
+      request.set_extension(kExt);
+      request.set_callback_number(Number(w));
+      request.set_initial_credit("100.00");
+      absl::StatusOr<v1::CallerId> added = Call(&Ledger::AddCallerId, request);
+      EXPECT_TRUE(added.ok()) << added.status();
+      ids.push_back(added.ok() ? added->id() : 0);
     }
-    return ledger_->committer()->queue_depth() == 0;
+    return ids;
   }
 
-  std::vector<v1::Event> Log() {
-    v1::ReadEventsRequest request;
-    request.set_from_sequence(1);
-    request.set_page_size(1000);
-    absl::StatusOr<v1::ReadEventsResponse> read = ledger_->ReadEvents(request);
-    EXPECT_TRUE(read.ok()) << read.status();
-    return read.ok() ? std::vector<v1::Event>(read->events().begin(), read->events().end())
-                     : std::vector<v1::Event>();
-  }
-
-  GateEnv env_;
-};
-
-TEST_F(CommitterPipelineTest, ArrivalsDuringASyncAreDecidedOnTopOfTheGroupBeingWritten) {
-  env_.Close();
-  auto added = Start(&Ledger::AddCallerId, AddRequest("+40721000001", "add-a"));
-  ASSERT_TRUE(env_.AwaitHeldSync());
-  // While the CallerID's group is being synced: a retry of it, and a recharge of the
-  // CallerID it adds (which only that group's changes have).
-  auto retried = Start(&Ledger::AddCallerId, AddRequest("+40721000001", "add-a"));
-  auto credited = Start(&Ledger::AddCredit, CreditRequest(1, "credit-1"));
-  ASSERT_TRUE(AwaitQueueTaken());
-  const int64_t taken_micros = clock_.NowMicros();
-  clock_.AdvanceMicros(60 * 1000000);  // after they were taken
-  EXPECT_FALSE(Answered(added));
-  EXPECT_FALSE(Answered(retried)) << "answered before the change it replays was durable";
-  EXPECT_FALSE(Answered(credited)) << "answered before the change it builds on was durable";
-  v1::GetCallerIdRequest get;
-  get.set_callerid_id(1);
-  EXPECT_EQ(ledger_->GetCallerId(get).status().code(), absl::StatusCode::kNotFound)
-      << "a reader saw a change that is not durable";
-
-  env_.Open(rocksdb::Status::OK());
-  absl::StatusOr<v1::CallerId> first = Wait(std::move(added));
-  ASSERT_TRUE(first.ok()) << first.status();
-  EXPECT_EQ(first->id(), 1u);
-  absl::StatusOr<v1::CallerId> again = Wait(std::move(retried));
-  ASSERT_TRUE(again.ok()) << again.status();
-  EXPECT_EQ(again->id(), 1u);
-  EXPECT_EQ(again->created_at().seconds(), first->created_at().seconds());
-  absl::StatusOr<v1::Recharge> recharge = Wait(std::move(credited));
-  ASSERT_TRUE(recharge.ok()) << recharge.status();
-  EXPECT_EQ(recharge->credit_left(), "15.00");
-  // Decided when it was taken, during the first group's sync, not after it.
-  EXPECT_EQ(recharge->created_at().seconds(), taken_micros / 1000000);
-
-  std::vector<v1::Event> log = Log();
-  ASSERT_EQ(log.size(), 2u) << "the retry wrote";
-  EXPECT_EQ(log[0].sequence(), 1u);
-  EXPECT_TRUE(log[0].has_caller_id_added());
-  EXPECT_EQ(log[1].sequence(), 2u);
-  EXPECT_EQ(log[1].request_id(), "credit-1");
-}
-
-TEST_F(CommitterPipelineTest, AFailedSyncAlsoRefusesTheGroupDecidedOnTopOfIt) {
-  env_.Close();
-  auto added = Start(&Ledger::AddCallerId, AddRequest("+40721000001", "add-a"));
-  ASSERT_TRUE(env_.AwaitHeldSync());
-  auto credited = Start(&Ledger::AddCredit, CreditRequest(1, "credit-1"));
-  ASSERT_TRUE(AwaitQueueTaken());
-
-  env_.Open(rocksdb::Status::IOError("simulated: input/output error"));
-  absl::Status first = Wait(std::move(added)).status();
-  absl::Status second = Wait(std::move(credited)).status();
-  EXPECT_EQ(first.code(), absl::StatusCode::kUnavailable) << first;
-  EXPECT_EQ(second.code(), absl::StatusCode::kUnavailable) << second;
-  EXPECT_FALSE(ledger_->WriteHealth().ok());
-  EXPECT_EQ(ledger_->last_sequence(), 0u);
-
-  // The failed group's bytes may have reached the log (its outcome is unknown); the
-  // group decided on top of it was never written.
-  env_.Open(rocksdb::Status::OK());
-  ASSERT_NO_FATAL_FAILURE(Reopen());
-  for (const v1::Event& event : Log()) {
-    EXPECT_NE(event.request_id(), "credit-1") << "written on top of a failed write";
-  }
-}
-
-TEST_F(CommitterPipelineTest, ListenerAndObserverSeeEveryGroupInLogOrder) {
-  absl::Mutex mu;
-  std::vector<uint64_t> committed;
-  size_t observed_commands = 0;
-  ledger_->committer()->SetCommitListener([&](const std::vector<v1::Event>& events) {
-    absl::MutexLock lock(&mu);
-    for (const v1::Event& event : events) committed.push_back(event.sequence());
-  });
-  ledger_->committer()->SetGroupObserver([&](const GroupStats& stats) {
-    absl::MutexLock lock(&mu);
-    observed_commands += stats.commands;
-  });
-  constexpr int kThreads = 4;
-  constexpr int kPerThread = 50;
-  std::vector<std::thread> threads;
-  for (int t = 0; t < kThreads; ++t) {
-    threads.emplace_back([this, t] {
-      std::vector<std::future<absl::StatusOr<v1::CallerId>>> answers;
-      for (int i = 0; i < kPerThread; ++i) {
-        answers.push_back(
-            Start(&Ledger::AddCallerId, AddRequest(absl::StrCat("+4072", t, 1000 + i), "")));
-      }
-      for (auto& answer : answers) EXPECT_TRUE(Wait(std::move(answer)).ok());
+  // Queues a recharge of 0.01 with a request id; its answer goes to `answers`.
+  void StartRecharge(uint64_t callerid, int slot, Answers* answers) {
+    v1::AddCreditRequest request;
+    request.set_callerid_id(callerid);
+    request.set_amount("0.01");
+    request.set_request_id(StrCat("recharge-", slot));
+    ledger_->AddCredit(request, Origin(actor_), [answers, slot](absl::StatusOr<v1::Recharge> r) {
+      answers->Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
     });
   }
-  for (std::thread& thread : threads) thread.join();
-  ledger_->Shutdown();  // the listener and the observer run after the answers
 
-  absl::MutexLock lock(&mu);
-  ASSERT_EQ(committed.size(), size_t{kThreads * kPerThread});
-  for (size_t i = 0; i < committed.size(); ++i) EXPECT_EQ(committed[i], i + 1);
-  EXPECT_EQ(observed_commands, size_t{kThreads * kPerThread});
+  // Queues a hold of 0.50 for a second on the CallerID of `writer`; `answers` gets 0 when
+  // it was allowed.
+  void StartHold(int writer, int slot, Answers* answers) {
+    v1::ReserveRequest request;
+    request.set_reservation_id(StrCat("hold-", slot));
+    request.set_extension(kExt);
+    request.set_callback_number(Number(writer));
+    request.set_amount("0.50");
+    request.set_ttl_seconds(1);
+    request.set_node_id("node-1");
+    ledger_->Reserve(request, Origin(actor_), [answers, slot](auto reply) {
+      answers->Record(slot, reply.ok() && reply->decision() == v1::ALLOWED
+                                ? absl::StatusOr<uint64_t>(0)
+                                : absl::InternalError("not allowed"));
+    });
+  }
+
+  // Sends `request` until it is refused because the ledger is shutting down (boundedly);
+  // whether it was.
+  bool RefusedAsShuttingDown(const v1::AddCreditRequest& request) {
+    auto refusal = std::make_shared<absl::Status>();
+    for (int i = 0; i < 60000 && !absl::StrContains(refusal->message(), "shutting down"); ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+      ledger_->AddCredit(request, Origin(actor_),
+                         [refusal](absl::StatusOr<v1::Recharge> r) { *refusal = r.status(); });
+    }
+    EXPECT_EQ(refusal->code(), absl::StatusCode::kUnavailable) << *refusal;
+    return absl::StrContains(refusal->message(), "shutting down");
+  }
+
+  // Starts kReaders threads that read until `stop`: every read succeeds, every CallerID
+  // shows available = credit left - held, and last_sequence never goes back.
+  std::vector<std::thread> StartReaders(const std::vector<uint64_t>& ids,
+                                        const std::atomic<bool>& stop) {
+    std::vector<std::thread> readers;
+    for (int r = 0; r < kReaders; ++r) {
+      readers.emplace_back([this, &ids, &stop] {
+        uint64_t last = 0;
+        for (int round = 0; round < 100000 && !stop.load(); ++round) {
+          const uint64_t now = ledger_->last_sequence();
+          EXPECT_GE(now, last) << "last_sequence went back";
+          last = now;
+          v1::GetCallerIdRequest get;
+          get.set_callerid_id(ids[round % ids.size()]);
+          absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+          ASSERT_TRUE(callerid.ok()) << callerid.status();
+          EXPECT_EQ(Micros(callerid->available_credit()),
+                    Micros(callerid->credit_left()) - Micros(callerid->held_credit()));
+          v1::ListCallerIdsRequest list;
+          list.set_page_size(100);
+          absl::StatusOr<v1::ListCallerIdsResponse> page = ledger_->ListCallerIds(list);
+          ASSERT_TRUE(page.ok()) << page.status();
+          EXPECT_EQ(page->caller_ids_size(), kWriters);
+        }
+      });
+    }
+    return readers;
+  }
+
+  testing::FaultEnv env_{rocksdb::Env::Default()};
+};
+
+TEST_F(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpiryRun) {
+  constexpr int kRechargesPerWriter = 60;
+  constexpr int kReservesPerWriter = 20;  // 0.50 each, released by the expiry thread
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+  Answers recharges(kWriters * kRechargesPerWriter);
+  Answers reserves(kWriters * kReservesPerWriter);
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers = StartReaders(ids, stop);
+  std::thread clock([this, &stop] {
+    for (int i = 0; i < 2000 && !stop.load(); ++i) {  // the reservations expire meanwhile
+      clock_.AdvanceMicros(100000);
+      std::this_thread::sleep_for(std::chrono::milliseconds(1));
+    }
+  });
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      // Nothing waits for an answer here, so commands pile up and are committed in groups.
+      for (int i = 0; i < kRechargesPerWriter; ++i) {
+        StartRecharge(ids[w], w * kRechargesPerWriter + i, &recharges);
+        if (i % 3 != 0) continue;
+        StartHold(w, w * kReservesPerWriter + i / 3, &reserves);
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  ASSERT_TRUE(recharges.WaitFor(kWriters * kRechargesPerWriter));
+  ASSERT_TRUE(reserves.WaitFor(kWriters * kReservesPerWriter));
+  clock_.AdvanceMicros(3600 * 1000000LL);
+  for (int i = 0; i < 60000 && ledger_->open_reservations() > 0; ++i) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  stop = true;
+  clock.join();
+  for (std::thread& reader : readers) reader.join();
+
+  recharges.ExpectEachAnsweredOnce(kWriters * kRechargesPerWriter);
+  reserves.ExpectEachAnsweredOnce(kWriters * kReservesPerWriter);
+  EXPECT_TRUE(recharges.errors().empty());
+  EXPECT_TRUE(reserves.errors().empty());
+  // The log has no gap and holds exactly the writes answered, plus one release each; the
+  // recharges were answered in the order of their events in the log.
+  EXPECT_EQ(ledger_->open_reservations(), 0u);
+  std::vector<uint64_t> recharge_events;
+  int opened = 0, released = 0;
+  for (const v1::Event& event : AllEvents(ledger_.get())) {
+    if (event.has_credit_added() && event.sequence() > setup) {
+      recharge_events.push_back(event.sequence());
+    }
+    opened += event.has_reservation_opened();
+    released += event.has_reservation_released();
+  }
+  EXPECT_EQ(recharges.sequences(), recharge_events);
+  const int added = static_cast<int>(recharge_events.size());
+  EXPECT_EQ(added, kWriters * kRechargesPerWriter);
+  EXPECT_EQ(opened, kWriters * kReservesPerWriter);
+  EXPECT_EQ(released, kWriters * kReservesPerWriter);
+  EXPECT_EQ(ledger_->last_sequence(), setup + added + opened + released);
+  for (uint64_t id : ids) {
+    v1::GetCallerIdRequest get;
+    get.set_callerid_id(id);
+    absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+    ASSERT_TRUE(callerid.ok()) << callerid.status();
+    EXPECT_EQ(callerid->credit_left(), "100.60");  // 60 recharges of 0.01; holds charge nothing
+    EXPECT_EQ(callerid->available_credit(), "100.60");
+  }
+}
+
+TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
+  constexpr int kCapacity = 16;
+  options_.committer.queue_capacity = kCapacity;
+  options_.expiry_poll_milliseconds = 0;
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+
+  // The first write's answer holds the committer until the queue is full and Stop() runs.
+  // While it is held, the committer's second thread may take one more group from the queue
+  // (at most kCapacity writes) and write it, but it cannot answer it before the first: so
+  // at most 1 + 2 * kCapacity writes are accepted, and a writer that tries kAttempts times
+  // is refused before it is done.
+  constexpr int kAttempts = 2 * kCapacity + 2;
+  Answers answers(1 + kWriters * kAttempts);
+  std::promise<void> holding;
+  std::promise<void> release;
+  std::shared_future<void> released = release.get_future().share();
+  v1::AddCreditRequest first;
+  first.set_callerid_id(ids[0]);
+  first.set_amount("0.01");
+  ledger_->AddCredit(first, Origin(actor_), [&](absl::StatusOr<v1::Recharge> r) {
+    holding.set_value();
+    released.wait_for(std::chrono::seconds(60));
+    answers.Record(0, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+  });
+  ASSERT_EQ(holding.get_future().wait_for(std::chrono::seconds(60)), std::future_status::ready);
+
+  // Writers fill the queue at once; each stops at its first refusal, answered on its own
+  // thread before the call returns.
+  std::atomic<int> refused_full{0};
+  std::atomic<int> accepted{1};  // the first write
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      for (int i = 0; i < kAttempts; ++i) {
+        const int slot = 1 + w * kAttempts + i;
+        // An accepted write is answered later, on the committer thread, after this loop.
+        auto refusal = std::make_shared<absl::Status>();
+        v1::AddCreditRequest request;
+        request.set_callerid_id(ids[w]);
+        request.set_amount("0.01");
+        ledger_->AddCredit(
+            request, Origin(actor_), [&answers, refusal, slot](absl::StatusOr<v1::Recharge> r) {
+              if (!r.ok()) *refusal = r.status();
+              answers.Record(slot, r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+            });
+        if (!refusal->ok()) {
+          EXPECT_EQ(refusal->code(), absl::StatusCode::kUnavailable) << *refusal;
+          EXPECT_TRUE(absl::StrContains(refusal->message(), "queue is full")) << *refusal;
+          ++refused_full;
+          return;
+        }
+        ++accepted;
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  EXPECT_EQ(refused_full.load(), kWriters);
+  EXPECT_EQ(ledger_->committer()->queue_depth(), static_cast<size_t>(kCapacity));
+
+  // Stop() while the queue is full: it refuses new writes, then answers the queued ones.
+  std::thread stopper([this] { ledger_->Shutdown(); });
+  EXPECT_TRUE(RefusedAsShuttingDown(first));
+  release.set_value();
+  stopper.join();
+
+  // Every accepted write (the queue's kCapacity, the first, and what the second thread took)
+  // was answered once, OK, in log order, with no gap; the refused ones wrote nothing.
+  const int taken = accepted.load();
+  EXPECT_GE(taken, 1 + kCapacity);
+  EXPECT_LE(taken, 1 + 2 * kCapacity);
+  ASSERT_TRUE(answers.WaitFor(taken + kWriters));
+  std::vector<uint64_t> sequences = answers.sequences();
+  ASSERT_EQ(sequences.size(), static_cast<size_t>(taken));
+  for (size_t i = 0; i < sequences.size(); ++i) EXPECT_EQ(sequences[i], setup + 1 + i);
+  EXPECT_EQ(answers.errors().size(), static_cast<size_t>(kWriters));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  EXPECT_EQ(ledger_->last_sequence(), setup + taken);
+  EXPECT_EQ(AllEvents(ledger_.get()).size(), setup + taken);
+}
+
+TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGoOn) {
+  constexpr int kMaxWrites = 400;    // per writer
+  constexpr int kWritesBefore = 40;  // acknowledged in all before the disk fails
+  constexpr int kRefusalsAfter = 5;  // each writer stops at its fifth refusal
+  const std::vector<uint64_t> ids = AddCallers();
+  const uint64_t setup = ledger_->last_sequence();
+
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> readers = StartReaders(ids, stop);
+  std::atomic<int> acknowledged{0};
+  std::vector<std::vector<absl::StatusOr<uint64_t>>> outcomes(kWriters);
+  std::vector<std::thread> writers;
+  for (int w = 0; w < kWriters; ++w) {
+    writers.emplace_back([&, w] {
+      int refusals = 0;
+      for (int i = 0; i < kMaxWrites && refusals < kRefusalsAfter; ++i) {
+        v1::AddCreditRequest request;
+        request.set_callerid_id(ids[w]);
+        request.set_amount("0.01");
+        request.set_request_id(StrCat("w", w, "-", i));
+        absl::StatusOr<v1::Recharge> r = Call(&Ledger::AddCredit, request);
+        outcomes[w].push_back(r.ok() ? absl::StatusOr<uint64_t>(r->id()) : r.status());
+        if (!r.ok()) {
+          ++refusals;
+        } else if (++acknowledged == kWritesBefore) {  // the disk fails while the others write
+          env_.FailWalAppends(rocksdb::Status::IOError("simulated: input/output error"));
+        }
+      }
+    });
+  }
+  for (std::thread& writer : writers) writer.join();
+  const uint64_t last = ledger_->last_sequence();
+  stop = true;
+  for (std::thread& reader : readers) reader.join();
+
+  // Each writer saw its writes succeed, then fail with UNAVAILABLE, never succeed again.
+  std::vector<uint64_t> acknowledged_sequences;
+  for (int w = 0; w < kWriters; ++w) {
+    SCOPED_TRACE(StrCat("writer ", w));
+    bool failed = false;
+    int ok = 0;
+    for (const absl::StatusOr<uint64_t>& outcome : outcomes[w]) {
+      if (outcome.ok()) {
+        EXPECT_FALSE(failed) << "write " << *outcome << " acknowledged after a refusal";
+        acknowledged_sequences.push_back(*outcome);
+        ++ok;
+      } else {
+        EXPECT_EQ(outcome.status().code(), absl::StatusCode::kUnavailable) << outcome.status();
+        failed = true;
+      }
+    }
+    EXPECT_TRUE(failed) << "no write failed";
+    // Reads go on and show exactly the acknowledged recharges.
+    v1::GetCallerIdRequest get;
+    get.set_callerid_id(ids[w]);
+    absl::StatusOr<v1::CallerId> callerid = ledger_->GetCallerId(get);
+    ASSERT_TRUE(callerid.ok()) << callerid.status();
+    EXPECT_EQ(Micros(callerid->credit_left()), Micros("100.00") + ok * Micros("0.01"));
+  }
+  EXPECT_GE(acknowledged.load(), kWritesBefore);
+  EXPECT_EQ(ledger_->WriteHealth().code(), absl::StatusCode::kUnavailable);
+  EXPECT_GE(env_.faults_injected(), 1u);
+  // The log holds the acknowledged writes and nothing else, with no gap.
+  EXPECT_EQ(last, setup + acknowledged_sequences.size());
+  std::vector<uint64_t> logged;
+  for (const v1::Event& event : AllEvents(ledger_.get())) {
+    if (event.sequence() > setup) logged.push_back(event.sequence());
+  }
+  std::sort(acknowledged_sequences.begin(), acknowledged_sequences.end());
+  EXPECT_EQ(logged, acknowledged_sequences);
 }
 
 }  // namespace

@@ -103,7 +103,7 @@ absl::Status Ledger::Load() {
 
 void Ledger::Shutdown() {
   {
-    absl::MutexLock lock(&expiry_mu_);
+    MutexLock lock(&expiry_mu_);
     expiry_stop_ = true;
   }
   if (expiry_thread_.joinable()) expiry_thread_.join();
@@ -118,12 +118,12 @@ absl::Status Ledger::WriteHealth() const {
 }
 
 uint64_t Ledger::last_sequence() const {
-  absl::ReaderMutexLock lock(&state_mu_);
+  ReaderMutexLock lock(&state_mu_);
   return state_.meta().last_sequence;
 }
 
 size_t Ledger::open_reservations() const {
-  absl::ReaderMutexLock lock(&state_mu_);
+  ReaderMutexLock lock(&state_mu_);
   return state_.expiry_index().size();
 }
 

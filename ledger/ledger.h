@@ -24,7 +24,6 @@
 #include <utility>
 
 #include "absl/status/statusor.h"
-#include "absl/synchronization/mutex.h"
 #include "absl/time/time.h"
 #include "callbackledger/v1/caller_ids.pb.h"
 #include "callbackledger/v1/calls.pb.h"
@@ -36,6 +35,7 @@
 #include "ledger/decide.h"
 #include "ledger/secrets.h"
 #include "ledger/store.h"
+#include "ledger/sync.h"
 #include "projections/state.h"
 
 namespace callbackledger {
@@ -144,11 +144,11 @@ class Ledger {
   Clock* clock_;
   std::unique_ptr<Store> store_;
   Secrets secrets_;
-  mutable absl::Mutex state_mu_;
+  mutable Mutex state_mu_;
   State state_;  // written by the committer under state_mu_; read under it shared
   std::unique_ptr<Committer> committer_;
 
-  absl::Mutex expiry_mu_;
+  Mutex expiry_mu_;
   bool expiry_stop_ ABSL_GUARDED_BY(expiry_mu_) = false;
   std::thread expiry_thread_;
 };

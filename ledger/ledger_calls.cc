@@ -132,7 +132,7 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const Origin& origin
   std::optional<v1::AuthorizeResponse> answer;
   PinAttemptCommand attempt;
   {
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     std::optional<uint64_t> id = state_.FindNumber(request.extension(), request.callback_number());
     const CallerIdState* callerid = id.has_value() ? state_.FindCallerId(*id) : nullptr;
     v1::Decision denial = v1::DECISION_UNSPECIFIED;
@@ -167,7 +167,7 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const Origin& origin
   command.body = std::move(attempt);
   command.done = [this, id, correct, rate, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const CallerIdState* callerid = state_.FindCallerId(id);
     v1::AuthorizeResponse answer;
     answer.set_callerid_id(id);
@@ -243,7 +243,7 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const Origin& origin,
     if (result.denial != v1::DECISION_UNSPECIFIED) {
       response.set_decision(result.denial);
       response.set_granted_amount(FormatMoney(0, options_.decimals));
-      absl::ReaderMutexLock lock(&state_mu_);
+      ReaderMutexLock lock(&state_mu_);
       std::optional<uint64_t> id = state_.FindNumber(extension, number);
       const CallerIdState* callerid = id.has_value() ? state_.FindCallerId(*id) : nullptr;
       if (callerid != nullptr) {
@@ -306,7 +306,7 @@ void Ledger::Extend(const v1::ExtendRequest& request, const Origin& origin,
     if (!result.status.ok()) return done(result.status);
     v1::ExtendResponse response;
     response.set_reservation_id(reservation_id);
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const ReservationState* reservation = state_.FindReservation(reservation_id);
     const CallerIdState* callerid =
         reservation != nullptr ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
@@ -417,7 +417,7 @@ void Ledger::Release(const v1::ReleaseRequest& request, const Origin& origin,
     }
     // The ledger had already released it at its expiry: nothing more to release.
     response.set_released_amount(FormatMoney(0, options_.decimals));
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const ReservationState* reservation = state_.FindReservation(reservation_id);
     const CallerIdState* callerid =
         reservation != nullptr ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
@@ -474,13 +474,13 @@ void Ledger::RunExpiry() {
   const absl::Duration poll = absl::Milliseconds(options_.expiry_poll_milliseconds);
   while (true) {
     {
-      absl::MutexLock lock(&expiry_mu_);
+      MutexLock lock(&expiry_mu_);
       auto stop = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(expiry_mu_) { return expiry_stop_; };
-      if (expiry_mu_.AwaitWithTimeout(absl::Condition(&stop), poll)) return;
+      if (expiry_mu_.AwaitWithTimeout(Condition(&stop), poll)) return;
     }
     bool due = false;
     {
-      absl::ReaderMutexLock lock(&state_mu_);
+      ReaderMutexLock lock(&state_mu_);
       const auto& index = state_.expiry_index();
       due = !index.empty() && index.begin()->first <= clock_->NowMicros();
     }

@@ -72,7 +72,7 @@ absl::StatusOr<uint64_t> Ledger::ResolveCallerId(uint64_t id, uint64_t alias,
 }
 
 absl::StatusOr<v1::CallerId> Ledger::GetCallerId(const v1::GetCallerIdRequest& request) {
-  absl::ReaderMutexLock lock(&state_mu_);
+  ReaderMutexLock lock(&state_mu_);
   absl::StatusOr<uint64_t> id = ResolveCallerId(request.callerid_id(), request.id(),
                                                 request.extension(), request.callback_number());
   if (!id.ok()) return id.status();
@@ -110,7 +110,7 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
   };
 
   v1::ListCallerIdsResponse response;
-  absl::ReaderMutexLock lock(&state_mu_);
+  ReaderMutexLock lock(&state_mu_);
   uint64_t total = 0;
   uint64_t last_id = 0;
   bool more = false;
@@ -141,7 +141,7 @@ absl::StatusOr<v1::LicenseUsage> Ledger::GetLicenseUsage(
     if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
   }
   v1::LicenseUsage usage;
-  absl::ReaderMutexLock lock(&state_mu_);
+  ReaderMutexLock lock(&state_mu_);
   const MetaState& meta = state_.meta();
   uint32_t max = options_.license_max_active_callerids;
   usage.set_max_active_callerids(max);
@@ -166,7 +166,7 @@ absl::StatusOr<v1::ListRechargesResponse> Ledger::ListRecharges(
   absl::StatusOr<uint64_t> before = ReadPageToken("recharges", request.page_token());
   if (!before.ok()) return before.status();
   {
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     if (state_.FindCallerId(request.callerid_id()) == nullptr) {
       return absl::NotFoundError(
           absl::StrCat("callerid_id ", request.callerid_id(), ": no such CallerID"));

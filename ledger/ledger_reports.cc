@@ -57,7 +57,7 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   // The key prefix of the rows asked for.
   std::string prefix;
   if (request.callerid_id() != 0) {
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const CallerIdState* callerid = state_.FindCallerId(request.callerid_id());
     if (callerid == nullptr) {
       return absl::NotFoundError(

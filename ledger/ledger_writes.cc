@@ -142,7 +142,7 @@ void Ledger::UpdateCallerId(const v1::UpdateCallerIdRequest& request, const Orig
   command.body = std::move(update);
   command.done = [this, id, done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const CallerIdState* callerid = state_.FindCallerId(id);
     if (callerid == nullptr) return done(absl::NotFoundError("the CallerID was removed"));
     done(CallerIdView(*callerid, options_.decimals));
@@ -204,7 +204,7 @@ void Ledger::SetExtensionPolicy(const v1::SetExtensionPolicyRequest& request, co
   command.done = [this, extension = request.extension(),
                   done = std::move(done)](CommandResult result) {
     if (!result.status.ok()) return done(result.status);
-    absl::ReaderMutexLock lock(&state_mu_);
+    ReaderMutexLock lock(&state_mu_);
     const ExtensionState* found = state_.FindExtension(extension);
     done(ExtensionPolicyView(extension, found ? *found : ExtensionState{}, options_.decimals));
   };

@@ -1,5 +1,6 @@
 // A GoogleTest fixture for tests of the Ledger facade: a Ledger on a fresh temporary
-// directory with a FakeClock, and helpers that wait for asynchronous writes.
+// directory with a FakeClock, and helpers that wait for asynchronous writes; and
+// AllEvents(), the whole event log.
 #ifndef CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
 #define CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
 
@@ -12,14 +13,37 @@
 #include <memory>
 #include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/status/statusor.h"
+#include "callbackledger/v1/events.pb.h"
 #include "gtest/gtest.h"
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
 
 namespace callbackledger {
 namespace testing {
+
+// Every event of the log, read through the ledger; checks that the sequences run from 1
+// to last_sequence without a gap.
+inline std::vector<v1::Event> AllEvents(Ledger* ledger) {
+  std::vector<v1::Event> events;
+  const uint64_t last = ledger->last_sequence();
+  while (events.size() < last) {
+    v1::ReadEventsRequest request;
+    request.set_from_sequence(events.size() + 1);
+    request.set_page_size(1000);
+    absl::StatusOr<v1::ReadEventsResponse> page = ledger->ReadEvents(request);
+    EXPECT_TRUE(page.ok()) << page.status();
+    if (!page.ok() || page->events().empty()) break;
+    for (const v1::Event& event : page->events()) {
+      EXPECT_EQ(event.sequence(), events.size() + 1) << "a gap in the event log";
+      events.push_back(event);
+    }
+  }
+  EXPECT_EQ(events.size(), last) << "the log does not reach last_sequence";
+  return events;
+}
 
 class LedgerFixture : public ::testing::Test {
  protected:
