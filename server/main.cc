@@ -25,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/ledger.h"
+#include "server/huge_pages.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/parse_errors.h"
@@ -388,6 +389,8 @@ int Run() {
 }  // namespace callbackledger
 
 int main(int argc, char** argv) {
+  // First of all, before any thread or allocation that matters (see server/huge_pages.h).
+  callbackledger::ReexecWithHugePageMalloc(argv);
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock would feed a
   // lock-order graph: about a tenth of ledgerd's instructions under load (see
   // docs/benchmarks.md). The unit tests keep the detection on; the server turns it off.
