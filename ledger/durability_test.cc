@@ -656,5 +656,84 @@ TEST_F(DurabilityTest, AFailedSyncIsAnUnknownOutcomeNotARefusal) {
   }
 }
 
+// ---------------------------------------------------------------------------------------
+// (d) A rebuild of the projections cut short by a power loss. The rebuilt rows skip the
+// write-ahead log and reach the disk in one flush; the meta row that marks the projections
+// whole is written last. Wherever the power goes (at each sync of the log the rebuild
+// makes, or in the middle of its replay), the next start finds the projections whole or
+// notices they are not and rebuilds them: the same answers, and rows equal to a replay.
+
+TEST_F(DurabilityTest, ARebuildCutShortByAPowerLossIsRedoneAtTheNextStart) {
+  for (int i = 0; i < 3; ++i) {
+    const std::string number = StrCat("+4072100000", i);
+    absl::StatusOr<v1::CallerId> added = callbackledger::Call(
+        ledger_.get(), &Ledger::AddCallerId, AddRequest(number, "10", StrCat("add-", i)));
+    ASSERT_TRUE(added.ok()) << added.status();
+    ASSERT_TRUE(callbackledger::Call(ledger_.get(), &Ledger::AddCredit,
+                                     CreditRequest(added->id(), "2.50", StrCat("credit-", i)))
+                    .ok());
+    ASSERT_TRUE(callbackledger::Call(ledger_.get(), &Ledger::Reserve,
+                                     ReserveRequest(StrCat("r", i), number, "1"))
+                    .ok());
+  }
+  ASSERT_TRUE(
+      callbackledger::Call(ledger_.get(), &Ledger::Settle, SettleRequest("r0", "0.40")).ok());
+  const std::string before = Snapshot();
+
+  // A whole rebuild, to count the syncs of the log it makes.
+  ledger_.reset();
+  options_.rebuild_projections = true;
+  const uint64_t syncs_before = env_.wal_syncs();
+  ASSERT_NO_FATAL_FAILURE(Open());
+  const uint64_t rebuild_syncs = env_.wal_syncs() - syncs_before;
+  ASSERT_GE(rebuild_syncs, 2u) << "the clear and the meta row are synced";
+  EXPECT_EQ(Snapshot(), before);
+  // Once it is done, the rebuilt rows are on disk: a power loss keeps them all.
+  env_.PowerLoss();
+  ledger_.reset();
+  env_.DropUnsyncedDataAndRestart();
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+  bool rebuilt = false;
+  options_.rebuild_projections = false;
+  options_.rebuild_progress = [&rebuilt](uint64_t, uint64_t) { rebuilt = true; };
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_FALSE(rebuilt) << "a finished rebuild was redone";
+  EXPECT_EQ(Snapshot(), before);
+
+  // Cut at each of those syncs (the last is the meta row's), then in the middle of the
+  // replay (the first progress report).
+  for (uint64_t cut = 1; cut <= rebuild_syncs + 1; ++cut) {
+    SCOPED_TRACE(cut <= rebuild_syncs ? StrCat("power loss at sync ", cut, " of the rebuild")
+                                      : std::string("power loss during the replay"));
+    ledger_.reset();
+    options_.rebuild_projections = true;
+    if (cut <= rebuild_syncs) {
+      env_.PowerLossAtWalSync(cut);
+    } else {
+      options_.rebuild_progress = [this](uint64_t, uint64_t) { env_.PowerLoss(); };
+    }
+    absl::StatusOr<std::unique_ptr<Ledger>> cut_short = Ledger::Open(options_);
+    EXPECT_FALSE(cut_short.ok()) << "the rebuild did not see the power loss";
+    cut_short = absl::UnknownError("closed");
+    env_.PowerLoss();
+    env_.DropUnsyncedDataAndRestart();
+
+    rebuilt = false;
+    options_.rebuild_projections = false;
+    options_.rebuild_progress = [&rebuilt](uint64_t, uint64_t) { rebuilt = true; };
+    ASSERT_NO_FATAL_FAILURE(Open());
+    options_.rebuild_progress = nullptr;
+    // Once the clear of the old rows is synced (the first sync), only a rebuild can make
+    // the projections whole again.
+    if (cut > 1) {
+      EXPECT_TRUE(rebuilt) << "the unfinished rebuild went unnoticed";
+    }
+    EXPECT_EQ(Snapshot(), before);
+    ledger_.reset();
+    ASSERT_NO_FATAL_FAILURE(ExpectProjectionsEqualAReplay(options_.data_dir, &env_));
+    ASSERT_NO_FATAL_FAILURE(Open());
+  }
+}
+
 }  // namespace
 }  // namespace callbackledger

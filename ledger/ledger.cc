@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/rebuild.h"
 #include "ledger/replay.h"
 
 namespace callbackledger {
@@ -98,6 +99,7 @@ absl::Status Ledger::Load() {
   if (state_.meta().last_sequence != *last) {
     return absl::DataLossError("the rebuilt projections do not reach the end of the log");
   }
+  progress(total);
   return absl::OkStatus();
 }
 

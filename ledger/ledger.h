@@ -55,7 +55,8 @@ struct LedgerOptions {
   // Rebuild every projection from the log before serving.
   bool rebuild_projections = false;
   // Told how far a rebuild got (events replayed, events in the log) every few thousand
-  // events; may be empty.
+  // events, and once more with replayed == total when the rebuilt rows are on disk (the
+  // replay itself ends earlier); may be empty.
   std::function<void(uint64_t replayed, uint64_t total)> rebuild_progress;
   Clock* clock = nullptr;       // null: the system clock
   rocksdb::Env* env = nullptr;  // null: the default Env

@@ -28,35 +28,6 @@ class MapSink : public RowSink {
   std::map<std::string, std::string> rows[kProjectionCfCount];
 };
 
-// Writes rows to the store in bounded batches (synced once at the end by the caller).
-class ChunkedSink : public RowSink {
- public:
-  explicit ChunkedSink(Store* store) : store_(store), sink_(store, &batch_) {}
-  void Put(Cf cf, std::string_view key, std::string_view value) override {
-    sink_.Put(cf, key, value);
-    MaybeFlush();
-  }
-  void Delete(Cf cf, std::string_view key) override {
-    sink_.Delete(cf, key);
-    MaybeFlush();
-  }
-  absl::Status Flush() {
-    if (!status_.ok() || batch_.Count() == 0) return status_;
-    status_ = store_->WriteSynced(&batch_);
-    batch_.Clear();
-    return status_;
-  }
-
- private:
-  void MaybeFlush() {
-    if (batch_.Count() >= 10000) Flush().IgnoreError();
-  }
-  Store* store_;
-  rocksdb::WriteBatch batch_;
-  BatchSink sink_;
-  absl::Status status_;
-};
-
 std::string Printable(std::string_view key) {
   return absl::CHexEscape(absl::string_view(key.data(), key.size()));
 }
@@ -112,32 +83,21 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
   Delta delta;
   View view(state, &delta);
   uint64_t next = 1;
-  while (true) {
-    absl::StatusOr<std::vector<v1::Event>> events = store->ReadEvents(next, kReplayChunk);
-    if (!events.ok()) return events.status();
-    if (events->empty()) break;
-    for (const v1::Event& event : *events) {
-      if (event.sequence() != next) {
-        return absl::DataLossError(absl::StrCat("the event log has a gap: expected event ", next,
-                                                ", found ", event.sequence()));
-      }
-      ApplyEvent(event, &view);
-      ++next;
-    }
-    EmitAppended(view.appended(), appended);
-    state->Merge(&delta);
-    if (progress) progress(next - 1);
-  }
-  return absl::OkStatus();
-}
-
-absl::Status RebuildProjections(Store* store, State* state,
-                                const std::function<void(uint64_t sequence)>& progress) {
-  if (absl::Status s = store->ClearProjections(); !s.ok()) return s;
-  ChunkedSink sink(store);
-  if (absl::Status s = ReplayLog(store, state, &sink, progress); !s.ok()) return s;
-  EmitState(*state, &sink);
-  return sink.Flush();
+  return store->ScanEvents(
+      next, kReplayChunk, [&](const std::vector<const v1::Event*>& events) -> absl::Status {
+        for (const v1::Event* event : events) {
+          if (event->sequence() != next) {
+            return absl::DataLossError(absl::StrCat("the event log has a gap: expected event ",
+                                                    next, ", found ", event->sequence()));
+          }
+          ApplyEvent(*event, &view);
+          ++next;
+        }
+        EmitAppended(view.appended(), appended);
+        state->Merge(&delta);
+        if (progress) progress(next - 1);
+        return absl::OkStatus();
+      });
 }
 
 absl::Status LoadProjections(Store* store, State* state) {

@@ -21,10 +21,6 @@ namespace callbackledger {
 absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
                        const std::function<void(uint64_t sequence)>& progress);
 
-// Rewrites every projection row from a replay of the log, then loads the result.
-absl::Status RebuildProjections(Store* store, State* state,
-                                const std::function<void(uint64_t sequence)>& progress = nullptr);
-
 // Loads the projections from their stored rows.
 absl::Status LoadProjections(Store* store, State* state);
 

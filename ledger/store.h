@@ -13,6 +13,7 @@
 #define CALLBACKLEDGER_LEDGER_STORE_H_
 
 #include <cstdint>
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,11 +49,23 @@ class Store {
 
   // Writes a batch durably (WAL synced before it returns).
   absl::Status WriteSynced(rocksdb::WriteBatch* batch);
+  // Writes a batch to the memtables only, without the write-ahead log: a crash loses it
+  // unless FlushProjections returned after it. For rebuilt projection rows only.
+  absl::Status WriteUnlogged(rocksdb::WriteBatch* batch);
+  // Writes every projection column family's memtable to its files and waits until they
+  // are on disk.
+  absl::Status FlushProjections();
 
   // The event with this sequence number; NOT_FOUND when there is none.
   absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);
   // Up to `limit` events from `from_sequence` on, in order.
   absl::StatusOr<std::vector<v1::Event>> ReadEvents(uint64_t from_sequence, size_t limit);
+  // Every event from `from_sequence` on, in order, handed to `each` in chunks of up to
+  // `chunk` events. The events live in an arena that the next chunk reuses: `each` must
+  // copy what it keeps. Stops at the first error, of the scan or of `each`.
+  absl::Status ScanEvents(
+      uint64_t from_sequence, size_t chunk,
+      const std::function<absl::Status(const std::vector<const v1::Event*>&)>& each);
   // The last sequence number in the log (0 when empty).
   absl::StatusOr<uint64_t> LastSequence();
 

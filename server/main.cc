@@ -25,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/ledger.h"
+#include "server/huge_pages.h"
 #include "server/log.h"
 #include "server/metrics.h"
 #include "server/parse_errors.h"
@@ -313,12 +314,23 @@ int Run() {
   options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
-  options.rebuild_progress = [started, &last_report](uint64_t replayed, uint64_t total) {
+  bool replayed_all = false;
+  // The rate is over the whole rebuild so far, from the start of ledgerd; the last line,
+  // "rebuilt", once the rebuilt rows are on disk.
+  options.rebuild_progress = [started, &last_report, &replayed_all](uint64_t replayed,
+                                                                    uint64_t total) {
     auto now = std::chrono::steady_clock::now();
     if (now - last_report < std::chrono::seconds(1) && replayed != total) return;
     last_report = now;
     double seconds = std::chrono::duration<double>(now - started).count();
     double rate = seconds > 0 ? replayed / seconds : 0.0;
+    if (replayed == total && replayed_all) {
+      Log(LogLevel::kInfo, "rebuilt",
+          absl::StrCat("rebuilt projections: ", total, " events, on disk"),
+          {{"total", total}, {"seconds", seconds}, {"events_per_second", rate}});
+      return;
+    }
+    replayed_all = replayed == total;
     Log(LogLevel::kInfo, "rebuilding",
         absl::StrCat("rebuilding projections: ", replayed, " of ", total, " events"),
         {{"replayed", replayed},
@@ -380,6 +392,8 @@ int Run() {
 }  // namespace callbackledger
 
 int main(int argc, char** argv) {
+  // First of all, before any thread or allocation that matters (see server/huge_pages.h).
+  callbackledger::ReexecWithHugePageMalloc(argv);
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock would feed a
   // lock-order graph: about a tenth of ledgerd's instructions under load (see
   // docs/benchmarks.md). The unit tests keep the detection on; the server turns it off.
