@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "absl/strings/str_cat.h"
-#include "absl/synchronization/mutex.h"
 #include "ledger/replay.h"
+#include "ledger/sync.h"
 #include "projections/rows.h"
 
 namespace callbackledger {
@@ -31,8 +31,8 @@ class RunWriter {
   ~RunWriter() { Close().IgnoreError(); }
 
   void Submit(std::vector<Row> rows) {
-    absl::MutexLock lock(&mu_);
-    mu_.Await(absl::Condition(
+    MutexLock lock(&mu_);
+    mu_.Await(Condition(
         +[](RunWriter* w) { return w->queue_.size() < 2; }, this));
     queue_.push_back(std::move(rows));
   }
@@ -40,11 +40,11 @@ class RunWriter {
   // Waits until every run is written; the first error, if any.
   absl::Status Close() {
     {
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       closed_ = true;
     }
     if (thread_.joinable()) thread_.join();
-    absl::MutexLock lock(&mu_);
+    MutexLock lock(&mu_);
     return status_;
   }
 
@@ -53,15 +53,15 @@ class RunWriter {
     while (true) {
       std::vector<Row> rows;
       {
-        absl::MutexLock lock(&mu_);
-        mu_.Await(absl::Condition(
+        MutexLock lock(&mu_);
+        mu_.Await(Condition(
             +[](RunWriter* w) { return w->closed_ || !w->queue_.empty(); }, this));
         if (queue_.empty()) return;
         rows = std::move(queue_.front());
         queue_.pop_front();
       }
       absl::Status written = Write(rows);
-      absl::MutexLock lock(&mu_);
+      MutexLock lock(&mu_);
       if (status_.ok()) status_ = written;
     }
   }
@@ -87,7 +87,7 @@ class RunWriter {
   }
 
   Store* const store_;
-  absl::Mutex mu_;
+  Mutex mu_;
   std::deque<std::vector<Row>> queue_ ABSL_GUARDED_BY(mu_);
   bool closed_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status status_ ABSL_GUARDED_BY(mu_);
