@@ -44,7 +44,8 @@ Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, 
       clock_(clock),
       rules_(rules),
       options_(options) {
-  for (std::thread& thread : threads_) thread = std::thread([this] { Run(); });
+  LEDGER_CHECK(options_.threads == 1 || options_.threads == 2);
+  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Run(); });
 }
 
 Committer::~Committer() { Stop(); }

@@ -4,18 +4,19 @@
 // group's changes into the state and answers every command of the group. It never waits
 // to fill a group: under light load a group is one command.
 //
-// Pipelined, two groups deep, on two threads that take turns. While group N is being
-// written and synced by one thread, the other takes the commands that arrive from the
-// queue and decides them as group N+1 against the state plus N's changes (its Delta, not
-// yet durable, so not yet in the state: see View), applying their events to N+1's own
-// Delta. It keeps taking and deciding arrivals into N+1 until N is done, so N+1 holds
-// every command that arrived during N's sync, as the serial committer's next group
-// would, but is already decided when its turn to write comes. When N is durable, its
-// Delta is merged into the state (under `state_mu`, so readers only ever see durable
-// changes); then N+1 is written, and meanwhile N's commands are answered. Groups are
-// written, merged and answered in decision order: the log order is the decision order
-// and sequence numbers have no gaps. A thread that finds the queue empty and nothing
-// being written writes its group itself at once (no hand-off between threads).
+// With one thread (CommitterOptions::threads = 1, the default) the committer is serial:
+// the thread takes what is queued, decides it, writes and syncs it, answers it, and takes
+// again. With two, it is pipelined, two groups deep, the threads taking turns. While group N is
+// being written and synced by one thread, the other takes the commands that arrive from the queue
+// and decides them as group N+1 against the state plus N's changes (its Delta, not yet durable, so
+// not yet in the state: see View), applying their events to N+1's own Delta. It keeps taking and
+// deciding arrivals into N+1 until N is done, so N+1 holds every command that arrived during N's
+// sync, as the serial committer's next group would, but is already decided when its turn to write
+// comes. When N is durable, its Delta is merged into the state (under `state_mu`, so readers only
+// ever see durable changes); then N+1 is written, and meanwhile N's commands are answered. Groups
+// are written, merged and answered in decision order: the log order is the decision order and
+// sequence numbers have no gaps. A thread that finds the queue empty and nothing being written
+// writes its group itself at once (no hand-off between threads).
 //
 // A command whose deadline has passed when it is taken from the queue is answered
 // DEADLINE_EXCEEDED without being decided (by the injected clock).
@@ -49,6 +50,9 @@ namespace callbackledger {
 struct CommitterOptions {
   size_t queue_capacity = 10000;
   size_t max_group_size = 1000;
+  // 1: serial; 2: pipelined (the next group is decided while one is synced). On an idle
+  // 2-CPU machine the serial committer served as much or more (docs/benchmarks.md).
+  int threads = 1;
 };
 
 // What one group did, for monitoring (see Committer::SetGroupObserver).
@@ -126,7 +130,7 @@ class Committer {
   // The group being written, whose changes are not in the state yet; null if none.
   const Group* pending_ ABSL_GUARDED_BY(decide_mu_) = nullptr;
   int64_t last_event_micros_ ABSL_GUARDED_BY(mu_) = 0;
-  std::thread threads_[2];
+  std::vector<std::thread> threads_;
 };
 
 }  // namespace callbackledger

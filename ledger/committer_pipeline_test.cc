@@ -118,6 +118,7 @@ class CommitterPipelineTest : public testing::LedgerFixture {
   void Configure(LedgerOptions* options) override {
     options->expiry_poll_milliseconds = 0;
     options->env = &env_;
+    options->committer.threads = 2;  // the pipeline is what these tests are about
   }
 
   // Waits (at most 10 s) until the committer has taken every queued command.

@@ -100,13 +100,15 @@ class Answers {
   std::vector<absl::Status> errors_ ABSL_GUARDED_BY(mu_);
 };
 
-class CommitterTest : public testing::LedgerFixture {
+// Each test runs with the serial committer (1 thread) and the pipelined one (2).
+class CommitterTest : public testing::LedgerFixture, public ::testing::WithParamInterface<int> {
  protected:
   CommitterTest() : LedgerFixture("committer_test", "committer-test", kStartMicros) {}
 
   void Configure(LedgerOptions* options) override {
     options->expiry_poll_milliseconds = 1;  // the expiry thread runs all along
     options->env = &env_;
+    options->committer.threads = GetParam();
   }
 
   // One CallerID a writer, each with 100.00; their ids.
@@ -197,7 +199,7 @@ class CommitterTest : public testing::LedgerFixture {
   testing::FaultEnv env_{rocksdb::Env::Default()};
 };
 
-TEST_F(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpiryRun) {
+TEST_P(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpiryRun) {
   constexpr int kRechargesPerWriter = 60;
   constexpr int kReservesPerWriter = 20;  // 0.50 each, released by the expiry thread
   const std::vector<uint64_t> ids = AddCallers();
@@ -267,7 +269,7 @@ TEST_F(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpi
   }
 }
 
-TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
+TEST_P(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   constexpr int kCapacity = 16;
   options_.committer.queue_capacity = kCapacity;
   options_.expiry_poll_milliseconds = 0;
@@ -349,7 +351,7 @@ TEST_F(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   EXPECT_EQ(AllEvents(ledger_.get()).size(), setup + taken);
 }
 
-TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGoOn) {
+TEST_P(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGoOn) {
   constexpr int kMaxWrites = 400;    // per writer
   constexpr int kWritesBefore = 40;  // acknowledged in all before the disk fails
   constexpr int kRefusalsAfter = 5;  // each writer stops at its fifth refusal
@@ -420,6 +422,12 @@ TEST_F(CommitterTest, AStorageFailureUnderLoadRefusesEveryLaterWriteWhileReadsGo
   std::sort(acknowledged_sequences.begin(), acknowledged_sequences.end());
   EXPECT_EQ(logged, acknowledged_sequences);
 }
+
+INSTANTIATE_TEST_SUITE_P(Threads, CommitterTest, ::testing::Values(1, 2),
+                         [](const ::testing::TestParamInfo<int>& info) {
+                           return info.param == 1 ? std::string("Serial")
+                                                  : std::string("Pipelined");
+                         });
 
 }  // namespace
 }  // namespace callbackledger

@@ -50,6 +50,9 @@ ABSL_FLAG(uint32_t, reservation_ttl_seconds, 300,
 ABSL_FLAG(int32_t, calls_deadline_ms, 2000,
           "how long a Calls write from a PBX node that set no deadline may wait for the ledger "
           "before it is answered DEADLINE_EXCEEDED unapplied (0: no limit)");
+ABSL_FLAG(int32_t, committer_threads, 1,
+          "1: the committer decides, writes and syncs one group at a time; 2: it decides the "
+          "next group while one is being synced (docs/benchmarks.md)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -87,6 +90,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "pin_max_attempts",
                                       "reservation_ttl_seconds",
                                       "calls_deadline_ms",
+                                      "committer_threads",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -265,6 +269,11 @@ int Run() {
         absl::StrCat("--calls_deadline_ms: must be 0 (no limit) or more, not ", calls_deadline_ms));
     return 2;
   }
+  const int32_t committer_threads = absl::GetFlag(FLAGS_committer_threads);
+  if (committer_threads != 1 && committer_threads != 2) {
+    LogError(absl::StrCat("--committer_threads: must be 1 or 2, not ", committer_threads));
+    return 2;
+  }
   CallsService calls(backend, calls_deadline_ms == 0 ? absl::InfiniteDuration()
                                                      : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(backend);
@@ -312,6 +321,7 @@ int Run() {
   options.rebuild_projections = absl::GetFlag(FLAGS_rebuild_projections);
   options.pin_max_attempts = absl::GetFlag(FLAGS_pin_max_attempts);
   options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
+  options.committer.threads = committer_threads;
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   bool replayed_all = false;
