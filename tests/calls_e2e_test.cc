@@ -349,5 +349,14 @@ TEST(CallsEndToEnd, ANegativeCallsDeadlineIsRefused) {
   EXPECT_THAT(run.err, ::testing::HasSubstr("--calls_deadline_ms: must be 0 (no limit) or more"));
 }
 
+TEST(CallsEndToEnd, CommitterThreadsOtherThanOneOrTwoAreRefused) {
+  for (const char* flag : {"--committer_threads=0", "--committer_threads=3"}) {
+    LedgerServer server;
+    e2e::ProcessResult run = server.RunUntilExit({flag});
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
+    EXPECT_THAT(run.err, ::testing::HasSubstr("--committer_threads: must be 1 or 2"));
+  }
+}
+
 }  // namespace
 }  // namespace callbackledger
