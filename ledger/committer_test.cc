@@ -328,7 +328,13 @@ TEST_P(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   }
   for (std::thread& writer : writers) writer.join();
   EXPECT_EQ(refused_full.load(), kWriters);
-  EXPECT_EQ(ledger_->committer()->queue_depth(), static_cast<size_t>(kCapacity));
+  const size_t depth = ledger_->committer()->queue_depth();
+  if (GetParam() == 1) {
+    EXPECT_EQ(depth, static_cast<size_t>(kCapacity));
+  } else {
+    // Full, unless the second thread took the whole full queue after the last refusal.
+    EXPECT_TRUE(depth == static_cast<size_t>(kCapacity) || depth == 0) << depth;
+  }
 
   // Stop() while the queue is full: it refuses new writes, then answers the queued ones.
   std::thread stopper([this] { ledger_->Shutdown(); });
