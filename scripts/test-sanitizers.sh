@@ -32,13 +32,13 @@ cmake --build build-asan -j"$(nproc)" --target unit_tests fuzzers
 ctest --test-dir build-asan --output-on-failure --timeout 900 -j2
 echo "sanitizers: ASan+UBSan tree and fuzz runs took $((SECONDS - start)) s"
 
-# ThreadSanitizer: the lock types' own tests, the committer's concurrency tests, and the
-# storage failure and power-loss tests (a fault-injecting Env under a concurrent load).
+# ThreadSanitizer: the lock types' own tests and the committer's concurrency tests (the
+# storage failure under load among them). durability_test stays out (docs/reliability.md).
 # A report fails its test: halt_on_error exits at once with TSan's exit code 66. Nothing
 # is suppressed.
 start=$SECONDS
 configure build-tsan -DLEDGER_SANITIZE=thread
-cmake --build build-tsan -j"$(nproc)" --target sync_test committer_test committer_pipeline_test durability_test
+cmake --build build-tsan -j"$(nproc)" --target sync_test committer_test committer_pipeline_test
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" ctest --test-dir build-tsan \
-  --output-on-failure --timeout 600 -j2 -R '(SyncTest|CommitterTest|CommitterPipelineTest|DurabilityTest|Faults/)'
+  --output-on-failure --timeout 600 -j2 -R '(SyncTest|CommitterTest|CommitterPipelineTest)'
 echo "sanitizers: TSan tree took $((SECONDS - start)) s"
