@@ -51,17 +51,46 @@ Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, 
 Committer::~Committer() { Stop(); }
 
 absl::Status Committer::Submit(Command command) {
-  MutexLock lock(&mu_);
-  if (!write_error_.ok()) {
-    return absl::UnavailableError(absl::StrCat(
-        "the ledger accepts no writes after a storage failure: ", write_error_.message()));
+  {
+    MutexLock lock(&mu_);
+    if (!write_error_.ok()) {
+      return absl::UnavailableError(absl::StrCat(
+          "the ledger accepts no writes after a storage failure: ", write_error_.message()));
+    }
+    if (stopping_) return absl::UnavailableError("the ledger is shutting down");
+    if (queue_.size() >= options_.queue_capacity) {
+      return absl::UnavailableError("the ledger's command queue is full; retry shortly");
+    }
+    queue_.push_back(std::move(command));
+    // Idle: no group is collecting, and every group taken has been answered.
+    const bool lead = options_.commit_when_idle && !collecting_ && queue_.size() == 1 &&
+                      answer_turn_ == next_ticket_;
+    if (!lead) return absl::OkStatus();
+    collecting_ = true;  // before unlocking, so that no committer thread wakes to take it
+    ++leaders_;
   }
-  if (stopping_) return absl::UnavailableError("the ledger is shutting down");
-  if (queue_.size() >= options_.queue_capacity) {
-    return absl::UnavailableError("the ledger's command queue is full; retry shortly");
-  }
-  queue_.push_back(std::move(command));
+  Lead();
   return absl::OkStatus();
+}
+
+// The caller's thread commits the group it became the collector of in Submit.
+void Committer::Lead() {
+  std::unique_ptr<Group> group;
+  {
+    MutexLock lock(&mu_);
+    if (spare_groups_.empty()) {
+      group = std::make_unique<Group>();
+    } else {
+      group = std::move(spare_groups_.back());
+      spare_groups_.pop_back();
+    }
+    group->ticket = next_ticket_++;
+  }
+  Commit(group.get());
+  group->Reset();
+  MutexLock lock(&mu_);
+  spare_groups_.push_back(std::move(group));
+  --leaders_;
 }
 
 void Committer::Stop() {
@@ -72,6 +101,10 @@ void Committer::Stop() {
   for (std::thread& thread : threads_) {
     if (thread.joinable()) thread.join();
   }
+  // A group led by a caller may still be on its way.
+  MutexLock lock(&mu_);
+  auto led = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return leaders_ == 0; };
+  mu_.Await(Condition(&led));
 }
 
 absl::Status Committer::write_error() const {
@@ -97,19 +130,24 @@ void Committer::SetGroupObserver(std::function<void(const GroupStats&)> observer
   observer_ = std::move(shared);
 }
 
-// Each of the two threads: collect and decide a group, write it, answer it; again.
+// Each committer thread: take the first commands of a group, then commit it; again.
 void Committer::Run() {
   Group group;
   while (Take(&group)) {
-    Collect(&group);
-    Write(&group);
-    {
-      MutexLock lock(&mu_);
-      ++write_turn_;
-    }
-    Announce(&group);
+    Commit(&group);
     group.Reset();
   }
+}
+
+// Collects and decides the group, writes it at its turn, answers it at its turn.
+void Committer::Commit(Group* group) {
+  Collect(group);
+  Write(group);
+  {
+    MutexLock lock(&mu_);
+    ++write_turn_;
+  }
+  Announce(group);
 }
 
 // Becomes the collector and takes the first commands of a new group; false when stopping

@@ -18,6 +18,15 @@
 // sequence numbers have no gaps. A thread that finds the queue empty and nothing being written
 // writes its group itself at once (no hand-off between threads).
 //
+// An idle committer (nothing queued, nothing being decided, written or answered) is led by
+// the caller (CommitterOptions::commit_when_idle, the default): the thread that submits the
+// command takes the next ticket and decides, writes, syncs and answers that group itself,
+// exactly as a committer thread would, before Submit returns. At one command in flight this
+// saves two thread hand-offs a write (to the committer thread and back to a gRPC thread),
+// each a futex wake-up. Commands that arrive meanwhile queue up and are taken by the
+// committer's threads, decided on top of the led group, written after it: a leader is one
+// more participant taking its turn, so the order of the log and of the answers is the same.
+//
 // A command whose deadline has passed when it is taken from the queue is answered
 // DEADLINE_EXCEEDED without being decided (by the injected clock).
 //
@@ -53,6 +62,10 @@ struct CommitterOptions {
   // 1: serial; 2: pipelined (the next group is decided while one is synced). On an idle
   // 2-CPU machine the serial committer served as much or more (docs/benchmarks.md).
   int threads = 1;
+  // When the committer is idle (nothing queued, collecting, being written or answered), the
+  // thread that submits a command commits it itself: decides, writes, syncs and answers it
+  // before Submit returns, with no hand-off to the committer's thread and back.
+  bool commit_when_idle = true;
 };
 
 // What one group did, for monitoring (see Committer::SetGroupObserver).
@@ -74,10 +87,13 @@ class Committer {
   ~Committer();  // Stop()s
 
   // Queues a command. UNAVAILABLE (and `done` is not called) when the queue is full,
-  // the committer is stopping, or an earlier write failed.
+  // the committer is stopping, or an earlier write failed. With
+  // CommitterOptions::commit_when_idle, an idle committer's group is led by the caller:
+  // `done` has been called when Submit returns OK.
   absl::Status Submit(Command command);
 
-  // Answers every queued command, then ends the thread. Idempotent.
+  // Answers every queued command, then ends the threads, once any group a caller leads is
+  // answered too. Idempotent.
   void Stop();
 
   // The sticky write error, OK while writes succeed.
@@ -96,6 +112,8 @@ class Committer {
   struct Group;  // one group on its way through the pipeline (committer.cc)
 
   void Run();
+  void Commit(Group* group);
+  void Lead();
   bool Take(Group* group);
   void Collect(Group* group);
   void DecideFrom(Group* group, size_t first);
@@ -130,6 +148,9 @@ class Committer {
   // The group being written, whose changes are not in the state yet; null if none.
   const Group* pending_ ABSL_GUARDED_BY(decide_mu_) = nullptr;
   int64_t last_event_micros_ ABSL_GUARDED_BY(mu_) = 0;
+  // Groups kept for the callers that lead one (at most one at a time leads).
+  std::vector<std::unique_ptr<Group>> spare_groups_ ABSL_GUARDED_BY(mu_);
+  int leaders_ ABSL_GUARDED_BY(mu_) = 0;  // callers leading a group now
   std::vector<std::thread> threads_;
 };
 

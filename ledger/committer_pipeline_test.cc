@@ -119,6 +119,9 @@ class CommitterPipelineTest : public testing::LedgerFixture {
     options->expiry_poll_milliseconds = 0;
     options->env = &env_;
     options->committer.threads = 2;  // the pipeline is what these tests are about
+    // Every write goes through the committer's threads (the test's own thread never leads
+    // a group, so it is never held at the gate).
+    options->committer.commit_when_idle = false;
   }
 
   // Waits (at most 10 s) until the committer has taken every queued command.
@@ -239,6 +242,69 @@ TEST_F(CommitterPipelineTest, ListenerAndObserverSeeEveryGroupInLogOrder) {
   ASSERT_EQ(committed.size(), size_t{kThreads * kPerThread});
   for (size_t i = 0; i < committed.size(); ++i) EXPECT_EQ(committed[i], i + 1);
   EXPECT_EQ(observed_commands, size_t{kThreads * kPerThread});
+}
+
+// With CommitterOptions::commit_when_idle (ledgerd's default), the thread that writes to an
+// idle committer commits the write itself; a write that arrives meanwhile is queued for the
+// committer's thread, decided on top of the first, and answered after it.
+class CommitterLedByCallerTest : public CommitterPipelineTest {
+ protected:
+  void Configure(LedgerOptions* options) override {
+    CommitterPipelineTest::Configure(options);
+    options->committer.threads = 1;
+    options->committer.commit_when_idle = true;
+  }
+};
+
+TEST_F(CommitterLedByCallerTest, AnIdleCommittersWriteIsCommittedOnTheCallersThread) {
+  const std::thread::id caller = std::this_thread::get_id();
+  std::thread::id answered_on;
+  absl::StatusOr<v1::CallerId> added = absl::UnknownError("not answered");
+  ledger_->AddCallerId(AddRequest("+40721000001", "add-a"), Origin(actor_),
+                       [&](absl::StatusOr<v1::CallerId> reply) {
+                         answered_on = std::this_thread::get_id();
+                         added = std::move(reply);
+                       });
+  // Answered, durable, before the call returned, on the caller's thread.
+  ASSERT_TRUE(added.ok()) << added.status();
+  EXPECT_EQ(answered_on, caller);
+  EXPECT_EQ(ledger_->last_sequence(), 1u);
+
+  // The first caller is held in its sync: the next write goes to the committer's thread.
+  env_.Close();
+  std::promise<std::thread::id> first_on;
+  std::thread first_caller([&] {
+    ledger_->AddCredit(CreditRequest(1, "credit-1"), Origin(actor_),
+                       [&](absl::StatusOr<v1::Recharge> reply) {
+                         EXPECT_TRUE(reply.ok()) << reply.status();
+                         first_on.set_value(std::this_thread::get_id());
+                       });
+  });
+  ASSERT_TRUE(env_.AwaitHeldSync());
+  std::promise<std::thread::id> second_on;
+  std::promise<std::string> second_credit;
+  ledger_->AddCredit(
+      CreditRequest(1, "credit-2"), Origin(actor_), [&](absl::StatusOr<v1::Recharge> reply) {
+        second_credit.set_value(reply.ok() ? reply->credit_left() : reply.status().ToString());
+        second_on.set_value(std::this_thread::get_id());
+      });
+  ASSERT_TRUE(AwaitQueueTaken());
+  auto second_answer = second_on.get_future();
+  EXPECT_EQ(second_answer.wait_for(std::chrono::seconds(0)), std::future_status::timeout)
+      << "answered before the write before it was durable";
+  const std::thread::id first_thread = first_caller.get_id();
+  env_.Open(rocksdb::Status::OK());
+  first_caller.join();
+  EXPECT_EQ(first_on.get_future().get(), first_thread);
+  ASSERT_EQ(second_answer.wait_for(std::chrono::seconds(10)), std::future_status::ready);
+  const std::thread::id second_thread = second_answer.get();
+  EXPECT_NE(second_thread, caller) << "queued, so answered by the committer's thread";
+  EXPECT_EQ(second_credit.get_future().get(), "20.00");  // decided on top of credit-1
+
+  std::vector<v1::Event> log = Log();
+  ASSERT_EQ(log.size(), 3u);
+  EXPECT_EQ(log[1].request_id(), "credit-1");
+  EXPECT_EQ(log[2].request_id(), "credit-2");
 }
 
 }  // namespace

@@ -53,6 +53,9 @@ ABSL_FLAG(int32_t, calls_deadline_ms, 2000,
 ABSL_FLAG(int32_t, committer_threads, 1,
           "1: the committer decides, writes and syncs one group at a time; 2: it decides the "
           "next group while one is being synced (docs/benchmarks.md)");
+ABSL_FLAG(bool, commit_when_idle, true,
+          "when the committer is idle, the gRPC thread of a write commits it itself, without "
+          "handing it to the committer thread and back (docs/benchmarks.md)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -91,6 +94,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "reservation_ttl_seconds",
                                       "calls_deadline_ms",
                                       "committer_threads",
+                                      "commit_when_idle",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -322,6 +326,7 @@ int Run() {
   options.pin_max_attempts = absl::GetFlag(FLAGS_pin_max_attempts);
   options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
   options.committer.threads = committer_threads;
+  options.committer.commit_when_idle = absl::GetFlag(FLAGS_commit_when_idle);
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   bool replayed_all = false;
