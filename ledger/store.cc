@@ -1,6 +1,8 @@
 #include "ledger/store.h"
 
+#include <memory>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
@@ -175,22 +177,36 @@ std::optional<std::string> Store::GetConfig(const std::string& key) {
 }
 
 absl::Status Store::ClearProjections() {
-  // One range deletion per column family, from its first key to just past its last,
-  // rather than a tombstone per row.
+  // One tombstone per row, not a range deletion per column family: when a compaction at
+  // the bottom level finds every row of its input under a range tombstone, RocksDB 7.8
+  // still opens an output file for the tombstone, and if writing that file fails (a full
+  // or failing disk) it asserts on the output's empty smallest key
+  // (CompactionJob::Install -> UpdateCompactionJobStats): Debian's build has assertions
+  // on, so the process aborts. Point tombstones never open an output without a key.
+  //
+  // The meta row goes first: the batches reach the log in order and the last one is
+  // synced, so whatever prefix of them survives a crash, a clear that took any row took
+  // the meta row, and the next start sees projections that are not whole.
   rocksdb::WriteBatch batch;
+  rocksdb::WriteOptions unsynced;
+  std::vector<Cf> order = {Cf::kMeta};
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    rocksdb::ColumnFamilyHandle* handle = projection(static_cast<Cf>(i));
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(rocksdb::ReadOptions(), handle));
-    it->SeekToFirst();
+    if (static_cast<Cf>(i) != Cf::kMeta) order.push_back(static_cast<Cf>(i));
+  }
+  rocksdb::ReadOptions read_options;
+  read_options.fill_cache = false;
+  for (Cf cf : order) {
+    rocksdb::ColumnFamilyHandle* handle = projection(cf);
+    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handle));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) {
+      rocksdb::Status status = batch.Delete(handle, it->key());
+      if (status.ok() && batch.GetDataSize() >= kClearBatchBytes) {
+        status = db_->Write(unsynced, &batch);
+        batch.Clear();
+      }
+      if (!status.ok()) return FromRocks(status, "clearing projections");
+    }
     if (!it->status().ok()) return FromRocks(it->status(), "clearing projections");
-    if (!it->Valid()) continue;
-    const std::string first = it->key().ToString();
-    it->SeekToLast();
-    if (!it->status().ok()) return FromRocks(it->status(), "clearing projections");
-    if (!it->Valid()) continue;
-    const std::string past_last = it->key().ToString() + std::string(1, '\0');
-    rocksdb::Status status = batch.DeleteRange(handle, first, past_last);
-    if (!status.ok()) return FromRocks(status, "clearing projections");
   }
   return WriteSynced(&batch);
 }

@@ -12,6 +12,7 @@
 #ifndef CALLBACKLEDGER_LEDGER_STORE_H_
 #define CALLBACKLEDGER_LEDGER_STORE_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -71,8 +72,10 @@ class Store {
 
   std::optional<std::string> GetConfig(const std::string& key);
 
-  // Empties every projection column family (for a rebuild).
+  // Empties every projection column family (for a rebuild): a tombstone per row, the
+  // meta row's first, in batches of about kClearBatchBytes; synced before it returns.
   absl::Status ClearProjections();
+  static constexpr size_t kClearBatchBytes = 4 << 20;
 
  private:
   enum { kDefault = 0, kEvents = 1, kConfig = 2, kFirstProjection = 3 };

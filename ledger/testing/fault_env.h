@@ -5,7 +5,8 @@
 //     loss freezes the disk (every later write or sync fails), and once the ledger is
 //     closed truncates every file to what was synced: what the page cache held is gone.
 //   - It can fail the appends or the syncs of the write-ahead log on demand, with an
-//     IOError or with NoSpace (ENOSPC, a full disk).
+//     IOError or with NoSpace (ENOSPC, a full disk), and the syncs of table files (what a
+//     flush or a compaction writes).
 #ifndef CALLBACKLEDGER_LEDGER_TESTING_FAULT_ENV_H_
 #define CALLBACKLEDGER_LEDGER_TESTING_FAULT_ENV_H_
 
@@ -39,6 +40,7 @@ struct FileState {
 // A write-ahead log file ("000012.log"); the info log is "LOG" and is not written
 // through NewWritableFile.
 inline bool IsWal(const std::string& path) { return absl::EndsWith(path, ".log"); }
+inline bool IsTable(const std::string& path) { return absl::EndsWith(path, ".sst"); }
 
 class FaultEnv;
 
@@ -197,10 +199,17 @@ class FaultEnv : public rocksdb::EnvWrapper {
     MutexLock lock(&mu_);
     sync_fault_ = std::move(status);
   }
+  // Makes every later sync of a table file fail with `status`, until Heal(): the file is
+  // written, but the flush or compaction that wrote it fails.
+  void FailTableSyncs(rocksdb::Status status) {
+    MutexLock lock(&mu_);
+    table_sync_fault_ = std::move(status);
+  }
   void Heal() {
     MutexLock lock(&mu_);
     append_fault_ = rocksdb::Status::OK();
     sync_fault_ = rocksdb::Status::OK();
+    table_sync_fault_ = rocksdb::Status::OK();
   }
 
   uint64_t wal_syncs() const {
@@ -258,6 +267,10 @@ class FaultEnv : public rocksdb::EnvWrapper {
       ++faults_injected_;
       return sync_fault_;
     }
+    if (IsTable(path) && !table_sync_fault_.ok()) {
+      ++faults_injected_;
+      return table_sync_fault_;
+    }
     rocksdb::Status s = sync();
     if (s.ok()) {
       state->synced = state->size;
@@ -277,6 +290,7 @@ class FaultEnv : public rocksdb::EnvWrapper {
   std::map<std::string, std::shared_ptr<FileState>> files_ ABSL_GUARDED_BY(mu_);
   rocksdb::Status append_fault_ ABSL_GUARDED_BY(mu_);
   rocksdb::Status sync_fault_ ABSL_GUARDED_BY(mu_);
+  rocksdb::Status table_sync_fault_ ABSL_GUARDED_BY(mu_);
   uint64_t wal_syncs_ ABSL_GUARDED_BY(mu_) = 0;       // WAL syncs that succeeded
   uint64_t wal_sync_calls_ ABSL_GUARDED_BY(mu_) = 0;  // counted while a power loss is armed
   uint64_t power_loss_at_sync_ ABSL_GUARDED_BY(mu_) = 0;
