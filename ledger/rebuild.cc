@@ -154,10 +154,6 @@ class RebuildSink : public RowSink {
 absl::Status RebuildProjections(Store* store, State* state,
                                 const std::function<void(uint64_t sequence)>& progress) {
   if (absl::Status s = store->ClearProjections(); !s.ok()) return s;
-  // The clear is a tombstone per row: flushed now, the rebuilt rows go into empty
-  // memtables, not into skip lists holding a tombstone for every key (about three times
-  // cheaper to insert).
-  if (absl::Status s = store->FlushProjections(); !s.ok()) return s;
   RebuildSink sink(store);
   if (absl::Status s = ReplayLog(store, state, &sink, progress); !s.ok()) return s;
   sink.EndOfRun();

@@ -1,5 +1,6 @@
 #include "ledger/store.h"
 
+#include <algorithm>
 #include <memory>
 #include <utility>
 #include <vector>
@@ -20,6 +21,32 @@ absl::Status ParseEventAt(const rocksdb::Iterator& it, v1::Event* event) {
         absl::StrCat("undecodable event at key ", it.key().ToString(/*hex=*/true)));
   }
   return absl::OkStatus();
+}
+
+// Opens `descriptors` for reading. Those from `first_optional` on (the projections) may be
+// missing, after a clear cut short by a crash (the next read-write open creates them): they
+// get a null handle, for Open to point at the empty default family.
+rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::string& path,
+                             const std::vector<rocksdb::ColumnFamilyDescriptor>& descriptors,
+                             size_t first_optional,
+                             std::vector<rocksdb::ColumnFamilyHandle*>* handles, rocksdb::DB** db) {
+  std::vector<std::string> present;
+  rocksdb::Status status = rocksdb::DB::ListColumnFamilies(db_options, path, &present);
+  if (!status.ok()) return status;
+  std::vector<rocksdb::ColumnFamilyDescriptor> found;
+  std::vector<int> index;  // of each found family in `descriptors`
+  for (size_t i = 0; i < descriptors.size(); ++i) {
+    bool missing = std::find(present.begin(), present.end(), descriptors[i].name) == present.end();
+    if (missing && i >= first_optional) continue;
+    found.push_back(descriptors[i]);
+    index.push_back(static_cast<int>(i));
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> opened;
+  status = rocksdb::DB::OpenForReadOnly(db_options, path, found, &opened, db);
+  if (!status.ok()) return status;
+  handles->assign(descriptors.size(), nullptr);
+  for (size_t i = 0; i < opened.size(); ++i) (*handles)[index[i]] = opened[i];
+  return status;
 }
 
 }  // namespace
@@ -60,8 +87,8 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   rocksdb::DB* db = nullptr;
   rocksdb::Status status;
   if (options.read_only) {
-    status =
-        rocksdb::DB::OpenForReadOnly(db_options, options.path, descriptors, &store->handles_, &db);
+    status = OpenReadOnly(db_options, options.path, descriptors, kFirstProjection, &store->handles_,
+                          &db);
   } else {
     status = rocksdb::DB::Open(db_options, options.path, descriptors, &store->handles_, &db);
   }
@@ -70,13 +97,16 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
         absl::StrCat("cannot open the data directory ", options.path, ": ", status.ToString()));
   }
   store->db_.reset(db);
+  for (rocksdb::ColumnFamilyHandle*& handle : store->handles_) {
+    if (handle == nullptr) handle = store->default_handle();
+  }
   return store;
 }
 
 Store::~Store() {
   if (db_ == nullptr) return;
   for (rocksdb::ColumnFamilyHandle* handle : handles_) {
-    db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
+    if (handle != default_handle()) db_->DestroyColumnFamilyHandle(handle).PermitUncheckedError();
   }
   handles_.clear();
   db_->Close().PermitUncheckedError();
@@ -177,38 +207,41 @@ std::optional<std::string> Store::GetConfig(const std::string& key) {
 }
 
 absl::Status Store::ClearProjections() {
-  // One tombstone per row, not a range deletion per column family: when a compaction at
-  // the bottom level finds every row of its input under a range tombstone, RocksDB 7.8
-  // still opens an output file for the tombstone, and if writing that file fails (a full
-  // or failing disk) it asserts on the output's empty smallest key
-  // (CompactionJob::Install -> UpdateCompactionJobStats): Debian's build has assertions
-  // on, so the process aborts. Point tombstones never open an output without a key.
+  // Each projection column family is dropped and created again, empty: a manifest record
+  // each, however many rows they held, and no tombstones left for later compactions. (Not
+  // a range deletion: when a bottom-level compaction finds every row of its input under a
+  // range tombstone, RocksDB 7.8 still opens an output file for the tombstone, and if
+  // writing that file fails, a full or failing disk, it asserts on the output's empty
+  // smallest key; Debian's build has assertions on, so the process would abort.)
   //
-  // The meta row goes first: the batches reach the log in order and the last one is
-  // synced, so whatever prefix of them survives a crash, a clear that took any row took
-  // the meta row, and the next start sees projections that are not whole.
-  rocksdb::WriteBatch batch;
-  rocksdb::WriteOptions unsynced;
-  std::vector<Cf> order = {Cf::kMeta};
+  // The meta family goes first. Manifest records are synced in order, so after a crash
+  // part-way the meta row is gone and the next start rebuilds; a family missing then is
+  // created again by Open (and reads as empty in a read-only Open).
+  if (projection(Cf::kMeta) == default_handle()) {
+    return absl::FailedPreconditionError("cannot clear the projections of a read-only store");
+  }
+  std::vector<rocksdb::ColumnFamilyHandle*> others;
+  std::vector<std::string> names;
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    if (static_cast<Cf>(i) != Cf::kMeta) order.push_back(static_cast<Cf>(i));
+    names.push_back(CfName(static_cast<Cf>(i)));
+    if (static_cast<Cf>(i) != Cf::kMeta) others.push_back(projection(static_cast<Cf>(i)));
   }
-  rocksdb::ReadOptions read_options;
-  read_options.fill_cache = false;
-  for (Cf cf : order) {
-    rocksdb::ColumnFamilyHandle* handle = projection(cf);
-    std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(read_options, handle));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rocksdb::Status status = batch.Delete(handle, it->key());
-      if (status.ok() && batch.GetDataSize() >= kClearBatchBytes) {
-        status = db_->Write(unsynced, &batch);
-        batch.Clear();
-      }
-      if (!status.ok()) return FromRocks(status, "clearing projections");
-    }
-    if (!it->status().ok()) return FromRocks(it->status(), "clearing projections");
+  rocksdb::Status status = db_->DropColumnFamily(projection(Cf::kMeta));
+  if (status.ok()) status = db_->DropColumnFamilies(others);
+  if (!status.ok()) return FromRocks(status, "dropping the projection rows");
+  // Every handle to a dropped family goes; until the families exist again their handles
+  // stand for the empty default family (should creating them fail, a failed clear fails
+  // the rebuild, and the next open creates them).
+  for (int i = 0; i < kProjectionCfCount; ++i) {
+    rocksdb::ColumnFamilyHandle*& handle = handles_[kFirstProjection + i];
+    rocksdb::ColumnFamilyHandle* dropped = handle;
+    handle = default_handle();
+    db_->DestroyColumnFamilyHandle(dropped).PermitUncheckedError();
   }
-  return WriteSynced(&batch);
+  std::vector<rocksdb::ColumnFamilyHandle*> created;
+  status = db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(), names, &created);
+  for (size_t i = 0; i < created.size(); ++i) handles_[kFirstProjection + i] = created[i];
+  return FromRocks(status, "creating the projection column families again");
 }
 
 void BatchSink::Put(Cf cf, std::string_view key, std::string_view value) {

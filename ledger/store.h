@@ -72,14 +72,16 @@ class Store {
 
   std::optional<std::string> GetConfig(const std::string& key);
 
-  // Empties every projection column family (for a rebuild): a tombstone per row, the
-  // meta row's first, in batches of about kClearBatchBytes; synced before it returns.
+  // Empties every projection column family (for a rebuild) by dropping it and creating it
+  // again, the meta family first; durable when it returns.
   absl::Status ClearProjections();
-  static constexpr size_t kClearBatchBytes = 4 << 20;
 
  private:
   enum { kDefault = 0, kEvents = 1, kConfig = 2, kFirstProjection = 3 };
   Store() = default;
+  // Stands in for a projection column family that a read-only open did not find (a clear
+  // was cut short): it holds no rows.
+  rocksdb::ColumnFamilyHandle* default_handle() { return db_->DefaultColumnFamily(); }
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

@@ -163,6 +163,13 @@ class FaultEnv : public rocksdb::EnvWrapper {
     power_loss_at_sync_ = wal_sync_calls_ + n;
   }
 
+  // Power loss at the n-th sync of any file from now (the log, a table, the manifest, an
+  // options file): that sync does not happen.
+  void PowerLossAtSync(uint64_t n) {
+    MutexLock lock(&mu_);
+    power_loss_at_any_sync_ = sync_calls_ + n;
+  }
+
   bool power_is_off() const {
     MutexLock lock(&mu_);
     return dead_;
@@ -186,6 +193,7 @@ class FaultEnv : public rocksdb::EnvWrapper {
     files_.clear();  // what is left is on disk
     dead_ = false;
     power_loss_at_sync_ = 0;
+    power_loss_at_any_sync_ = 0;
     return dropped;
   }
 
@@ -215,6 +223,11 @@ class FaultEnv : public rocksdb::EnvWrapper {
   uint64_t wal_syncs() const {
     MutexLock lock(&mu_);
     return wal_syncs_;
+  }
+  // Syncs of any file that succeeded.
+  uint64_t syncs() const {
+    MutexLock lock(&mu_);
+    return syncs_;
   }
   uint64_t faults_injected() const {
     MutexLock lock(&mu_);
@@ -263,6 +276,11 @@ class FaultEnv : public rocksdb::EnvWrapper {
       dead_ = true;
       return PowerIsOff();
     }
+    if (power_loss_at_any_sync_ != 0 && ++sync_calls_ >= power_loss_at_any_sync_) {
+      power_loss_at_any_sync_ = 0;
+      dead_ = true;
+      return PowerIsOff();
+    }
     if (IsWal(path) && !sync_fault_.ok()) {
       ++faults_injected_;
       return sync_fault_;
@@ -274,6 +292,7 @@ class FaultEnv : public rocksdb::EnvWrapper {
     rocksdb::Status s = sync();
     if (s.ok()) {
       state->synced = state->size;
+      ++syncs_;
       if (IsWal(path)) ++wal_syncs_;
     }
     return s;
@@ -294,6 +313,9 @@ class FaultEnv : public rocksdb::EnvWrapper {
   uint64_t wal_syncs_ ABSL_GUARDED_BY(mu_) = 0;       // WAL syncs that succeeded
   uint64_t wal_sync_calls_ ABSL_GUARDED_BY(mu_) = 0;  // counted while a power loss is armed
   uint64_t power_loss_at_sync_ ABSL_GUARDED_BY(mu_) = 0;
+  uint64_t syncs_ ABSL_GUARDED_BY(mu_) = 0;       // syncs of any file that succeeded
+  uint64_t sync_calls_ ABSL_GUARDED_BY(mu_) = 0;  // of any file, counted when armed
+  uint64_t power_loss_at_any_sync_ ABSL_GUARDED_BY(mu_) = 0;
   uint64_t faults_injected_ ABSL_GUARDED_BY(mu_) = 0;
 };
 
