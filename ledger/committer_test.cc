@@ -298,6 +298,9 @@ TEST_P(CommitterTest, ConcurrentWritesAreAnsweredOnceInLogOrderWhileReadsAndExpi
 TEST_P(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   constexpr int kCapacity = 16;
   options_.committer.queue_capacity = kCapacity;
+  // A group that collects while the one before it is written keeps taking arrivals, up to
+  // max_group_size: no larger than the queue here, so that the bound below holds.
+  options_.committer.max_group_size = kCapacity;
   options_.expiry_poll_milliseconds = 0;
   ASSERT_NO_FATAL_FAILURE(Reopen());
   const std::vector<uint64_t> ids = AddCallers();
@@ -306,10 +309,11 @@ TEST_P(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   // The first write's answer holds the committer until the queue is full and Stop() runs.
   // While it is held, each other committer thread (the second of a pipelined committer,
   // and every one when the first write is led by its caller) may take one more group from
-  // the queue (at most kCapacity writes) and write it, but it cannot answer it before the
-  // first: so at most 1 + (1 + others) * kCapacity writes are accepted, and a writer that
-  // tries kAttempts times is refused before it is done. The first write is sent from a
-  // thread of its own, which leads its group when the committer is idle.
+  // the queue (at most max_group_size, kCapacity, writes) and write it, but it cannot
+  // answer it before the first: so at most 1 + (1 + others) * kCapacity writes are
+  // accepted, and a writer that tries kAttempts times is refused before it is done. The
+  // first write is sent from a thread of its own, which leads its group when the committer
+  // is idle.
   const int others = GetParam().threads - (GetParam().commit_when_idle ? 0 : 1);
   const int most_accepted = 1 + (1 + others) * kCapacity;
   const int attempts = most_accepted + 1;

@@ -2,11 +2,13 @@
 
 #include <algorithm>
 #include <memory>
+#include <thread>
 #include <utility>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
+#include "ledger/sync.h"
 
 namespace callbackledger {
 namespace {
@@ -161,34 +163,115 @@ absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from_sequence,
   return events_read;
 }
 
+namespace {
+
+// Reads and parses the events of a scan on a thread of its own, one chunk ahead of the
+// scan's consumer: two chunks, each in an arena of its own, which the reader resets only
+// once the consumer is done with the chunk it held.
+class ChunkReader {
+ public:
+  ChunkReader(std::unique_ptr<rocksdb::Iterator> it, uint64_t from_sequence, size_t chunk)
+      : it_(std::move(it)), from_sequence_(from_sequence), chunk_(chunk) {
+    google::protobuf::ArenaOptions options;
+    options.start_block_size = 64 << 10;
+    options.max_block_size = 1 << 20;
+    for (auto& slot : slots_) {
+      slot = std::make_unique<Slot>(options);
+      slot->events.reserve(chunk);
+    }
+    thread_ = std::thread([this] { Read(); });
+  }
+  ~ChunkReader() {
+    {
+      MutexLock lock(&mu_);
+      stopped_ = true;
+    }
+    thread_.join();
+  }
+
+  // The n-th chunk (from 0), once read; null after the last one. The chunk before it is
+  // handed back to the reader.
+  const std::vector<const v1::Event*>* Next(int n) {
+    MutexLock lock(&mu_);
+    taken_ = n;
+    mu_.Await(Condition(
+        +[](ChunkReader* r) { return r->filled_ > r->taken_ || r->done_; }, this));
+    if (filled_ <= n) return nullptr;
+    return &slots_[n % 2]->events;
+  }
+
+  // The first error of the scan, once Next answered null.
+  absl::Status status() {
+    MutexLock lock(&mu_);
+    return status_;
+  }
+
+ private:
+  struct Slot {
+    explicit Slot(const google::protobuf::ArenaOptions& options) : arena(options) {}
+    google::protobuf::Arena arena;
+    std::vector<const v1::Event*> events;
+  };
+
+  void Read() {
+    it_->Seek(BigEndian64(from_sequence_));
+    for (int n = 0;; ++n) {
+      {
+        MutexLock lock(&mu_);
+        mu_.Await(Condition(
+            +[](ChunkReader* r) { return r->stopped_ || r->filled_ - r->taken_ < 2; }, this));
+        if (stopped_) return;
+      }
+      Slot& slot = *slots_[n % 2];
+      slot.events.clear();
+      slot.arena.Reset();
+      absl::Status status;
+      for (; it_->Valid() && slot.events.size() < chunk_; it_->Next()) {
+        v1::Event* event = google::protobuf::Arena::CreateMessage<v1::Event>(&slot.arena);
+        status = ParseEventAt(*it_, event);
+        if (!status.ok()) break;
+        slot.events.push_back(event);
+      }
+      if (status.ok()) status = FromRocks(it_->status(), "reading the event log");
+      MutexLock lock(&mu_);
+      if (!status.ok() || slot.events.empty()) {
+        status_ = status;
+        done_ = true;
+        return;
+      }
+      filled_ = n + 1;
+    }
+  }
+
+  const std::unique_ptr<rocksdb::Iterator> it_;  // the reader thread's alone
+  const uint64_t from_sequence_;
+  const size_t chunk_;
+  std::unique_ptr<Slot> slots_[2];
+  Mutex mu_;
+  int filled_ ABSL_GUARDED_BY(mu_) = 0;  // chunks read
+  int taken_ ABSL_GUARDED_BY(mu_) = 0;   // the chunk the consumer holds (those before are done)
+  bool done_ ABSL_GUARDED_BY(mu_) = false;
+  bool stopped_ ABSL_GUARDED_BY(mu_) = false;
+  absl::Status status_ ABSL_GUARDED_BY(mu_);
+  std::thread thread_;  // last: starts once the rest is ready
+};
+
+}  // namespace
+
 absl::Status Store::ScanEvents(
     uint64_t from_sequence, size_t chunk,
     const std::function<absl::Status(const std::vector<const v1::Event*>&)>& each) {
-  // One sequential scan that reads ahead; the events of a chunk are parsed into an arena,
-  // freed at once when the next chunk starts.
+  // One sequential scan that reads ahead, parsed on a thread of its own (ChunkReader).
   rocksdb::ReadOptions options;
   options.fill_cache = false;
   options.readahead_size = 4 << 20;
-  std::unique_ptr<rocksdb::Iterator> it(db_->NewIterator(options, events()));
-  google::protobuf::ArenaOptions arena_options;
-  arena_options.start_block_size = 64 << 10;
-  arena_options.max_block_size = 1 << 20;
-  google::protobuf::Arena arena(arena_options);
-  std::vector<const v1::Event*> events_read;
-  events_read.reserve(chunk);
-  it->Seek(BigEndian64(from_sequence));
-  while (it->Valid()) {
-    events_read.clear();
-    arena.Reset();
-    for (; it->Valid() && events_read.size() < chunk; it->Next()) {
-      v1::Event* event = google::protobuf::Arena::CreateMessage<v1::Event>(&arena);
-      if (absl::Status s = ParseEventAt(*it, event); !s.ok()) return s;
-      events_read.push_back(event);
-    }
-    if (!it->status().ok()) break;
-    if (absl::Status s = each(events_read); !s.ok()) return s;
+  ChunkReader reader(std::unique_ptr<rocksdb::Iterator>(db_->NewIterator(options, events())),
+                     from_sequence, chunk);
+  for (int n = 0;; ++n) {
+    const std::vector<const v1::Event*>* events_read = reader.Next(n);
+    if (events_read == nullptr) return reader.status();
+    if (absl::Status s = each(*events_read); !s.ok()) return s;
   }
-  return FromRocks(it->status(), "reading the event log");
 }
 
 absl::StatusOr<uint64_t> Store::LastSequence() {

@@ -3,9 +3,11 @@
 #include <stdlib.h>
 
 #include <algorithm>
+#include <chrono>
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <thread>
 #include <utility>
 #include <vector>
 
@@ -108,6 +110,78 @@ TEST_F(StoreTest, AReadOnlyOpenReadsTheFamiliesOfACutShortClearAsEmpty) {
   ASSERT_FALSE(opened.ok());
   EXPECT_EQ(opened.status().code(), absl::StatusCode::kUnavailable);
   EXPECT_TRUE(absl::StrContains(opened.status().message(), "events")) << opened.status();
+}
+
+// The events of a log of `count` events, sequences 1..count, each with a callerid_id of
+// its own.
+void AppendEvents(Store* store, uint64_t count) {
+  rocksdb::WriteBatch batch;
+  for (uint64_t sequence = 1; sequence <= count; ++sequence) {
+    v1::Event event;
+    event.set_sequence(sequence);
+    event.mutable_caller_id_added()->set_callerid_id(1000 + sequence);
+    ASSERT_TRUE(batch.Put(store->events(), BigEndian64(sequence), event.SerializeAsString()).ok());
+  }
+  ASSERT_TRUE(store->WriteSynced(&batch).ok());
+}
+
+// A scan hands every event from the first asked for, in order, in chunks of the size asked
+// for (the last one shorter); each chunk's events stay whole until `each` returns, while
+// the next chunks are read and parsed on the scan's own thread.
+TEST_F(StoreTest, ScanEventsHandsEveryEventInOrderInChunks) {
+  ASSERT_NO_FATAL_FAILURE(AppendEvents(store_.get(), 103));
+  std::vector<size_t> sizes;
+  std::vector<uint64_t> seen;
+  absl::Status scanned =
+      store_->ScanEvents(4, 10, [&](const std::vector<const v1::Event*>& events) {
+        sizes.push_back(events.size());
+        std::this_thread::sleep_for(std::chrono::milliseconds(1));  // the reader runs ahead
+        for (const v1::Event* event : events) {
+          EXPECT_EQ(event->caller_id_added().callerid_id(), 1000 + event->sequence());
+          seen.push_back(event->sequence());
+        }
+        return absl::OkStatus();
+      });
+  ASSERT_TRUE(scanned.ok()) << scanned;
+  std::vector<uint64_t> want;
+  for (uint64_t sequence = 4; sequence <= 103; ++sequence) want.push_back(sequence);
+  EXPECT_EQ(seen, want);
+  EXPECT_EQ(sizes, std::vector<size_t>(10, 10));
+
+  // Past the end: nothing, and no error.
+  int calls = 0;
+  EXPECT_TRUE(store_
+                  ->ScanEvents(104, 10,
+                               [&](const std::vector<const v1::Event*>&) {
+                                 ++calls;
+                                 return absl::OkStatus();
+                               })
+                  .ok());
+  EXPECT_EQ(calls, 0);
+}
+
+// The scan stops at the first error: `each`'s, returned as it is, or an undecodable event,
+// DATA_LOSS naming its key, after the chunks before it.
+TEST_F(StoreTest, ScanEventsStopsAtTheFirstError) {
+  ASSERT_NO_FATAL_FAILURE(AppendEvents(store_.get(), 50));
+  int calls = 0;
+  absl::Status scanned = store_->ScanEvents(1, 4, [&](const std::vector<const v1::Event*>&) {
+    return ++calls == 3 ? absl::CancelledError("enough") : absl::OkStatus();
+  });
+  EXPECT_EQ(scanned, absl::CancelledError("enough"));
+  EXPECT_EQ(calls, 3);
+
+  rocksdb::WriteBatch batch;
+  ASSERT_TRUE(batch.Put(store_->events(), BigEndian64(30), "\xff\xff not an event").ok());
+  ASSERT_TRUE(store_->WriteSynced(&batch).ok());
+  uint64_t last = 0;
+  scanned = store_->ScanEvents(1, 4, [&](const std::vector<const v1::Event*>& events) {
+    last = events.back()->sequence();
+    return absl::OkStatus();
+  });
+  EXPECT_EQ(scanned.code(), absl::StatusCode::kDataLoss) << scanned;
+  EXPECT_TRUE(absl::StrContains(scanned.message(), "undecodable event")) << scanned;
+  EXPECT_EQ(last, 28u);  // the chunks before the one holding event 30
 }
 
 // The store on a fault-injecting Env.
