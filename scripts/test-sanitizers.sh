@@ -32,15 +32,17 @@ echo "sanitizers: ASan+UBSan tree built in $((SECONDS - start)) s"
 ctest --test-dir build-asan --output-on-failure --timeout 900 -j2
 echo "sanitizers: ASan+UBSan tree and fuzz runs took $((SECONDS - start)) s"
 
-# ThreadSanitizer: the lock types' own tests and the committer's concurrency tests (the
-# storage failure under load among them). durability_test stays out (docs/reliability.md).
+# ThreadSanitizer: the lock types' own tests, the committer's concurrency tests (the
+# storage failure under load among them) and the event log's scan, read on a thread of its
+# own. durability_test stays out (docs/reliability.md).
 # A report fails its test: halt_on_error exits at once with TSan's exit code 66. Nothing
 # is suppressed.
 start=$SECONDS
 configure build-tsan -DLEDGER_SANITIZE=thread
-cmake --build build-tsan -j"$(nproc)" --target sync_test committer_test committer_pipeline_test
+cmake --build build-tsan -j"$(nproc)" --target sync_test committer_test committer_pipeline_test \
+  store_test
 echo "sanitizers: TSan tree built in $((SECONDS - start)) s"
 TSAN_OPTIONS="halt_on_error=1:second_deadlock_stack=1" ctest --test-dir build-tsan \
   --output-on-failure --timeout 600 -j2 \
-  -R '(SyncTest|CommitterTest|CommitterPipelineTest|CommitterLedByCallerTest)'
+  -R '(SyncTest|CommitterTest|CommitterPipelineTest|CommitterLedByCallerTest|StoreTest.ScanEvents)'
 echo "sanitizers: TSan tree took $((SECONDS - start)) s"
