@@ -1,5 +1,7 @@
 #include "ledger/ledger.h"
 
+#include <malloc.h>
+
 #include <algorithm>
 #include <cstdio>
 #include <utility>
@@ -14,18 +16,21 @@ namespace {
 constexpr char kCurrencyKey[] = "currency";
 constexpr char kSecretKey[] = "secret_key";
 
-// Binds a new data directory to its currency and secret key, or checks an existing one.
+// Binds a new data directory to its format, currency and secret key, or checks an
+// existing one (Store::Open has checked its format).
 absl::StatusOr<std::string> BindConfig(Store* store, const LedgerOptions& options) {
   std::optional<std::string> currency = store->GetConfig(kCurrencyKey);
   std::optional<std::string> secret = store->GetConfig(kSecretKey);
+  const bool has_format = store->GetConfig(Store::kFormatKey).has_value();
   if (currency.has_value() && *currency != options.currency) {
     return absl::FailedPreconditionError(
         absl::StrCat("the data directory ", options.data_dir, " keeps its money in ", *currency,
                      ", not ", options.currency, ": start with --currency=", *currency));
   }
-  if (currency.has_value() && secret.has_value()) return *secret;
+  if (currency.has_value() && secret.has_value() && has_format) return *secret;
   rocksdb::WriteBatch batch;
   std::string key = secret.has_value() ? *secret : Secrets::NewKey();
+  batch.Put(store->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
   batch.Put(store->config(), kCurrencyKey, options.currency).PermitUncheckedError();
   batch.Put(store->config(), kSecretKey, key).PermitUncheckedError();
   if (absl::Status s = store->WriteSynced(&batch); !s.ok()) return s;
@@ -79,6 +84,14 @@ Ledger::Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::
 Ledger::~Ledger() { Shutdown(); }
 
 absl::Status Ledger::Load() {
+  absl::Status loaded = LoadOrRebuild();
+  // What loading used only for a while (parsed rows, a rebuild's runs of rows, parsed
+  // events and deltas) is freed by now: malloc hands back what it kept of it.
+  malloc_trim(0);
+  return loaded;
+}
+
+absl::Status Ledger::LoadOrRebuild() {
   absl::StatusOr<uint64_t> last = store_->LastSequence();
   if (!last.ok()) return last.status();
   if (!options_.rebuild_projections) {

@@ -132,6 +132,7 @@ class Ledger {
  private:
   Ledger(const LedgerOptions& options, std::unique_ptr<Store> store, std::string secret_key);
   absl::Status Load();
+  absl::Status LoadOrRebuild();
   void Submit(Command command, const Origin& origin);
   void RunExpiry();
   v1::AuthorizeResponse AuthorizeAnswer(const CallerIdState& callerid,

@@ -11,6 +11,7 @@
 #include <future>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -1951,6 +1952,47 @@ TEST_F(LedgerReplayTest, DataDirectoryIsBoundToItsCurrency) {
   ledger_.reset();
   options_.currency = "USD";
   EXPECT_EQ(Ledger::Open(options_).status().code(), absl::StatusCode::kFailedPrecondition);
+}
+
+// A data directory names its format. One that names none (made before the format key)
+// opens as format 1 and is marked so; one that names another (a newer ledgerd wrote it) is
+// refused, read-write and read-only.
+TEST_F(LedgerReplayTest, DataDirectoryNamesItsFormatAndAnotherIsRefused) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  const std::string before = Snapshot();
+  ledger_.reset();
+  auto open_store = [this](bool read_only) {
+    StoreOptions store_options;
+    store_options.path = options_.data_dir;
+    store_options.read_only = read_only;
+    return Store::Open(store_options);
+  };
+  // Checks the format named, then names `format` instead (none when nullopt).
+  auto set_format = [&](const std::optional<std::string>& format) {
+    absl::StatusOr<std::unique_ptr<Store>> store = open_store(false);
+    ASSERT_TRUE(store.ok()) << store.status();
+    EXPECT_EQ((*store)->GetConfig(Store::kFormatKey), std::optional<std::string>("1"));
+    rocksdb::WriteBatch batch;
+    if (format.has_value()) {
+      ASSERT_TRUE(batch.Put((*store)->config(), Store::kFormatKey, *format).ok());
+    } else {
+      ASSERT_TRUE(batch.Delete((*store)->config(), Store::kFormatKey).ok());
+    }
+    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+  };
+
+  ASSERT_NO_FATAL_FAILURE(set_format(std::nullopt));
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(Snapshot(), before);
+  ledger_.reset();
+
+  ASSERT_NO_FATAL_FAILURE(set_format("2"));  // and checks the open above marked it "1"
+  absl::StatusOr<std::unique_ptr<Ledger>> newer = Ledger::Open(options_);
+  EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition) << newer.status();
+  EXPECT_THAT(Message(newer.status()), HasSubstr("format \"2\""));
+  EXPECT_THAT(Message(newer.status()), HasSubstr("reads format 1"));
+  absl::StatusOr<std::unique_ptr<Store>> read_only = open_store(true);
+  EXPECT_EQ(read_only.status().code(), absl::StatusCode::kFailedPrecondition);
 }
 
 }  // namespace

@@ -30,7 +30,8 @@ absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, std::string_view t
   const std::string prefix = absl::StrCat(ToAbsl(kind), ":");
   if (token.size() > kMaxListingTokenLength || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw) ||
       raw.compare(0, prefix.size(), prefix) != 0 ||
-      !absl::SimpleAtoi(absl::string_view(raw).substr(prefix.size()), &position) || position == 0) {
+      !absl::SimpleAtoi(absl::string_view(raw).substr(prefix.size()), &position) || position == 0 ||
+      MakePageToken(kind, position) != token) {  // only the token a listing made: no "+7" or " 7"
     return absl::InvalidArgumentError(
         "page_token: not a next_page_token of this listing; start again without one");
   }

@@ -31,6 +31,11 @@ TEST(PageTokenTest, ListingRejectsOtherListingsAndGarbage) {
   ExpectRejected(ReadPageToken("callerids", absl::WebSafeBase64Escape("callerids:0")).status());
   ExpectRejected(ReadPageToken("callerids", absl::WebSafeBase64Escape("callerids:x")).status());
   ExpectRejected(ReadPageToken("callerids", std::string(65, 'A')).status());
+  // Only the very token a listing made: another spelling of its position is not one.
+  for (const char* raw : {"callerids:+7", "callerids: 7", "callerids:7 ", "callerids:07"}) {
+    ExpectRejected(ReadPageToken("callerids", absl::WebSafeBase64Escape(raw)).status());
+  }
+  EXPECT_EQ(ReadPageToken("callerids", absl::WebSafeBase64Escape("callerids:7")).value(), 7u);
 }
 
 TEST(PageTokenTest, ReportTokensReadBackTheirKeyOnlyForTheirPrefix) {

@@ -6,6 +6,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "ledger/sync.h"
@@ -101,6 +102,13 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   store->db_.reset(db);
   for (rocksdb::ColumnFamilyHandle*& handle : store->handles_) {
     if (handle == nullptr) handle = store->default_handle();
+  }
+  std::optional<std::string> format = store->GetConfig(kFormatKey);
+  if (format.has_value() && *format != kFormat) {
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory ", options.path, " is in format \"", absl::CHexEscape(*format),
+        "\", which this ledgerd does not know (it reads format ", kFormat,
+        "): a newer ledgerd wrote it; run that one"));
   }
   return store;
 }

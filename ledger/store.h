@@ -4,7 +4,7 @@
 //
 // Column families:
 //   events       key: big-endian sequence (from 1), value: v1::Event
-//   config       "currency", "secret_key"
+//   config       "format" (kFormat), "currency", "secret_key"
 //   callerids, numbers, extensions, recharges, idempotency, meta: see projections/rows.h
 //
 // Thread-safety: a Store may be used from any thread; RocksDB serializes writes. Only the
@@ -71,6 +71,12 @@ class Store {
   absl::StatusOr<uint64_t> LastSequence();
 
   std::optional<std::string> GetConfig(const std::string& key);
+
+  // The layout of the data directory (its column families, keys and rows) this build reads
+  // and writes, kept under kFormatKey in the config family. Open refuses a directory that
+  // says another; one that says none (made before the key existed) is format 1.
+  static constexpr char kFormatKey[] = "format";
+  static constexpr char kFormat[] = "1";
 
   // Empties every projection column family (for a rebuild) by dropping it and creating it
   // again, the meta family first; durable when it returns.
