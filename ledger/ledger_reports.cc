@@ -2,6 +2,7 @@
 // read from the "calls" rows in start-time order, with totals over the whole range.
 #include <memory>
 
+#include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/ledger.h"
 #include "ledger/money.h"
@@ -81,8 +82,9 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   if (!after.ok()) return after.status();
 
   v1::GetCostReportResponse response;
-  int64_t total_cost = 0;
-  int64_t total_uncollected = 0;
+  // A sum of int64 amounts can pass int64: the totals are kept wider, and exact.
+  absl::int128 total_cost = 0;
+  absl::int128 total_uncollected = 0;
   uint64_t total_duration = 0;
   uint64_t total_calls = 0;
   std::string last_key;
@@ -111,8 +113,8 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");
   response.set_total_calls(total_calls);
   response.set_total_duration_seconds(total_duration);
-  response.set_total_cost(FormatMoney(total_cost, options_.decimals));
-  response.set_total_uncollected(FormatMoney(total_uncollected, options_.decimals));
+  response.set_total_cost(FormatMoneyTotal(total_cost, options_.decimals));
+  response.set_total_uncollected(FormatMoneyTotal(total_uncollected, options_.decimals));
   return response;
 }
 

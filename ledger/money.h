@@ -9,6 +9,7 @@
 #include <string>
 #include <string_view>
 
+#include "absl/numeric/int128.h"
 #include "absl/status/statusor.h"
 
 namespace callbackledger {
@@ -26,6 +27,8 @@ absl::StatusOr<int64_t> ParseMoney(std::string_view field, std::string_view text
 // them, never rounding: FormatMoney(10500000, 2) == "10.50",
 // FormatMoney(12500, 2) == "0.0125", FormatMoney(-10000000, 0) == "-10".
 std::string FormatMoney(int64_t micros, int decimals);
+// The same for a sum of amounts, which may lie beyond int64 micros (a report's totals).
+std::string FormatMoneyTotal(absl::int128 micros, int decimals);
 
 // a + b, or nullopt when it overflows int64.
 std::optional<int64_t> CheckedAdd(int64_t a, int64_t b);

@@ -238,6 +238,24 @@ TEST(FormatMoneyTest, FormatsWithoutRounding) {
   }
 }
 
+// Totals of many amounts lie beyond int64 micros and are shown exactly, as amounts are.
+TEST(FormatMoneyTest, TotalsBeyondInt64AreExact) {
+  const absl::int128 max = kMax;
+  EXPECT_EQ(FormatMoneyTotal(max + max, 2), "18446744073709.551614");
+  EXPECT_EQ(FormatMoneyTotal(absl::int128(10000000000000) * 1000000 + 500000, 2),
+            "10000000000000.50");
+  EXPECT_EQ(FormatMoneyTotal(absl::int128(kMin) * 3, 0), "-27670116110564.327424");
+  EXPECT_EQ(FormatMoneyTotal(std::numeric_limits<absl::int128>::max(), 0),
+            "170141183460469231731687303715884.105727");
+  EXPECT_EQ(FormatMoneyTotal(std::numeric_limits<absl::int128>::min(), 0),
+            "-170141183460469231731687303715884.105728");
+  for (int64_t micros : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{10500000}, kMax, kMin}) {
+    for (int decimals = 0; decimals <= kMaxMoneyDecimals; ++decimals) {
+      EXPECT_EQ(FormatMoneyTotal(micros, decimals), FormatMoney(micros, decimals));
+    }
+  }
+}
+
 TEST(MoneyRoundTripTest, ParseOfFormatIsIdentity) {
   const std::vector<int64_t> values = {
       0,        1,        -1,       9,        10,        999999,        1000000,
