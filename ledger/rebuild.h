@@ -1,13 +1,14 @@
 // Rebuilding the projections from the event log (ledgerd --rebuild_projections, or at
 // start-up when the stored projections stop short of the log).
 //
-// The old rows are cleared first (a tombstone per row, synced, then flushed so that the
-// memtables start empty). The rebuilt rows go to the memtables without the write-ahead
-// log, sorted by key in large batches, and reach the disk in one flush of the projection
-// column families; only then is the meta row written, synced. The meta row is what says
-// the projections are whole: the clear deletes it first, so a crash at any point before
-// the end leaves projections without one (their last_sequence reads 0), and the next
-// start-up rebuilds them again.
+// The old rows are cleared first: every projection column family is dropped and created
+// again, the meta family first (Store::ClearProjections). The log is read and parsed one
+// chunk ahead on a thread of its own (Store::ScanEvents). The rebuilt rows go to the
+// memtables without the write-ahead log, sorted by key in large batches, and reach the
+// disk in one flush of the projection column families; only then is the meta row written,
+// synced. The meta row is what says the projections are whole: the clear drops it first,
+// so a crash at any point before the end leaves projections without one (their
+// last_sequence reads 0), and the next start-up rebuilds them again.
 #ifndef CALLBACKLEDGER_LEDGER_REBUILD_H_
 #define CALLBACKLEDGER_LEDGER_REBUILD_H_
 
