@@ -120,18 +120,14 @@ absl::StatusOr<int64_t> ParseMoney(std::string_view field, std::string_view text
 }
 
 std::string FormatMoney(int64_t micros, int decimals) {
-  return FormatMoneyTotal(absl::int128(micros), decimals);
-}
-
-std::string FormatMoneyTotal(absl::int128 micros, int decimals) {
   if (decimals < 0) decimals = 0;
   if (decimals > kMaxMoneyDecimals) decimals = kMaxMoneyDecimals;
 
-  // The magnitude in unsigned arithmetic, which is exact for the most negative value too.
-  const absl::uint128 magnitude =
-      micros < 0 ? absl::uint128(0) - absl::uint128(micros) : absl::uint128(micros);
-  absl::uint128 units = magnitude / static_cast<uint64_t>(kMicrosPerUnit);
-  uint64_t fraction = absl::Uint128Low64(magnitude % static_cast<uint64_t>(kMicrosPerUnit));
+  // The magnitude in unsigned arithmetic, which is exact for INT64_MIN too.
+  const uint64_t magnitude =
+      micros < 0 ? uint64_t{0} - static_cast<uint64_t>(micros) : static_cast<uint64_t>(micros);
+  const uint64_t units = magnitude / static_cast<uint64_t>(kMicrosPerUnit);
+  uint64_t fraction = magnitude % static_cast<uint64_t>(kMicrosPerUnit);
 
   // The six decimals, most significant first, then trailing zeros beyond `decimals`
   // dropped; nothing non-zero is ever dropped, so there is no rounding.
@@ -143,6 +139,27 @@ std::string FormatMoneyTotal(absl::int128 micros, int decimals) {
   int shown = kMaxMoneyDecimals;
   while (shown > decimals && frac[shown - 1] == '0') --shown;
 
+  std::string out = micros < 0 ? "-" : "";
+  absl::StrAppend(&out, units);
+  if (shown > 0) {
+    out.push_back('.');
+    out.append(frac, static_cast<size_t>(shown));
+  }
+  return out;
+}
+
+std::string FormatMoneyTotal(absl::int128 micros, int decimals) {
+  if (micros >= std::numeric_limits<int64_t>::min() &&
+      micros <= std::numeric_limits<int64_t>::max()) {
+    return FormatMoney(static_cast<int64_t>(micros), decimals);
+  }
+  // Beyond int64: the whole units' digits, then the fraction as FormatMoney shows it
+  // ("0.50" without its "0").
+  const absl::uint128 magnitude =
+      micros < 0 ? absl::uint128(0) - absl::uint128(micros) : absl::uint128(micros);
+  absl::uint128 units = magnitude / static_cast<uint64_t>(kMicrosPerUnit);
+  const int64_t fraction =
+      static_cast<int64_t>(absl::Uint128Low64(magnitude % static_cast<uint64_t>(kMicrosPerUnit)));
   char digits[40];  // 2^128 has 39 decimal digits
   size_t first = sizeof(digits);
   do {
@@ -151,10 +168,7 @@ std::string FormatMoneyTotal(absl::int128 micros, int decimals) {
   } while (units != 0);
   std::string out = micros < 0 ? "-" : "";
   out.append(digits + first, sizeof(digits) - first);
-  if (shown > 0) {
-    out.push_back('.');
-    out.append(frac, static_cast<size_t>(shown));
-  }
+  out.append(FormatMoney(fraction, decimals).substr(1));
   return out;
 }
 

@@ -308,9 +308,6 @@ absl::Status Store::ClearProjections() {
   // The meta family goes first. Manifest records are synced in order, so after a crash
   // part-way the meta row is gone and the next start rebuilds; a family missing then is
   // created again by Open (and reads as empty in a read-only Open).
-  if (projection(Cf::kMeta) == default_handle()) {
-    return absl::FailedPreconditionError("cannot clear the projections of a read-only store");
-  }
   std::vector<rocksdb::ColumnFamilyHandle*> others;
   std::vector<std::string> names;
   for (int i = 0; i < kProjectionCfCount; ++i) {
