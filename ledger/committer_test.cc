@@ -368,8 +368,9 @@ TEST_P(CommitterTest, StopAnswersEveryCommandOfAFullQueue) {
   if (GetParam().threads == 1 && !GetParam().commit_when_idle) {
     EXPECT_EQ(depth, static_cast<size_t>(kCapacity));
   } else {
-    // Full, unless a committer thread took the whole full queue after the last refusal.
-    EXPECT_TRUE(depth == static_cast<size_t>(kCapacity) || depth == 0) << depth;
+    // Full at the last refusal; since then a group still collecting may have taken any part
+    // of it (up to its max_group_size), so only the bound holds.
+    EXPECT_LE(depth, static_cast<size_t>(kCapacity));
   }
 
   // Stop() while the queue is full: it refuses new writes, then answers the queued ones.

@@ -80,8 +80,10 @@ absl::Status LoadMetaRow(Store* store, State* state) {
 absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
                        const std::function<void(uint64_t sequence)>& progress) {
   LEDGER_CHECK(state->meta().last_sequence == 0);
-  Delta delta;
-  View view(state, &delta);
+  // The events are durable already and nobody reads `state` while it is replayed into: the
+  // changes go straight into it, with no Delta to copy them through.
+  AppendedRows rows;
+  View view = View::Direct(state, &rows);
   uint64_t next = 1;
   return store->ScanEvents(
       next, kReplayChunk, [&](const std::vector<const v1::Event*>& events) -> absl::Status {
@@ -93,8 +95,9 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
           ApplyEvent(*event, &view);
           ++next;
         }
-        EmitAppended(view.appended(), appended);
-        state->Merge(&delta);
+        EmitAppended(rows, appended);
+        rows.recharges.clear();
+        rows.calls.clear();
         if (progress) progress(next - 1);
         return absl::OkStatus();
       });

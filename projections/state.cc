@@ -129,54 +129,66 @@ void State::IndexReservation(const ReservationState& r, bool add) {
 }
 
 void State::LoadReservation(ReservationState reservation) {
-  IndexReservation(reservation, true);
-  std::string id = reservation.reservation_id();
-  reservations_.insert_or_assign(std::move(id), std::move(reservation));
+  SetReservation(std::move(reservation));
+}
+
+void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
+  auto it = callerids_.find(id);
+  if (!value.has_value()) {
+    if (it == callerids_.end()) return;
+    auto ids = extension_ids_.find(it->second.extension);
+    if (ids != extension_ids_.end()) {
+      ids->second.erase(id);
+      if (ids->second.empty()) extension_ids_.erase(ids);
+    }
+    callerids_.erase(it);
+    return;
+  }
+  if (it == callerids_.end()) {
+    extension_ids_[value->extension].insert(id);
+    callerids_.emplace(id, std::move(*value));
+  } else {
+    it->second = std::move(*value);
+  }
+}
+
+void State::SetNumber(std::string key, std::optional<uint64_t> id) {
+  if (id.has_value()) {
+    numbers_.insert_or_assign(std::move(key), *id);
+  } else {
+    numbers_.erase(key);
+  }
+}
+
+void State::SetExtension(std::string key, const ExtensionState& state) {
+  extensions_.insert_or_assign(std::move(key), state);
+}
+
+void State::SetIdempotency(std::string key, store::v1::IdempotencyRow row) {
+  idempotency_.insert_or_assign(std::move(key), std::move(row));
+}
+
+void State::SetReservation(ReservationState reservation) {
+  auto it = reservations_.find(reservation.reservation_id());
+  if (it != reservations_.end()) {
+    IndexReservation(it->second, false);
+    it->second = std::move(reservation);
+    IndexReservation(it->second, true);
+  } else {
+    IndexReservation(reservation, true);
+    std::string id = reservation.reservation_id();
+    reservations_.emplace(std::move(id), std::move(reservation));
+  }
 }
 
 void State::Merge(Delta* delta) {
-  for (auto& [id, value] : delta->callerids_) {
-    auto it = callerids_.find(id);
-    if (!value.has_value()) {
-      if (it != callerids_.end()) {
-        auto ids = extension_ids_.find(it->second.extension);
-        if (ids != extension_ids_.end()) {
-          ids->second.erase(id);
-          if (ids->second.empty()) extension_ids_.erase(ids);
-        }
-        callerids_.erase(it);
-      }
-      continue;
-    }
-    if (it == callerids_.end()) {
-      extension_ids_[value->extension].insert(id);
-      callerids_.emplace(id, std::move(*value));
-    } else {
-      it->second = std::move(*value);
-    }
-  }
-  for (auto& [key, value] : delta->numbers_) {
-    if (value.has_value()) {
-      numbers_[key] = *value;
-    } else {
-      numbers_.erase(key);
-    }
-  }
+  for (auto& [id, value] : delta->callerids_) SetCallerId(id, std::move(value));
+  for (auto& [key, id] : delta->numbers_) SetNumber(key, id);
   for (auto& [key, value] : delta->extensions_) {
-    if (value.has_value()) extensions_[key] = *value;
+    if (value.has_value()) SetExtension(key, *value);
   }
-  for (auto& [key, row] : delta->idempotency_) idempotency_[key] = std::move(row);
-  for (auto& [id, reservation] : delta->reservations_) {
-    auto it = reservations_.find(id);
-    if (it != reservations_.end()) {
-      IndexReservation(it->second, false);
-      it->second = std::move(reservation);
-      IndexReservation(it->second, true);
-    } else {
-      IndexReservation(reservation, true);
-      reservations_.emplace(id, std::move(reservation));
-    }
-  }
+  for (auto& [key, row] : delta->idempotency_) SetIdempotency(key, std::move(row));
+  for (auto& [id, reservation] : delta->reservations_) SetReservation(std::move(reservation));
   if (delta->meta_.has_value()) meta_ = *delta->meta_;
   delta->Clear();
 }
@@ -196,11 +208,11 @@ void State::LoadCallerId(CallerIdState callerid) {
 }
 
 void State::LoadExtension(std::string extension, ExtensionState state) {
-  extensions_[std::move(extension)] = state;
+  SetExtension(std::move(extension), state);
 }
 
 void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
-  idempotency_.insert_or_assign(std::move(key), std::move(row));
+  SetIdempotency(std::move(key), std::move(row));
 }
 
 const CallerIdState* View::FindCallerId(uint64_t id) const {
@@ -230,6 +242,7 @@ const store::v1::IdempotencyRow* View::FindIdempotency(std::string_view key) con
 }
 
 const MetaState& View::meta() const {
+  if (delta_ == nullptr) return state_->meta();
   if (delta_->meta_.has_value()) return *delta_->meta_;
   if (pending_ != nullptr && pending_->meta_.has_value()) return *pending_->meta_;
   return state_->meta();
@@ -237,24 +250,40 @@ const MetaState& View::meta() const {
 
 void View::PutCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
+  if (direct_ != nullptr) return direct_->SetCallerId(id, std::move(callerid));
   delta_->callerids_[id] = std::move(callerid);
 }
 
-void View::EraseCallerId(uint64_t id) { delta_->callerids_[id] = std::nullopt; }
+void View::EraseCallerId(uint64_t id) {
+  if (direct_ != nullptr) return direct_->SetCallerId(id, std::nullopt);
+  delta_->callerids_[id] = std::nullopt;
+}
 
 void View::PutNumber(std::string_view extension, std::string_view number, uint64_t id) {
+  if (direct_ != nullptr) return direct_->SetNumber(NumberKey(extension, number), id);
   delta_->numbers_[NumberKey(extension, number)] = id;
 }
 
 void View::EraseNumber(std::string_view extension, std::string_view number) {
+  if (direct_ != nullptr) return direct_->SetNumber(NumberKey(extension, number), std::nullopt);
   delta_->numbers_[NumberKey(extension, number)] = std::nullopt;
 }
 
 void View::PutExtension(std::string_view extension, const ExtensionState& state) {
+  if (direct_ != nullptr) {
+    // Most events change an extension that is there already: no key to make for those.
+    auto it = direct_->extensions_.find(Key(extension));
+    if (it != direct_->extensions_.end()) {
+      it->second = state;
+      return;
+    }
+    return direct_->SetExtension(std::string(extension), state);
+  }
   delta_->extensions_[std::string(extension)] = state;
 }
 
 void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
+  if (direct_ != nullptr) return direct_->SetIdempotency(std::move(key), std::move(row));
   delta_->idempotency_[std::move(key)] = std::move(row);
 }
 
@@ -265,6 +294,7 @@ const ReservationState* View::FindReservation(std::string_view reservation_id) c
 
 std::vector<std::string> View::ReservationsNotInBase() const {
   std::vector<std::string> ids;
+  if (delta_ == nullptr) return ids;  // a direct View: every reservation is in the State
   for (const auto& [id, reservation] : delta_->reservations_) {
     if (state_->FindReservation(id) == nullptr) ids.push_back(id);
   }
@@ -278,11 +308,13 @@ std::vector<std::string> View::ReservationsNotInBase() const {
 }
 
 void View::PutReservation(ReservationState reservation) {
+  if (direct_ != nullptr) return direct_->SetReservation(std::move(reservation));
   std::string id = reservation.reservation_id();
   delta_->reservations_[std::move(id)] = std::move(reservation);
 }
 
 MetaState& View::mutable_meta() {
+  if (direct_ != nullptr) return direct_->meta_;
   if (!delta_->meta_.has_value()) delta_->meta_ = meta();
   return *delta_->meta_;
 }

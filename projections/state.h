@@ -5,7 +5,8 @@
 // State is the committed view. A Delta holds the changes of the group of commands being
 // decided; a View reads through the Delta to the State and writes only to the Delta.
 // When the group is durable, State::Merge folds the Delta in; when it is not, the Delta
-// is dropped and the State never saw it.
+// is dropped and the State never saw it. A replay, whose events are durable already,
+// writes straight into a State nobody else reads yet (View::Direct).
 //
 // Threading: one writer (the committer, or a replay) owns the Delta and calls Merge
 // while holding the lock that readers of State hold shared. Readers never see a Delta.
@@ -155,6 +156,14 @@ class State {
   absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
   MetaState meta_;
 
+  // One change each, keeping the indexes: what Merge does for every entry of a Delta, and a
+  // direct View for every change.
+  friend class View;
+  void SetCallerId(uint64_t id, std::optional<CallerIdState> value);
+  void SetNumber(std::string key, std::optional<uint64_t> id);
+  void SetExtension(std::string key, const ExtensionState& state);
+  void SetIdempotency(std::string key, store::v1::IdempotencyRow row);
+  void SetReservation(ReservationState reservation);
   void IndexReservation(const ReservationState& reservation, bool add);
 };
 
@@ -168,7 +177,11 @@ class View {
  public:
   View(const State* state, Delta* delta) : View(state, nullptr, delta) {}
   View(const State* state, const Delta* pending, Delta* delta)
-      : state_(state), pending_(pending), delta_(delta) {}
+      : state_(state), pending_(pending), delta_(delta), appended_(&delta->appended_) {}
+  // A View that writes every change straight into `state`, and the appended rows to
+  // `appended`: for a replay into a State that nobody else reads while it runs. It saves
+  // copying every change into a Delta and then into the State.
+  static View Direct(State* state, AppendedRows* appended) { return View(state, appended); }
 
   const CallerIdState* FindCallerId(uint64_t id) const;
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
@@ -191,12 +204,17 @@ class View {
   void PutIdempotency(std::string key, store::v1::IdempotencyRow row);
   MetaState& mutable_meta();
   void PutReservation(ReservationState reservation);
-  AppendedRows& appended() { return delta_->appended_; }
+  AppendedRows& appended() { return *appended_; }
 
  private:
-  // The entry of `key` in the own Delta, else in the pending one; null when neither has it.
+  View(State* state, AppendedRows* appended)
+      : state_(state), pending_(nullptr), delta_(nullptr), direct_(state), appended_(appended) {}
+
+  // The entry of `key` in the own Delta, else in the pending one; null when neither has it
+  // (always, for a direct View).
   template <typename Map, typename Key>
   const typename Map::mapped_type* Changed(Map Delta::*map, const Key& key) const {
+    if (delta_ == nullptr) return nullptr;
     auto it = (delta_->*map).find(key);
     if (it != (delta_->*map).end()) return &it->second;
     if (pending_ == nullptr) return nullptr;
@@ -205,8 +223,10 @@ class View {
   }
 
   const State* state_;
-  const Delta* pending_;  // may be null
-  Delta* delta_;
+  const Delta* pending_;     // may be null
+  Delta* delta_;             // null for a direct View
+  State* direct_ = nullptr;  // the State written to, for a direct View
+  AppendedRows* appended_;
 };
 
 }  // namespace callbackledger

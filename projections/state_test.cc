@@ -3,7 +3,9 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "google/protobuf/timestamp.pb.h"
@@ -140,6 +142,70 @@ TEST_F(TwoDeltaViewTest, ListsEachReservationTheStateHasNotYetOnce) {
   EXPECT_EQ(ids, (std::vector<std::string>{"r-both", "r-own", "r-pending"}));
   EXPECT_EQ(ToUnixMicros(view.FindReservation("r-both")->expires_at()), 50);
   EXPECT_EQ(ToUnixMicros(view.FindReservation("r-pending")->expires_at()), 20);
+}
+
+// The changes of a replay, made one at a time: an add, an update, a removal, reservations
+// opened and closed, and counters.
+void ChangeThrough(View* view) {
+  view->PutCallerId(Callerid(1, 100));
+  view->PutNumber("100", "+407210000001", 1);
+  view->PutCallerId(Callerid(2, 200));
+  view->PutNumber("100", "+407210000002", 2);
+  view->PutExtension("100", ExtensionState{0, 0, 2, 2});
+  ReservationState opened = Reservation("r-1", 10);
+  opened.set_node_id("node-a");
+  view->PutReservation(opened);
+  ReservationState open_too = Reservation("r-2", 20);
+  open_too.set_node_id("node-a");
+  view->PutReservation(open_too);
+  view->PutIdempotency("AddCredit/k1", store::v1::IdempotencyRow());
+  CallerIdState second = *view->FindCallerId(2);
+  second.held_micros = 50;
+  view->PutCallerId(second);
+  opened.set_state(store::v1::ReservationRow::SETTLED);  // closed: out of both indexes
+  view->PutReservation(opened);
+  view->EraseNumber("100", "+407210000001");
+  view->EraseCallerId(1);
+  view->PutExtension("100", ExtensionState{5, 7, 1, 1});
+  view->mutable_meta().last_sequence = 9;
+}
+
+TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
+  State merged;
+  Delta delta;
+  View through_delta(&merged, &delta);
+  ChangeThrough(&through_delta);
+  EXPECT_EQ(merged.FindCallerId(2), nullptr) << "a Delta's View leaves the State alone";
+  merged.Merge(&delta);
+
+  State direct;
+  AppendedRows appended;
+  View view = View::Direct(&direct, &appended);
+  view.appended().recharges.emplace_back();
+  EXPECT_EQ(appended.recharges.size(), 1u) << "appended rows go where the caller said";
+  ChangeThrough(&view);
+  EXPECT_EQ(view.ReservationsNotInBase(), std::vector<std::string>());
+
+  for (const State* state : {&merged, &direct}) {
+    SCOPED_TRACE(state == &direct ? "direct" : "merged");
+    EXPECT_EQ(state->FindCallerId(1), nullptr);
+    ASSERT_NE(state->FindCallerId(2), nullptr);
+    EXPECT_EQ(state->FindCallerId(2)->held_micros, 50);
+    EXPECT_FALSE(state->FindNumber("100", "+407210000001").has_value());
+    EXPECT_EQ(state->FindNumber("100", "+407210000002"), std::optional<uint64_t>(2));
+    ASSERT_NE(state->ExtensionIds("100"), nullptr);
+    EXPECT_EQ(*state->ExtensionIds("100"), (absl::btree_set<uint64_t>{2}));
+    ASSERT_NE(state->FindExtension("100"), nullptr);
+    EXPECT_EQ(state->FindExtension("100")->max_active_callerids, 5u);
+    EXPECT_EQ(state->FindExtension("100")->active_callerids, 1u);
+    EXPECT_NE(state->FindIdempotency("AddCredit/k1"), nullptr);
+    EXPECT_EQ(state->FindReservation("r-1")->state(), store::v1::ReservationRow::SETTLED);
+    EXPECT_EQ(state->expiry_index(),
+              (absl::btree_set<std::pair<int64_t, std::string>>{{20, "r-2"}}));
+    ASSERT_NE(state->OpenReservationsOfNode("node-a"), nullptr);
+    EXPECT_EQ(*state->OpenReservationsOfNode("node-a"), (absl::btree_set<std::string>{"r-2"}));
+    EXPECT_EQ(state->meta().last_sequence, 9u);
+  }
 }
 
 }  // namespace
