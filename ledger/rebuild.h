@@ -3,11 +3,14 @@
 //
 // The old rows are cleared first: every projection column family is dropped and created
 // again, the meta family first (Store::ClearProjections). The log is read and parsed one
-// chunk ahead on a thread of its own (Store::ScanEvents). The rebuilt rows go to the
-// memtables without the write-ahead log, sorted by key in large batches, and reach the
-// disk in one flush of the projection column families; only then is the meta row written,
-// synced. The meta row is what says the projections are whole: the clear drops it first,
-// so a crash at any point before the end leaves projections without one (their
+// chunk ahead on a thread of its own (Store::ScanEvents), and replayed straight into the
+// State (View::Direct). Rows that are written as they come (recharges, calls, idempotency
+// keys, the number index) go out after each chunk of events; the rest of the State's rows
+// (CallerIDs, extensions, reservations) at the end. They go to the memtables without the
+// write-ahead log, in runs of a few megabytes that a thread of their own sorts by key and
+// writes, and reach the disk in one flush of the projection column families; only then is
+// the meta row written, synced. The meta row is what says the projections are whole: the clear
+// drops it first, so a crash at any point before the end leaves projections without one (their
 // last_sequence reads 0), and the next start-up rebuilds them again.
 #ifndef CALLBACKLEDGER_LEDGER_REBUILD_H_
 #define CALLBACKLEDGER_LEDGER_REBUILD_H_

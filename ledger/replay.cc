@@ -77,7 +77,7 @@ absl::Status LoadMetaRow(Store* store, State* state) {
 
 }  // namespace
 
-absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
+absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
                        const std::function<void(uint64_t sequence)>& progress) {
   LEDGER_CHECK(state->meta().last_sequence == 0);
   // The events are durable already and nobody reads `state` while it is replayed into: the
@@ -95,9 +95,8 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
           ApplyEvent(*event, &view);
           ++next;
         }
-        EmitAppended(rows, appended);
-        rows.recharges.clear();
-        rows.calls.clear();
+        EmitAppended(rows, sink);
+        rows.Clear();
         if (progress) progress(next - 1);
         return absl::OkStatus();
       });
@@ -148,7 +147,7 @@ absl::StatusOr<VerifyReport> VerifyProjections(
   MapSink expected;
   VerifyReport report;
   if (absl::Status s = ReplayLog(store, &replayed, &expected, progress); !s.ok()) return s;
-  EmitState(replayed, &expected);
+  EmitReplayedState(replayed, &expected);
   report.events = replayed.meta().last_sequence;
 
   auto differ = [&](std::string what) {

@@ -15,10 +15,12 @@
 
 namespace callbackledger {
 
-// Applies every event of the log, in order, to `state` (which must be empty). Appended
-// rows go to `appended` as they are produced; `progress` (may be null) is told the
+// Applies every event of the log, in order, to `state` (which must be empty), through a
+// direct View. Its appended rows (with its changes to idempotency keys and the number
+// index) go to `sink` after each chunk of events; the rest of the State's rows are for the
+// caller to emit at the end (EmitReplayedState). `progress` (may be null) is told the
 // sequence reached every so often.
-absl::Status ReplayLog(Store* store, State* state, RowSink* appended,
+absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
                        const std::function<void(uint64_t sequence)>& progress);
 
 // Loads the projections from their stored rows.

@@ -202,21 +202,14 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
   EmitAppended(delta.appended_, sink);
 }
 
-void EmitState(const State& state, RowSink* sink) {
+void EmitReplayedState(const State& state, RowSink* sink) {
   // Every column family in key order (the CallerIDs are kept in it), which is what a
   // rebuild writes fastest.
   for (const auto& [id, callerid] : state.callerids()) PutCallerId(callerid, sink);
-  ForEachInKeyOrder(state.numbers(),
-                    [sink](const std::string& key, uint64_t id) { PutNumber(key, id, sink); });
   ForEachInKeyOrder(state.extensions(), [sink](const std::string& key, const ExtensionState& e) {
     PutExtension(key, e, sink);
   });
   std::string value;
-  ForEachInKeyOrder(state.idempotency(),
-                    [sink, &value](const std::string& key, const store::v1::IdempotencyRow& row) {
-                      row.SerializeToString(&value);
-                      sink->Put(Cf::kIdempotency, key, value);
-                    });
   ForEachInKeyOrder(state.reservations(),
                     [sink, &value](const std::string& id, const ReservationState& reservation) {
                       reservation.SerializeToString(&value);
@@ -235,6 +228,18 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     int64_t started = ToUnixMicros(call.started_at());
     sink->Put(Cf::kCalls, CallKeyByExtension(call.extension(), started, call.sequence()), value);
     sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
+  }
+  std::string value;
+  for (const auto& [key, row] : appended.idempotency) {
+    row.SerializeToString(&value);
+    sink->Put(Cf::kIdempotency, key, value);
+  }
+  for (const auto& [key, id] : appended.numbers) {
+    if (id.has_value()) {
+      PutNumber(key, *id, sink);
+    } else {
+      sink->Delete(Cf::kNumbers, key);
+    }
   }
 }
 

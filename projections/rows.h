@@ -55,9 +55,12 @@ MetaState FromRow(const store::v1::MetaRow& row);
 
 // The rows a group changed, to write beside its events. Reads the Delta only.
 void EmitDelta(const Delta& delta, RowSink* sink);
-// Every row of a State except the appended ones (recharges come from the replay).
-void EmitState(const State& state, RowSink* sink);
+// The appended rows, in order; those of a direct View include its changes to idempotency
+// keys and to the number index (an erased number index entry is deleted).
 void EmitAppended(const AppendedRows& appended, RowSink* sink);
+// What a replay writes at its end: the rows of a replayed State that its direct View did
+// not hand out as appended rows (CallerIDs, extensions, reservations, meta).
+void EmitReplayedState(const State& state, RowSink* sink);
 
 }  // namespace callbackledger
 

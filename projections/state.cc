@@ -59,8 +59,14 @@ void Delta::Clear() {
   idempotency_.clear();
   reservations_.clear();
   meta_.reset();
-  appended_.recharges.clear();
-  appended_.calls.clear();
+  appended_.Clear();
+}
+
+void AppendedRows::Clear() {
+  recharges.clear();
+  calls.clear();
+  idempotency.clear();
+  numbers.clear();
 }
 
 const CallerIdState* State::FindCallerId(uint64_t id) const {
@@ -260,13 +266,20 @@ void View::EraseCallerId(uint64_t id) {
 }
 
 void View::PutNumber(std::string_view extension, std::string_view number, uint64_t id) {
-  if (direct_ != nullptr) return direct_->SetNumber(NumberKey(extension, number), id);
-  delta_->numbers_[NumberKey(extension, number)] = id;
+  SetNumber(NumberKey(extension, number), id);
 }
 
 void View::EraseNumber(std::string_view extension, std::string_view number) {
-  if (direct_ != nullptr) return direct_->SetNumber(NumberKey(extension, number), std::nullopt);
-  delta_->numbers_[NumberKey(extension, number)] = std::nullopt;
+  SetNumber(NumberKey(extension, number), std::nullopt);
+}
+
+void View::SetNumber(std::string key, std::optional<uint64_t> id) {
+  if (direct_ != nullptr) {
+    direct_->SetNumber(key, id);
+    appended_->numbers.emplace_back(std::move(key), id);
+    return;
+  }
+  delta_->numbers_[std::move(key)] = id;
 }
 
 void View::PutExtension(std::string_view extension, const ExtensionState& state) {
@@ -283,7 +296,11 @@ void View::PutExtension(std::string_view extension, const ExtensionState& state)
 }
 
 void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
-  if (direct_ != nullptr) return direct_->SetIdempotency(std::move(key), std::move(row));
+  if (direct_ != nullptr) {
+    direct_->SetIdempotency(key, row);
+    appended_->idempotency.emplace_back(std::move(key), std::move(row));
+    return;
+  }
   delta_->idempotency_[std::move(key)] = std::move(row);
 }
 

@@ -76,10 +76,16 @@ google::protobuf::Timestamp FromUnixMicros(int64_t micros);
 std::string NumberKey(std::string_view extension, std::string_view number);
 
 // Rows that only ever get appended (recharge history, settled calls), produced while
-// applying events.
+// applying events. A direct View also lists here, in order, its changes to idempotency
+// keys and to the number index (a Delta keeps those itself): a replay writes them as they
+// come, the last change of a key winning, rather than with the rest of the State at its end.
 struct AppendedRows {
+  void Clear();
+
   std::vector<store::v1::RechargeRow> recharges;
   std::vector<store::v1::CallRow> calls;
+  std::vector<std::pair<std::string, store::v1::IdempotencyRow>> idempotency;
+  std::vector<std::pair<std::string, std::optional<uint64_t>>> numbers;  // nullopt: erased
 };
 
 using ReservationState = store::v1::ReservationRow;
@@ -178,9 +184,10 @@ class View {
   View(const State* state, Delta* delta) : View(state, nullptr, delta) {}
   View(const State* state, const Delta* pending, Delta* delta)
       : state_(state), pending_(pending), delta_(delta), appended_(&delta->appended_) {}
-  // A View that writes every change straight into `state`, and the appended rows to
-  // `appended`: for a replay into a State that nobody else reads while it runs. It saves
-  // copying every change into a Delta and then into the State.
+  // A View that writes every change straight into `state`, and the appended rows (and the
+  // changes to idempotency keys and the number index) to `appended`: for a replay into a
+  // State that nobody else reads while it runs. It saves copying every change into a Delta
+  // and then into the State.
   static View Direct(State* state, AppendedRows* appended) { return View(state, appended); }
 
   const CallerIdState* FindCallerId(uint64_t id) const;
@@ -209,6 +216,7 @@ class View {
  private:
   View(State* state, AppendedRows* appended)
       : state_(state), pending_(nullptr), delta_(nullptr), direct_(state), appended_(appended) {}
+  void SetNumber(std::string key, std::optional<uint64_t> id);
 
   // The entry of `key` in the own Delta, else in the pending one; null when neither has it
   // (always, for a direct View).

@@ -176,6 +176,8 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   View through_delta(&merged, &delta);
   ChangeThrough(&through_delta);
   EXPECT_EQ(merged.FindCallerId(2), nullptr) << "a Delta's View leaves the State alone";
+  EXPECT_TRUE(delta.appended_.idempotency.empty() && delta.appended_.numbers.empty())
+      << "a Delta keeps its changes itself";
   merged.Merge(&delta);
 
   State direct;
@@ -185,6 +187,15 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   EXPECT_EQ(appended.recharges.size(), 1u) << "appended rows go where the caller said";
   ChangeThrough(&view);
   EXPECT_EQ(view.ReservationsNotInBase(), std::vector<std::string>());
+  // Its changes to idempotency keys and the number index are listed too, in order, for a
+  // replay to write as they come.
+  ASSERT_EQ(appended.idempotency.size(), 1u);
+  EXPECT_EQ(appended.idempotency[0].first, "AddCredit/k1");
+  using NumberChange = std::pair<std::string, std::optional<uint64_t>>;
+  EXPECT_EQ(appended.numbers,
+            (std::vector<NumberChange>{{NumberKey("100", "+407210000001"), 1},
+                                       {NumberKey("100", "+407210000002"), 2},
+                                       {NumberKey("100", "+407210000001"), std::nullopt}}));
 
   for (const State* state : {&merged, &direct}) {
     SCOPED_TRACE(state == &direct ? "direct" : "merged");
