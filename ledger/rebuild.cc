@@ -201,6 +201,12 @@ class RebuildSink : public RowSink {
 
 absl::Status RebuildProjections(Store* store, State* state,
                                 const std::function<void(uint64_t sequence)>& progress) {
+  // The rows about to be cleared say about how large the State's hash maps will grow: they
+  // are sized once (for no more keys than the log has events), not rehashed at every
+  // doubling. A clear cut short leaves no estimate, and the maps grow as they go.
+  absl::StatusOr<uint64_t> events = store->LastSequence();
+  if (!events.ok()) return events.status();
+  ReserveForStoredRows(store, state, static_cast<size_t>(*events));
   if (absl::Status s = store->ClearProjections(); !s.ok()) return s;
   RebuildSink sink(store);
   if (absl::Status s = ReplayLog(store, state, &sink, progress); !s.ok()) return s;

@@ -1,5 +1,6 @@
 #include "ledger/replay.h"
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <thread>
@@ -102,10 +103,14 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
       });
 }
 
+void ReserveForStoredRows(Store* store, State* state, size_t most) {
+  state->ReserveForLoad(std::min(EstimatedRows(store, Cf::kCallerIds), most),
+                        std::min(EstimatedRows(store, Cf::kIdempotency), most),
+                        std::min(EstimatedRows(store, Cf::kReservations), most));
+}
+
 absl::Status LoadProjections(Store* store, State* state) {
-  state->ReserveForLoad(EstimatedRows(store, Cf::kCallerIds),
-                        EstimatedRows(store, Cf::kIdempotency),
-                        EstimatedRows(store, Cf::kReservations));
+  ReserveForStoredRows(store, state);
   // The idempotency keys are most of the rows and touch nothing the others do: they load on
   // a thread of their own.
   absl::Status idempotency;

@@ -3,6 +3,7 @@
 #ifndef CALLBACKLEDGER_LEDGER_REPLAY_H_
 #define CALLBACKLEDGER_LEDGER_REPLAY_H_
 
+#include <cstddef>
 #include <cstdint>
 #include <functional>
 #include <string>
@@ -22,6 +23,11 @@ namespace callbackledger {
 // sequence reached every so often.
 absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
                        const std::function<void(uint64_t sequence)>& progress);
+
+// Sizes `state`'s hash maps once for about as many rows as the stored projections hold
+// (RocksDB's estimate, at most `most` each), so that filling it does not rehash them as
+// they grow.
+void ReserveForStoredRows(Store* store, State* state, size_t most = SIZE_MAX);
 
 // Loads the projections from their stored rows.
 absl::Status LoadProjections(Store* store, State* state);
