@@ -299,25 +299,6 @@ class CallsTest : public testing::LedgerFixture {
     if (!read.ok()) return {};
     return std::vector<v1::Event>(read->events().begin(), read->events().end());
   }
-
-  // Closes the ledger and replays the log against the stored projections.
-  void ExpectProjectionsVerify() {
-    ledger_->Shutdown();
-    ledger_.reset();
-    StoreOptions store_options;
-    store_options.path = options_.data_dir;
-    store_options.read_only = true;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    absl::StatusOr<uint64_t> last = (*store)->LastSequence();
-    ASSERT_TRUE(last.ok()) << last.status();
-    absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
-    ASSERT_TRUE(report.ok()) << report.status();
-    EXPECT_EQ(report->events, *last);
-    EXPECT_GT(report->rows_checked, 0u);
-    EXPECT_EQ(report->differences, 0u);
-    for (const std::string& sample : report->samples) ADD_FAILURE() << sample;
-  }
 };
 
 // =======================================================================================

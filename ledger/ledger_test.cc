@@ -9,16 +9,13 @@
 #include <filesystem>
 #include <functional>
 #include <future>
-#include <map>
 #include <memory>
-#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
-#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "callbackledger/v1/caller_ids.pb.h"
 #include "callbackledger/v1/credit.pb.h"
@@ -27,10 +24,8 @@
 #include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "ledger/clock.h"
-#include "ledger/replay.h"
 #include "ledger/store.h"
-#include "ledger/testing/ledger_fixture.h"
-#include "projections/projector.h"
+#include "ledger/testing/ledger_test_base.h"
 #include "projections/rows.h"
 
 namespace callbackledger {
@@ -41,13 +36,13 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
-constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
-constexpr char kActor[] = "operator-alice";
-constexpr char kExt[] = "0003*005";
-constexpr char kOtherExt[] = "0003*006";
-constexpr uint32_t kDefaultLicense = 30;
-
-std::string Message(const absl::Status& status) { return std::string(status.message()); }
+using testing::kActor;
+using testing::kDefaultLicense;
+using testing::kExt;
+using testing::kOtherExt;
+using testing::kStartMicros;
+using testing::LedgerTest;
+using testing::Message;
 
 // Compares two messages field by field and prints both when they differ.
 MATCHER_P(EqualsProto, expected, "") {
@@ -63,159 +58,6 @@ void ExpectInvalid(const absl::Status& status, const std::string& field) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
   EXPECT_THAT(Message(status), StartsWith(field + ":")) << status;
 }
-
-class LedgerTest : public testing::LedgerFixture {
- protected:
-  LedgerTest() : LedgerFixture("ledger_test", kActor, kStartMicros) {}
-
-  void Configure(LedgerOptions* options) override {
-    options->license_max_active_callerids = kDefaultLicense;
-  }
-
-  void ReopenWithLicense(uint32_t license) {
-    options_.license_max_active_callerids = license;
-    Reopen();
-  }
-
-  absl::StatusOr<v1::CallerId> Add(const v1::AddCallerIdRequest& request) {
-    return Call(&Ledger::AddCallerId, request);
-  }
-  absl::StatusOr<v1::CallerId> Update(const v1::UpdateCallerIdRequest& request) {
-    return Call(&Ledger::UpdateCallerId, request);
-  }
-  absl::StatusOr<v1::RemoveCallerIdsResponse> Remove(const std::vector<uint64_t>& ids) {
-    v1::RemoveCallerIdsRequest request;
-    for (uint64_t id : ids) request.add_callerid_ids(id);
-    return Call(&Ledger::RemoveCallerIds, request);
-  }
-  absl::StatusOr<v1::Recharge> Credit(const v1::AddCreditRequest& request) {
-    return Call(&Ledger::AddCredit, request);
-  }
-  absl::StatusOr<v1::Recharge> Credit(uint64_t id, const std::string& amount) {
-    return Credit(CreditRequest(id, amount));
-  }
-  absl::StatusOr<v1::ExtensionPolicy> SetPolicy(const std::string& extension, uint32_t max) {
-    v1::SetExtensionPolicyRequest request;
-    request.set_extension(extension);
-    request.set_max_active_callerids(max);
-    return Call(&Ledger::SetExtensionPolicy, request);
-  }
-  absl::StatusOr<v1::CallerId> SetStatus(uint64_t id, v1::CallerId::Status status) {
-    v1::UpdateCallerIdRequest request;
-    request.set_callerid_id(id);
-    request.set_status(status);
-    return Update(request);
-  }
-
-  static v1::AddCallerIdRequest AddRequest(const std::string& number,
-                                           const std::string& initial_credit = "",
-                                           const std::string& extension = kExt) {
-    v1::AddCallerIdRequest request;
-    request.set_extension(extension);
-    request.set_callback_number(number);
-    request.set_initial_credit(initial_credit);
-    return request;
-  }
-
-  static v1::AddCreditRequest CreditRequest(uint64_t id, const std::string& amount) {
-    v1::AddCreditRequest request;
-    request.set_callerid_id(id);
-    request.set_amount(amount);
-    return request;
-  }
-
-  // Adds a CallerID that must be accepted; returns its id (0 on failure).
-  uint64_t AddOk(const v1::AddCallerIdRequest& request) {
-    absl::StatusOr<v1::CallerId> added = Add(request);
-    EXPECT_TRUE(added.ok()) << added.status();
-    return added.ok() ? added->id() : 0;
-  }
-  uint64_t AddOk(const std::string& number, const std::string& initial_credit = "",
-                 const std::string& extension = kExt) {
-    return AddOk(AddRequest(number, initial_credit, extension));
-  }
-
-  absl::StatusOr<v1::CallerId> Get(uint64_t id) {
-    v1::GetCallerIdRequest request;
-    request.set_callerid_id(id);
-    return ledger_->GetCallerId(request);
-  }
-  absl::StatusOr<v1::CallerId> GetByNumber(const std::string& extension,
-                                           const std::string& number) {
-    v1::GetCallerIdRequest request;
-    request.set_extension(extension);
-    request.set_callback_number(number);
-    return ledger_->GetCallerId(request);
-  }
-
-  absl::StatusOr<v1::ListRechargesResponse> Recharges(uint64_t id, int page_size = 0,
-                                                      const std::string& token = "") {
-    v1::ListRechargesRequest request;
-    request.set_callerid_id(id);
-    request.set_page_size(page_size);
-    request.set_page_token(token);
-    return ledger_->ListRecharges(request);
-  }
-
-  absl::StatusOr<v1::ListCallerIdsResponse> List(
-      const std::string& extension, const std::string& number = "",
-      v1::CallerId::Status status = v1::CallerId::STATUS_UNSPECIFIED, int page_size = 0,
-      const std::string& token = "") {
-    v1::ListCallerIdsRequest request;
-    request.set_extension(extension);
-    request.set_callback_number(number);
-    request.set_status(status);
-    request.set_page_size(page_size);
-    request.set_page_token(token);
-    return ledger_->ListCallerIds(request);
-  }
-
-  v1::LicenseUsage Usage(const std::string& extension = "") {
-    v1::GetLicenseUsageRequest request;
-    request.set_extension(extension);
-    absl::StatusOr<v1::LicenseUsage> usage = ledger_->GetLicenseUsage(request);
-    EXPECT_TRUE(usage.ok()) << usage.status();
-    return usage.ok() ? *usage : v1::LicenseUsage();
-  }
-
-  std::vector<v1::Event> AllEvents() {
-    v1::ReadEventsRequest request;
-    request.set_from_sequence(1);
-    request.set_page_size(1000);
-    absl::StatusOr<v1::ReadEventsResponse> read = ledger_->ReadEvents(request);
-    EXPECT_TRUE(read.ok()) << read.status();
-    if (!read.ok()) return {};
-    return std::vector<v1::Event>(read->events().begin(), read->events().end());
-  }
-
-  // Everything an operator can read, as text, to compare two ledgers.
-  std::string Snapshot() {
-    std::string out;
-    absl::StatusOr<v1::ListCallerIdsResponse> all =
-        List("", "", v1::CallerId::STATUS_UNSPECIFIED, 1000);
-    EXPECT_TRUE(all.ok()) << all.status();
-    if (!all.ok()) return out;
-    absl::StrAppend(&out, "callerids: ", all->ShortDebugString(), "\n");
-    for (const v1::CallerId& callerid : all->caller_ids()) {
-      absl::StatusOr<v1::ListRechargesResponse> recharges = Recharges(callerid.id(), 1000);
-      EXPECT_TRUE(recharges.ok()) << recharges.status();
-      if (recharges.ok()) {
-        absl::StrAppend(&out, "recharges of ", callerid.id(), ": ", recharges->ShortDebugString(),
-                        "\n");
-      }
-    }
-    for (const char* extension : {kExt, kOtherExt}) {
-      absl::StrAppend(&out, "usage of ", extension, ": ", Usage(extension).ShortDebugString(),
-                      "\n");
-    }
-    absl::StrAppend(&out, "usage: ", Usage().ShortDebugString(), "\n");
-    for (const v1::Event& event : AllEvents()) {
-      absl::StrAppend(&out, "event: ", event.ShortDebugString(), "\n");
-    }
-    absl::StrAppend(&out, "last_sequence: ", ledger_->last_sequence(), "\n");
-    return out;
-  }
-};
 
 // ---------------------------------------------------------------------------------------
 // AddCallerId
@@ -369,10 +211,7 @@ TEST_F(LedgerTest, PinNeverAppearsInRepliesOrEvents) {
 
   // Nor is it anywhere in the store.
   ledger_.reset();
-  StoreOptions store_options;
-  store_options.path = options_.data_dir;
-  store_options.read_only = true;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+  absl::StatusOr<std::unique_ptr<Store>> store = OpenStoreReadOnly();
   ASSERT_TRUE(store.ok()) << store.status();
   std::vector<rocksdb::ColumnFamilyHandle*> families = {(*store)->events(), (*store)->config()};
   for (int i = 0; i < kProjectionCfCount; ++i) {
@@ -1776,224 +1615,6 @@ TEST_F(LedgerTest, MoneyIsShownWithTheConfiguredDecimalsAndNeverRounded) {
 
 // ---------------------------------------------------------------------------------------
 // Durability and replay
-
-class LedgerReplayTest : public LedgerTest {
- protected:
-  // A bit of everything.
-  void Populate() {
-    v1::AddCallerIdRequest request = AddRequest("+41791234567", "10.5");
-    request.set_pin("13572468");
-    request.set_order_no("ORD-1");
-    request.set_request_id("populate-1");
-    uint64_t a = AddOk(request);
-    request = AddRequest("0791234567");
-    request.set_unlimited(true);
-    uint64_t b = AddOk(request);
-    request = AddRequest("0315550000", "3", kOtherExt);
-    request.set_status(v1::CallerId::DISABLED);
-    uint64_t c = AddOk(request);
-    uint64_t d = AddOk("0445550000", "1");
-    ASSERT_TRUE(SetPolicy(kOtherExt, 2).ok());
-    clock_.AdvanceMicros(1000000);
-    v1::AddCreditRequest credit = CreditRequest(a, "0.0125");
-    credit.set_request_id("populate-2");
-    ASSERT_TRUE(Credit(credit).ok());
-    ASSERT_TRUE(Credit(a, "-2").ok());
-    ASSERT_TRUE(Credit(b, "5").ok());
-    ASSERT_TRUE(Credit(c, "4").ok());
-    v1::UpdateCallerIdRequest update;
-    update.set_callerid_id(c);
-    update.set_status(v1::CallerId::ENABLED);
-    update.set_callback_number("0315550001");
-    update.set_pin("9999");
-    ASSERT_TRUE(Update(update).ok());
-    update.Clear();
-    update.set_callerid_id(c);
-    update.set_pin("");
-    ASSERT_TRUE(Update(update).ok());
-    ASSERT_TRUE(Remove({d}).ok());
-    clock_.AdvanceMicros(1000000);
-    ASSERT_TRUE(Credit(b, "-10").ok());  // unlimited -> limited, 0 left
-    ASSERT_TRUE(Credit(b, "1.25").ok());
-    AddOk("0445550000", "2");  // the removed number again
-  }
-
-  void ExpectProjectionsVerify() {
-    ledger_.reset();
-    StoreOptions store_options;
-    store_options.path = options_.data_dir;
-    store_options.read_only = true;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
-    ASSERT_TRUE(store.ok()) << store.status();
-    absl::StatusOr<uint64_t> last = (*store)->LastSequence();
-    ASSERT_TRUE(last.ok());
-    absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
-    ASSERT_TRUE(report.ok()) << report.status();
-    EXPECT_EQ(report->events, *last);
-    EXPECT_GT(report->rows_checked, 0u);
-    EXPECT_EQ(report->differences, 0u);
-    for (const std::string& sample : report->samples) ADD_FAILURE() << sample;
-  }
-};
-
-TEST_F(LedgerReplayTest, ReopenKeepsEverything) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  const std::string before = Snapshot();
-  const uint64_t last = ledger_->last_sequence();
-  EXPECT_EQ(last, 15u);
-  ASSERT_NO_FATAL_FAILURE(Reopen());
-  EXPECT_EQ(ledger_->last_sequence(), last);
-  EXPECT_EQ(Snapshot(), before);
-
-  // Spot checks of what the snapshot holds.
-  absl::StatusOr<v1::CallerId> a = GetByNumber(kExt, "+41791234567");
-  ASSERT_TRUE(a.ok());
-  EXPECT_EQ(a->total_credit(), "8.5125");
-  EXPECT_TRUE(a->pin_set());
-  absl::StatusOr<v1::CallerId> b = GetByNumber(kExt, "0791234567");
-  ASSERT_TRUE(b.ok());
-  EXPECT_FALSE(b->unlimited());
-  EXPECT_EQ(b->total_credit(), "1.25");
-  absl::StatusOr<v1::CallerId> c = GetByNumber(kOtherExt, "0315550001");
-  ASSERT_TRUE(c.ok());
-  EXPECT_EQ(c->status(), v1::CallerId::ENABLED);
-  EXPECT_FALSE(c->pin_set());
-  EXPECT_EQ(c->total_credit(), "7.00");
-  v1::LicenseUsage usage = Usage(kOtherExt);
-  EXPECT_EQ(usage.active_callerids(), 4u);
-  EXPECT_EQ(usage.total_callerids(), 4u);
-  EXPECT_EQ(usage.extension_policy().max_active_callerids(), 2u);
-  EXPECT_EQ(usage.extension_policy().active_callerids(), 1u);
-
-  // The reopened ledger goes on writing where the first stopped.
-  absl::StatusOr<v1::CallerId> next = Add(AddRequest("5550100"));
-  ASSERT_TRUE(next.ok()) << next.status();
-  EXPECT_EQ(next->id(), 6u);
-  EXPECT_EQ(ledger_->last_sequence(), last + 1);
-}
-
-TEST_F(LedgerReplayTest, ProjectionsEqualAReplayOfTheLog) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
-}
-
-// Every projection row of the stopped ledger's data directory, by column family and key.
-std::map<std::string, std::string> AllProjectionRows(const std::string& data_dir) {
-  std::map<std::string, std::string> rows;
-  StoreOptions store_options;
-  store_options.path = data_dir;
-  store_options.read_only = true;
-  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
-  EXPECT_TRUE(store.ok()) << store.status();
-  if (!store.ok()) return rows;
-  for (int i = 0; i < kProjectionCfCount; ++i) {
-    const Cf cf = static_cast<Cf>(i);
-    std::unique_ptr<rocksdb::Iterator> it(
-        (*store)->db()->NewIterator(rocksdb::ReadOptions(), (*store)->projection(cf)));
-    for (it->SeekToFirst(); it->Valid(); it->Next()) {
-      rows[absl::StrCat(CfName(cf), "/", absl::CHexEscape(it->key().ToString()))] =
-          it->value().ToString();
-    }
-    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
-  }
-  return rows;
-}
-
-// A rebuild writes, byte for byte, the rows the committer wrote as the log grew: no more,
-// no fewer, none different.
-TEST_F(LedgerReplayTest, RebuiltRowsEqualTheRowsWrittenAsTheLogGrew) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  ledger_.reset();
-  const std::map<std::string, std::string> written = AllProjectionRows(options_.data_dir);
-  ASSERT_GT(written.size(), 10u);
-  options_.rebuild_projections = true;
-  ASSERT_NO_FATAL_FAILURE(Open());
-  ledger_.reset();
-  EXPECT_EQ(AllProjectionRows(options_.data_dir), written);
-}
-
-TEST_F(LedgerReplayTest, RebuildingProjectionsGivesTheSameAnswers) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  const std::string before = Snapshot();
-  options_.rebuild_projections = true;
-  ASSERT_NO_FATAL_FAILURE(Reopen());
-  EXPECT_EQ(Snapshot(), before);
-  // Writes go on after a rebuild, and the rebuilt rows verify.
-  ASSERT_TRUE(Credit(1, "1").ok());
-  AddOk("5550100");
-  const std::string after = Snapshot();
-  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
-  options_.rebuild_projections = false;
-  ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(Snapshot(), after);
-}
-
-TEST_F(LedgerReplayTest, DataDirectoryIsBoundToItsCurrency) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  const std::string before = Snapshot();
-  ledger_.reset();
-  options_.currency = "EUR";
-  absl::StatusOr<std::unique_ptr<Ledger>> other = Ledger::Open(options_);
-  EXPECT_EQ(other.status().code(), absl::StatusCode::kFailedPrecondition) << other.status();
-  EXPECT_THAT(Message(other.status()), HasSubstr("USD"));
-  options_.currency = "usd";
-  EXPECT_EQ(Ledger::Open(options_).status().code(), absl::StatusCode::kInvalidArgument);
-
-  options_.currency = "USD";
-  ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(Snapshot(), before);
-
-  // A new data directory takes whatever currency it is first opened with.
-  ledger_.reset();
-  options_.data_dir = dir_ + "/eur";
-  options_.currency = "EUR";
-  ASSERT_NO_FATAL_FAILURE(Open());
-  AddOk("5550001");
-  ledger_.reset();
-  options_.currency = "USD";
-  EXPECT_EQ(Ledger::Open(options_).status().code(), absl::StatusCode::kFailedPrecondition);
-}
-
-// A data directory names its format. One that names none (made before the format key)
-// opens as format 1 and is marked so; one that names another (a newer ledgerd wrote it) is
-// refused, read-write and read-only.
-TEST_F(LedgerReplayTest, DataDirectoryNamesItsFormatAndAnotherIsRefused) {
-  ASSERT_NO_FATAL_FAILURE(Populate());
-  const std::string before = Snapshot();
-  ledger_.reset();
-  auto open_store = [this](bool read_only) {
-    StoreOptions store_options;
-    store_options.path = options_.data_dir;
-    store_options.read_only = read_only;
-    return Store::Open(store_options);
-  };
-  // Checks the format named, then names `format` instead (none when nullopt).
-  auto set_format = [&](const std::optional<std::string>& format) {
-    absl::StatusOr<std::unique_ptr<Store>> store = open_store(false);
-    ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ((*store)->GetConfig(Store::kFormatKey), std::optional<std::string>("1"));
-    rocksdb::WriteBatch batch;
-    if (format.has_value()) {
-      ASSERT_TRUE(batch.Put((*store)->config(), Store::kFormatKey, *format).ok());
-    } else {
-      ASSERT_TRUE(batch.Delete((*store)->config(), Store::kFormatKey).ok());
-    }
-    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
-  };
-
-  ASSERT_NO_FATAL_FAILURE(set_format(std::nullopt));
-  ASSERT_NO_FATAL_FAILURE(Open());
-  EXPECT_EQ(Snapshot(), before);
-  ledger_.reset();
-
-  ASSERT_NO_FATAL_FAILURE(set_format("2"));  // and checks the open above marked it "1"
-  absl::StatusOr<std::unique_ptr<Ledger>> newer = Ledger::Open(options_);
-  EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition) << newer.status();
-  EXPECT_THAT(Message(newer.status()), HasSubstr("format \"2\""));
-  EXPECT_THAT(Message(newer.status()), HasSubstr("reads format 1"));
-  absl::StatusOr<std::unique_ptr<Store>> read_only = open_store(true);
-  EXPECT_EQ(read_only.status().code(), absl::StatusCode::kFailedPrecondition);
-}
 
 }  // namespace
 }  // namespace callbackledger

@@ -1,6 +1,6 @@
 // A GoogleTest fixture for tests of the Ledger facade: a Ledger on a fresh temporary
-// directory with a FakeClock, and helpers that wait for asynchronous writes; and
-// AllEvents(), the whole event log.
+// directory with a FakeClock, helpers that wait for asynchronous writes, and a check that
+// the stored projections equal a replay of the log; and AllEvents(), the whole event log.
 #ifndef CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
 #define CALLBACKLEDGER_LEDGER_TESTING_LEDGER_FIXTURE_H_
 
@@ -20,6 +20,8 @@
 #include "gtest/gtest.h"
 #include "ledger/clock.h"
 #include "ledger/ledger.h"
+#include "ledger/replay.h"
+#include "ledger/store.h"
 
 namespace callbackledger {
 namespace testing {
@@ -80,6 +82,31 @@ class LedgerFixture : public ::testing::Test {
   void Reopen() {
     ledger_.reset();
     Open();
+  }
+
+  // The stopped ledger's data directory, opened read-only (as ledgerctl verify opens it).
+  absl::StatusOr<std::unique_ptr<Store>> OpenStoreReadOnly() const {
+    StoreOptions store_options;
+    store_options.path = options_.data_dir;
+    store_options.read_only = true;
+    return Store::Open(store_options);
+  }
+
+  // Stops the ledger and checks that its stored projections equal a replay of its log:
+  // every row, none missing, none extra.
+  void ExpectProjectionsVerify() {
+    if (ledger_ != nullptr) ledger_->Shutdown();
+    ledger_.reset();
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenStoreReadOnly();
+    ASSERT_TRUE(store.ok()) << store.status();
+    absl::StatusOr<uint64_t> last = (*store)->LastSequence();
+    ASSERT_TRUE(last.ok()) << last.status();
+    absl::StatusOr<VerifyReport> report = VerifyProjections(store->get());
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->events, *last);
+    EXPECT_GT(report->rows_checked, 0u);
+    EXPECT_EQ(report->differences, 0u);
+    for (const std::string& sample : report->samples) ADD_FAILURE() << sample;
   }
 
   // Starts an asynchronous write; the future holds its answer.
