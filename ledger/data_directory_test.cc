@@ -1,6 +1,8 @@
 // What a data directory holds and is bound to: everything survives a reopen, the stored
 // projections equal a replay of the log and a rebuild writes them byte for byte again, and
 // a directory keeps the currency and the format it was made with.
+#include <cstdint>
+#include <filesystem>
 #include <map>
 #include <memory>
 #include <optional>
@@ -108,6 +110,27 @@ TEST_F(LedgerReplayTest, ReopenKeepsEverything) {
 TEST_F(LedgerReplayTest, ProjectionsEqualAReplayOfTheLog) {
   ASSERT_NO_FATAL_FAILURE(Populate());
   ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
+}
+
+// RocksDB's write-ahead log files of a data directory, in bytes.
+uintmax_t WriteAheadLogBytes(const std::string& data_dir) {
+  uintmax_t bytes = 0;
+  for (const auto& entry : std::filesystem::directory_iterator(data_dir)) {
+    if (entry.path().extension() == ".log") bytes += entry.file_size();
+  }
+  return bytes;
+}
+
+// A clean stop writes the memtables to table files: the next start has no log to replay,
+// and finds everything.
+TEST_F(LedgerReplayTest, AStopLeavesNoWriteAheadLogToReplay) {
+  ASSERT_NO_FATAL_FAILURE(Populate());
+  const std::string before = Snapshot();
+  EXPECT_GT(WriteAheadLogBytes(options_.data_dir), 0u) << "the writes are in the log first";
+  ledger_.reset();
+  EXPECT_EQ(WriteAheadLogBytes(options_.data_dir), 0u);
+  ASSERT_NO_FATAL_FAILURE(Open());
+  EXPECT_EQ(Snapshot(), before);
 }
 
 // Every projection row of the stopped ledger's data directory, by column family and key.

@@ -135,12 +135,25 @@ absl::Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
 }
 
 absl::Status Store::FlushProjections() {
-  std::vector<rocksdb::ColumnFamilyHandle*> handles(handles_.begin() + kFirstProjection,
-                                                    handles_.end());
+  return Flush(std::vector<rocksdb::ColumnFamilyHandle*>(handles_.begin() + kFirstProjection,
+                                                         handles_.end()),
+               "flushing projection rows");
+}
+
+absl::Status Store::FlushAll() {
+  std::vector<rocksdb::ColumnFamilyHandle*> handles;
+  for (rocksdb::ColumnFamilyHandle* handle : handles_) {
+    if (handle != default_handle()) handles.push_back(handle);
+  }
+  return Flush(handles, "flushing every column family");
+}
+
+absl::Status Store::Flush(const std::vector<rocksdb::ColumnFamilyHandle*>& handles,
+                          const char* what) {
   rocksdb::FlushOptions options;
   options.wait = true;
   options.allow_write_stall = true;
-  return FromRocks(db_->Flush(options, handles), "flushing projection rows");
+  return FromRocks(db_->Flush(options, handles), what);
 }
 
 absl::StatusOr<v1::Event> Store::ReadEvent(uint64_t sequence) {

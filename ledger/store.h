@@ -56,6 +56,9 @@ class Store {
   // Writes every projection column family's memtable to its files and waits until they
   // are on disk.
   absl::Status FlushProjections();
+  // Writes every column family's memtable to its files and waits, so that the next open
+  // has no write-ahead log to replay (a clean stop does this).
+  absl::Status FlushAll();
 
   // The event with this sequence number; NOT_FOUND when there is none.
   absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);
@@ -88,6 +91,7 @@ class Store {
   // Stands in for a projection column family that a read-only open did not find (a clear
   // was cut short): it holds no rows.
   rocksdb::ColumnFamilyHandle* default_handle() { return db_->DefaultColumnFamily(); }
+  absl::Status Flush(const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const char* what);
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };
