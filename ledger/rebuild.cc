@@ -164,8 +164,8 @@ class RebuildSink : public RowSink {
     if (run_.bytes() >= kRunBytes) EndOfRun();
   }
 
-  // Hands what is buffered to the writer now (at the end of a run of rows in key order, so
-  // that it is not sorted with rows that are not).
+  // Hands what is buffered to the writer now (at the end of the replay, so that the
+  // State's rows, emitted in key order, are not sorted with the replay's, which are not).
   void EndOfRun() {
     if (run_.empty()) return;
     writer_.Submit(std::move(run_));

@@ -166,8 +166,14 @@ void State::SetNumber(std::string key, std::optional<uint64_t> id) {
   }
 }
 
-void State::SetExtension(std::string key, const ExtensionState& state) {
-  extensions_.insert_or_assign(std::move(key), state);
+void State::SetExtension(std::string_view key, const ExtensionState& state) {
+  // Most changes are to an extension that is there already: no key to make for those.
+  auto it = extensions_.find(Key(key));
+  if (it != extensions_.end()) {
+    it->second = state;
+  } else {
+    extensions_.emplace(std::string(key), state);
+  }
 }
 
 void State::SetIdempotency(std::string key, store::v1::IdempotencyRow row) {
@@ -214,7 +220,7 @@ void State::LoadCallerId(CallerIdState callerid) {
 }
 
 void State::LoadExtension(std::string extension, ExtensionState state) {
-  SetExtension(std::move(extension), state);
+  SetExtension(extension, state);
 }
 
 void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
@@ -283,15 +289,7 @@ void View::SetNumber(std::string key, std::optional<uint64_t> id) {
 }
 
 void View::PutExtension(std::string_view extension, const ExtensionState& state) {
-  if (direct_ != nullptr) {
-    // Most events change an extension that is there already: no key to make for those.
-    auto it = direct_->extensions_.find(Key(extension));
-    if (it != direct_->extensions_.end()) {
-      it->second = state;
-      return;
-    }
-    return direct_->SetExtension(std::string(extension), state);
-  }
+  if (direct_ != nullptr) return direct_->SetExtension(extension, state);
   delta_->extensions_[std::string(extension)] = state;
 }
 

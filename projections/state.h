@@ -167,7 +167,7 @@ class State {
   friend class View;
   void SetCallerId(uint64_t id, std::optional<CallerIdState> value);
   void SetNumber(std::string key, std::optional<uint64_t> id);
-  void SetExtension(std::string key, const ExtensionState& state);
+  void SetExtension(std::string_view key, const ExtensionState& state);
   void SetIdempotency(std::string key, store::v1::IdempotencyRow row);
   void SetReservation(ReservationState reservation);
   void IndexReservation(const ReservationState& reservation, bool add);
