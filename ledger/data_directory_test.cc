@@ -18,6 +18,7 @@
 #include "ledger/replay.h"
 #include "ledger/store.h"
 #include "ledger/testing/ledger_test_base.h"
+#include "ledger/testing/write_ahead_log.h"
 #include "projections/rows.h"
 
 namespace callbackledger {
@@ -28,6 +29,7 @@ using testing::kExt;
 using testing::kOtherExt;
 using testing::LedgerTest;
 using testing::Message;
+using testing::WriteAheadLogBytes;
 
 class LedgerReplayTest : public LedgerTest {
  protected:
@@ -110,15 +112,6 @@ TEST_F(LedgerReplayTest, ReopenKeepsEverything) {
 TEST_F(LedgerReplayTest, ProjectionsEqualAReplayOfTheLog) {
   ASSERT_NO_FATAL_FAILURE(Populate());
   ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
-}
-
-// RocksDB's write-ahead log files of a data directory, in bytes.
-uintmax_t WriteAheadLogBytes(const std::string& data_dir) {
-  uintmax_t bytes = 0;
-  for (const auto& entry : std::filesystem::directory_iterator(data_dir)) {
-    if (entry.path().extension() == ".log") bytes += entry.file_size();
-  }
-  return bytes;
 }
 
 // A clean stop writes the memtables to table files: the next start has no log to replay,

@@ -54,6 +54,9 @@ struct LedgerOptions {
   int expiry_poll_milliseconds = 200;
   // Rebuild every projection from the log before serving.
   bool rebuild_projections = false;
+  // The write-ahead log kept before the oldest file's column families are flushed, in MiB
+  // (1-65536): about the most a start after a crash replays (StoreOptions::max_wal_bytes).
+  uint32_t max_wal_mib = 64;
   // Told how far a rebuild got (events replayed, events in the log) every few thousand
   // events, and once more with replayed == total when the rebuilt rows are on disk (the
   // replay itself ends earlier); may be empty.

@@ -69,6 +69,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.paranoid_checks = true;
   db_options.max_background_jobs = 2;
   db_options.keep_log_file_num = 5;
+  db_options.max_total_wal_size = options.max_wal_bytes;
   // Every write but a rebuild's goes through the write-ahead log, and a rebuild flushes its
   // rows itself before it marks the projections whole; closing must not flush them on its
   // own: after a failed flush, that second attempt trips an assertion in RocksDB 7.8 (and

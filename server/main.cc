@@ -56,6 +56,9 @@ ABSL_FLAG(int32_t, committer_threads, 1,
 ABSL_FLAG(bool, commit_when_idle, true,
           "when the committer is idle, the gRPC thread of a write commits it itself, without "
           "handing it to the committer thread and back (docs/benchmarks.md)");
+ABSL_FLAG(uint32_t, max_wal_mib, 64,
+          "write-ahead log (MiB, 1-65536) kept before the column families holding its oldest "
+          "file are flushed: about the most a start after a crash replays");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -95,6 +98,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "calls_deadline_ms",
                                       "committer_threads",
                                       "commit_when_idle",
+                                      "max_wal_mib",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -278,6 +282,11 @@ int Run() {
     LogError(absl::StrCat("--committer_threads: must be 1 or 2, not ", committer_threads));
     return 2;
   }
+  const uint32_t max_wal_mib = absl::GetFlag(FLAGS_max_wal_mib);
+  if (max_wal_mib == 0 || max_wal_mib > 65536) {
+    LogError(absl::StrCat("--max_wal_mib: must be between 1 and 65536, not ", max_wal_mib));
+    return 2;
+  }
   CallsService calls(backend, calls_deadline_ms == 0 ? absl::InfiniteDuration()
                                                      : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(backend);
@@ -327,6 +336,7 @@ int Run() {
   options.default_ttl_seconds = absl::GetFlag(FLAGS_reservation_ttl_seconds);
   options.committer.threads = committer_threads;
   options.committer.commit_when_idle = absl::GetFlag(FLAGS_commit_when_idle);
+  options.max_wal_mib = max_wal_mib;
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   bool replayed_all = false;

@@ -358,5 +358,14 @@ TEST(CallsEndToEnd, CommitterThreadsOtherThanOneOrTwoAreRefused) {
   }
 }
 
+TEST(CallsEndToEnd, AWriteAheadLogBoundOutsideItsRangeIsRefused) {
+  for (const char* flag : {"--max_wal_mib=0", "--max_wal_mib=65537"}) {
+    LedgerServer server;
+    e2e::ProcessResult run = server.RunUntilExit({flag});
+    EXPECT_EQ(run.exit_code, 2) << run.Describe();
+    EXPECT_THAT(run.err, ::testing::HasSubstr("--max_wal_mib: must be between 1 and 65536"));
+  }
+}
+
 }  // namespace
 }  // namespace callbackledger
