@@ -170,7 +170,7 @@ absl::StatusOr<Decided> Decide(const View& view, const Command& command, const L
                                int64_t now_micros) {
   if (absl::Status bound = CheckNodeBinding(view, command.body); !bound.ok()) return bound;
   if (!command.request_id.empty()) {
-    const store::v1::IdempotencyRow* seen =
+    const IdempotencyEntry* seen =
         view.FindIdempotency(IdempotencyKey(CommandRpcName(command.body), command.request_id));
     if (seen != nullptr) {
       if (seen->fingerprint() != command.fingerprint) {

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <map>
 #include <memory>
+#include <optional>
 #include <thread>
 #include <utility>
 
@@ -42,8 +43,9 @@ size_t EstimatedRows(Store* store, Cf cf) {
   return static_cast<size_t>(rows);
 }
 
-// Parses every row of `cf` in key order and hands it to `load`; an undecodable row is data
-// loss. A sequential scan: read ahead, and keep the block cache for serving.
+// Parses every row of `cf` in key order and hands it to `load`, which may refuse it; an
+// undecodable row is data loss. A sequential scan: read ahead, and keep the block cache for
+// serving.
 template <typename Row, typename Load>
 absl::Status ForEachRow(Store* store, Cf cf, const char* row_name, const char* rows_name,
                         Load load) {
@@ -56,7 +58,7 @@ absl::Status ForEachRow(Store* store, Cf cf, const char* row_name, const char* r
     if (!row.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
       return absl::DataLossError(absl::StrCat("an undecodable ", row_name));
     }
-    load(it->key(), row);
+    if (absl::Status s = load(it->key(), row); !s.ok()) return s;
   }
   if (!it->status().ok()) return FromRocks(it->status(), absl::StrCat("loading ", rows_name));
   return absl::OkStatus();
@@ -118,19 +120,29 @@ absl::Status LoadProjections(Store* store, State* state) {
     idempotency = ForEachRow<store::v1::IdempotencyRow>(
         store, Cf::kIdempotency, "idempotency row", "idempotency keys",
         [state](const rocksdb::Slice& key, store::v1::IdempotencyRow& row) {
-          state->LoadIdempotency(key.ToString(), std::move(row));
+          std::optional<IdempotencyEntry> entry = IdempotencyEntry::FromRow(row);
+          if (!entry.has_value()) {
+            return absl::DataLossError(
+                absl::StrCat("the idempotency row of key \"", absl::CHexEscape(key.ToString()),
+                             "\" has a fingerprint of ", row.fingerprint().size(),
+                             " bytes, more than ", IdempotencyEntry::kMaxFingerprintBytes));
+          }
+          state->LoadIdempotency(key.ToString(), *entry);
+          return absl::OkStatus();
         });
   });
   absl::Status s = ForEachRow<store::v1::CallerIdRow>(
       store, Cf::kCallerIds, "CallerID row", "CallerIDs",
       [state](const rocksdb::Slice&, store::v1::CallerIdRow& row) {
         state->LoadCallerId(FromRow(row));
+        return absl::OkStatus();
       });
   if (s.ok()) {
     s = ForEachRow<store::v1::ExtensionRow>(
         store, Cf::kExtensions, "extension row", "extensions",
         [state](const rocksdb::Slice&, store::v1::ExtensionRow& row) {
           state->LoadExtension(row.extension(), FromRow(row));
+          return absl::OkStatus();
         });
   }
   if (s.ok()) {
@@ -138,6 +150,7 @@ absl::Status LoadProjections(Store* store, State* state) {
         store, Cf::kReservations, "reservation row", "reservations",
         [state](const rocksdb::Slice&, store::v1::ReservationRow& row) {
           state->LoadReservation(std::move(row));
+          return absl::OkStatus();
         });
   }
   idempotency_loader.join();

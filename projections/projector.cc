@@ -391,10 +391,8 @@ void ApplyEvent(const v1::Event& event, View* view) {
   }
   if (!event.request_id().empty()) {
     // The idempotency key remembers which event answered the request first.
-    store::v1::IdempotencyRow row;
-    row.set_fingerprint(event.request_fingerprint());
-    row.set_sequence(event.sequence());
-    view->PutIdempotency(IdempotencyKeyFor(event), std::move(row));
+    view->PutIdempotency(IdempotencyKeyFor(event),
+                         IdempotencyEntry(event.request_fingerprint(), event.sequence()));
   }
 }
 

@@ -190,8 +190,12 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
   for (const auto& [extension, value] : delta.extensions_) {
     if (value.has_value()) PutExtension(extension, *value, sink);
   }
-  for (const auto& [key, row] : delta.idempotency_) {
-    sink->Put(Cf::kIdempotency, key, row.SerializeAsString());
+  store::v1::IdempotencyRow row;
+  std::string value;
+  for (const auto& [key, entry] : delta.idempotency_) {
+    entry.ToRow(&row);
+    row.SerializeToString(&value);
+    sink->Put(Cf::kIdempotency, key, value);
   }
   for (const auto& [id, reservation] : delta.reservations_) {
     sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
@@ -230,7 +234,9 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
   }
   std::string value;
-  for (const auto& [key, row] : appended.idempotency) {
+  store::v1::IdempotencyRow row;
+  for (const auto& [key, entry] : appended.idempotency) {
+    entry.ToRow(&row);
     row.SerializeToString(&value);
     sink->Put(Cf::kIdempotency, key, value);
   }

@@ -86,7 +86,7 @@ const ExtensionState* State::FindExtension(std::string_view extension) const {
   return it == extensions_.end() ? nullptr : &it->second;
 }
 
-const store::v1::IdempotencyRow* State::FindIdempotency(std::string_view key) const {
+const IdempotencyEntry* State::FindIdempotency(std::string_view key) const {
   auto it = idempotency_.find(Key(key));
   return it == idempotency_.end() ? nullptr : &it->second;
 }
@@ -176,8 +176,8 @@ void State::SetExtension(std::string_view key, const ExtensionState& state) {
   }
 }
 
-void State::SetIdempotency(std::string key, store::v1::IdempotencyRow row) {
-  idempotency_.insert_or_assign(std::move(key), std::move(row));
+void State::SetIdempotency(std::string key, const IdempotencyEntry& entry) {
+  idempotency_.insert_or_assign(std::move(key), entry);
 }
 
 void State::SetReservation(ReservationState reservation) {
@@ -199,7 +199,7 @@ void State::Merge(Delta* delta) {
   for (auto& [key, value] : delta->extensions_) {
     if (value.has_value()) SetExtension(key, *value);
   }
-  for (auto& [key, row] : delta->idempotency_) SetIdempotency(key, std::move(row));
+  for (auto& [key, entry] : delta->idempotency_) SetIdempotency(key, entry);
   for (auto& [id, reservation] : delta->reservations_) SetReservation(std::move(reservation));
   if (delta->meta_.has_value()) meta_ = *delta->meta_;
   delta->Clear();
@@ -223,8 +223,8 @@ void State::LoadExtension(std::string extension, ExtensionState state) {
   SetExtension(extension, state);
 }
 
-void State::LoadIdempotency(std::string key, store::v1::IdempotencyRow row) {
-  SetIdempotency(std::move(key), std::move(row));
+void State::LoadIdempotency(std::string key, const IdempotencyEntry& entry) {
+  SetIdempotency(std::move(key), entry);
 }
 
 const CallerIdState* View::FindCallerId(uint64_t id) const {
@@ -248,7 +248,7 @@ ExtensionState View::GetExtension(std::string_view extension) const {
   return stored == nullptr ? ExtensionState{} : *stored;
 }
 
-const store::v1::IdempotencyRow* View::FindIdempotency(std::string_view key) const {
+const IdempotencyEntry* View::FindIdempotency(std::string_view key) const {
   if (const auto* changed = Changed(&Delta::idempotency_, Key(key))) return changed;
   return state_->FindIdempotency(key);
 }
@@ -293,13 +293,13 @@ void View::PutExtension(std::string_view extension, const ExtensionState& state)
   delta_->extensions_[std::string(extension)] = state;
 }
 
-void View::PutIdempotency(std::string key, store::v1::IdempotencyRow row) {
+void View::PutIdempotency(std::string key, const IdempotencyEntry& entry) {
   if (direct_ != nullptr) {
-    direct_->SetIdempotency(key, row);
-    appended_->idempotency.emplace_back(std::move(key), std::move(row));
+    direct_->SetIdempotency(key, entry);
+    appended_->idempotency.emplace_back(std::move(key), entry);
     return;
   }
-  delta_->idempotency_[std::move(key)] = std::move(row);
+  delta_->idempotency_.insert_or_assign(std::move(key), entry);
 }
 
 const ReservationState* View::FindReservation(std::string_view reservation_id) const {

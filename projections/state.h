@@ -26,6 +26,7 @@
 #include "callbackledger/store/v1/store.pb.h"
 #include "callbackledger/v1/common.pb.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "projections/idempotency.h"
 
 namespace callbackledger {
 
@@ -84,7 +85,7 @@ struct AppendedRows {
 
   std::vector<store::v1::RechargeRow> recharges;
   std::vector<store::v1::CallRow> calls;
-  std::vector<std::pair<std::string, store::v1::IdempotencyRow>> idempotency;
+  std::vector<std::pair<std::string, IdempotencyEntry>> idempotency;
   std::vector<std::pair<std::string, std::optional<uint64_t>>> numbers;  // nullopt: erased
 };
 
@@ -98,7 +99,7 @@ struct Delta {
   absl::flat_hash_map<uint64_t, std::optional<CallerIdState>> callerids_;
   absl::flat_hash_map<std::string, std::optional<uint64_t>> numbers_;
   absl::flat_hash_map<std::string, std::optional<ExtensionState>> extensions_;
-  absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  absl::flat_hash_map<std::string, IdempotencyEntry> idempotency_;
   absl::flat_hash_map<std::string, ReservationState> reservations_;
   std::optional<MetaState> meta_;
   AppendedRows appended_;
@@ -113,7 +114,7 @@ class State {
   const CallerIdState* FindCallerId(uint64_t id) const;
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
   const ExtensionState* FindExtension(std::string_view extension) const;
-  const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
+  const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }
   const ReservationState* FindReservation(std::string_view reservation_id) const;
 
@@ -130,7 +131,7 @@ class State {
   const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
   const absl::flat_hash_map<std::string, ExtensionState>& extensions() const { return extensions_; }
   const absl::flat_hash_map<std::string, uint64_t>& numbers() const { return numbers_; }
-  const absl::flat_hash_map<std::string, store::v1::IdempotencyRow>& idempotency() const {
+  const absl::flat_hash_map<std::string, IdempotencyEntry>& idempotency() const {
     return idempotency_;
   }
 
@@ -147,7 +148,7 @@ class State {
   void ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations);
   void LoadCallerId(CallerIdState callerid);
   void LoadExtension(std::string extension, ExtensionState state);
-  void LoadIdempotency(std::string key, store::v1::IdempotencyRow row);
+  void LoadIdempotency(std::string key, const IdempotencyEntry& entry);
   void LoadMeta(const MetaState& meta) { meta_ = meta; }
   void LoadReservation(ReservationState reservation);
 
@@ -156,7 +157,7 @@ class State {
   absl::flat_hash_map<std::string, uint64_t> numbers_;
   absl::flat_hash_map<std::string, ExtensionState> extensions_;
   absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;
-  absl::flat_hash_map<std::string, store::v1::IdempotencyRow> idempotency_;
+  absl::flat_hash_map<std::string, IdempotencyEntry> idempotency_;
   absl::flat_hash_map<std::string, ReservationState> reservations_;
   absl::btree_set<std::pair<int64_t, std::string>> expiry_;
   absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
@@ -168,7 +169,7 @@ class State {
   void SetCallerId(uint64_t id, std::optional<CallerIdState> value);
   void SetNumber(std::string key, std::optional<uint64_t> id);
   void SetExtension(std::string_view key, const ExtensionState& state);
-  void SetIdempotency(std::string key, store::v1::IdempotencyRow row);
+  void SetIdempotency(std::string key, const IdempotencyEntry& entry);
   void SetReservation(ReservationState reservation);
   void IndexReservation(const ReservationState& reservation, bool add);
 };
@@ -194,7 +195,7 @@ class View {
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
   // The extension's state; a default one for an extension never seen.
   ExtensionState GetExtension(std::string_view extension) const;
-  const store::v1::IdempotencyRow* FindIdempotency(std::string_view key) const;
+  const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const;
   const ReservationState* FindReservation(std::string_view reservation_id) const;
   // The committed state, for its indexes; entries must be re-read through the View.
@@ -208,7 +209,7 @@ class View {
   void PutNumber(std::string_view extension, std::string_view number, uint64_t id);
   void EraseNumber(std::string_view extension, std::string_view number);
   void PutExtension(std::string_view extension, const ExtensionState& state);
-  void PutIdempotency(std::string key, store::v1::IdempotencyRow row);
+  void PutIdempotency(std::string key, const IdempotencyEntry& entry);
   MetaState& mutable_meta();
   void PutReservation(ReservationState reservation);
   AppendedRows& appended() { return *appended_; }

@@ -86,7 +86,7 @@ TEST_F(TwoDeltaViewTest, ReadsTheOwnDeltaThenThePendingOneThenTheState) {
   before.PutCallerId(Callerid(1, 150));  // changed by the pending group
   before.EraseCallerId(2);               // removed by it
   before.EraseNumber("100", "+407210000001");
-  before.PutIdempotency("AddCredit\x1fk", store::v1::IdempotencyRow());
+  before.PutIdempotency("AddCredit\x1fk", IdempotencyEntry("fingerprint", 7));
   before.mutable_meta().last_sequence = 7;
 
   View view(&state_, &pending_, &own_);
@@ -158,7 +158,7 @@ void ChangeThrough(View* view) {
   ReservationState open_too = Reservation("r-2", 20);
   open_too.set_node_id("node-a");
   view->PutReservation(open_too);
-  view->PutIdempotency("AddCredit/k1", store::v1::IdempotencyRow());
+  view->PutIdempotency("AddCredit/k1", IdempotencyEntry("fingerprint", 7));
   CallerIdState second = *view->FindCallerId(2);
   second.held_micros = 50;
   view->PutCallerId(second);
