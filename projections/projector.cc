@@ -16,17 +16,19 @@ void AdjustActive(View* view, const std::string& extension, int delta) {
   view->PutExtension(extension, ext);
 }
 
-store::v1::RechargeRow RechargeRowFor(const v1::Event& event, const CallerIdState& after) {
-  store::v1::RechargeRow row;
-  row.set_sequence(event.sequence());
-  row.set_callerid_id(after.id);
-  row.set_unlimited(after.unlimited);
-  row.set_total_credit_micros(after.total_credit_micros);
-  row.set_credit_left_micros(after.credit_left_micros);
-  row.set_available_micros(after.available_micros());
-  *row.mutable_time() = event.time();
-  row.set_actor(event.actor());
-  row.set_request_id(event.request_id());
+// A recharge row appended to the view's rows, with what every recharge records.
+store::v1::RechargeRow* AddRechargeRow(const v1::Event& event, const CallerIdState& after,
+                                       View* view) {
+  store::v1::RechargeRow* row = view->appended().recharges.Add();
+  row->set_sequence(event.sequence());
+  row->set_callerid_id(after.id);
+  row->set_unlimited(after.unlimited);
+  row->set_total_credit_micros(after.total_credit_micros);
+  row->set_credit_left_micros(after.credit_left_micros);
+  row->set_available_micros(after.available_micros());
+  *row->mutable_time() = event.time();
+  row->set_actor(event.actor());
+  row->set_request_id(event.request_id());
   return row;
 }
 
@@ -61,12 +63,11 @@ void ApplyAdded(const v1::Event& event, const v1::CallerIdAdded& added, View* vi
   view->PutNumber(callerid.extension, callerid.callback_number, callerid.id);
 
   if (callerid.unlimited || callerid.total_credit_micros != 0) {
-    store::v1::RechargeRow row = RechargeRowFor(event, callerid);
-    row.set_amount_micros(callerid.total_credit_micros);
-    row.set_amount_unlimited(callerid.unlimited);
-    row.set_order_no(callerid.order_no);
-    row.set_description("initial credit");
-    view->appended().recharges.push_back(std::move(row));
+    store::v1::RechargeRow* row = AddRechargeRow(event, callerid, view);
+    row->set_amount_micros(callerid.total_credit_micros);
+    row->set_amount_unlimited(callerid.unlimited);
+    row->set_order_no(callerid.order_no);
+    row->set_description("initial credit");
   }
   view->PutCallerId(std::move(callerid));
 }
@@ -151,11 +152,10 @@ void ApplyCredit(const v1::Event& event, const v1::CreditAdded& credit, View* vi
     LEDGER_CHECK(callerid.available_micros() == credit.available_after_micros());
   }
   callerid.updated_at_micros = ToUnixMicros(event.time());
-  store::v1::RechargeRow row = RechargeRowFor(event, callerid);
-  row.set_amount_micros(credit.amount_micros());
-  row.set_order_no(credit.order_no());
-  row.set_description(credit.description());
-  view->appended().recharges.push_back(std::move(row));
+  store::v1::RechargeRow* row = AddRechargeRow(event, callerid, view);
+  row->set_amount_micros(credit.amount_micros());
+  row->set_order_no(credit.order_no());
+  row->set_description(credit.description());
   view->PutCallerId(std::move(callerid));
 }
 
@@ -281,7 +281,7 @@ void ApplySettled(const v1::Event& event, const v1::ReservationSettled& settled,
   reservation.set_closed_sequence(event.sequence());
   reservation.set_closed_fingerprint(settled.fingerprint());
 
-  store::v1::CallRow call;
+  store::v1::CallRow& call = *view->appended().calls.Add();
   call.set_sequence(event.sequence());
   call.set_reservation_id(reservation.reservation_id());
   call.set_callerid_id(callerid.id);
@@ -295,7 +295,6 @@ void ApplySettled(const v1::Event& event, const v1::ReservationSettled& settled,
   call.set_node_id(reservation.node_id());
   call.set_call_id(reservation.call_id());
   call.set_late(settled.late());
-  view->appended().calls.push_back(std::move(call));
   view->PutReservation(std::move(reservation));
 }
 

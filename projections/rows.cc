@@ -223,17 +223,17 @@ void EmitReplayedState(const State& state, RowSink* sink) {
 }
 
 void EmitAppended(const AppendedRows& appended, RowSink* sink) {
+  std::string value;
   for (const auto& row : appended.recharges) {
-    sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()),
-              row.SerializeAsString());
+    row.SerializeToString(&value);
+    sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()), value);
   }
   for (const auto& call : appended.calls) {
-    std::string value = call.SerializeAsString();
+    call.SerializeToString(&value);
     int64_t started = ToUnixMicros(call.started_at());
     sink->Put(Cf::kCalls, CallKeyByExtension(call.extension(), started, call.sequence()), value);
     sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
   }
-  std::string value;
   store::v1::IdempotencyRow row;
   for (const auto& [key, entry] : appended.idempotency) {
     entry.ToRow(&row);

@@ -63,8 +63,8 @@ void Delta::Clear() {
 }
 
 void AppendedRows::Clear() {
-  recharges.clear();
-  calls.clear();
+  recharges.Clear();
+  calls.Clear();
   idempotency.clear();
   numbers.clear();
 }
@@ -76,7 +76,11 @@ const CallerIdState* State::FindCallerId(uint64_t id) const {
 
 std::optional<uint64_t> State::FindNumber(std::string_view extension,
                                           std::string_view number) const {
-  auto it = numbers_.find(NumberKey(extension, number));
+  return FindNumberKey(NumberKey(extension, number));
+}
+
+std::optional<uint64_t> State::FindNumberKey(const std::string& key) const {
+  auto it = numbers_.find(key);
   if (it == numbers_.end()) return std::nullopt;
   return it->second;
 }
@@ -238,7 +242,7 @@ std::optional<uint64_t> View::FindNumber(std::string_view extension,
                                          std::string_view number) const {
   const std::string key = NumberKey(extension, number);
   if (const auto* changed = Changed(&Delta::numbers_, key)) return *changed;
-  return state_->FindNumber(extension, number);
+  return state_->FindNumberKey(key);
 }
 
 ExtensionState View::GetExtension(std::string_view extension) const {

@@ -25,6 +25,7 @@
 #include "absl/container/flat_hash_map.h"
 #include "callbackledger/store/v1/store.pb.h"
 #include "callbackledger/v1/common.pb.h"
+#include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "projections/idempotency.h"
 
@@ -80,11 +81,13 @@ std::string NumberKey(std::string_view extension, std::string_view number);
 // applying events. A direct View also lists here, in order, its changes to idempotency
 // keys and to the number index (a Delta keeps those itself): a replay writes them as they
 // come, the last change of a key winning, rather than with the rest of the State at its end.
+// Clear keeps the recharge and call messages, cleared, for the next Add to fill again: the
+// committer and a replay reuse one AppendedRows group after group, chunk after chunk.
 struct AppendedRows {
   void Clear();
 
-  std::vector<store::v1::RechargeRow> recharges;
-  std::vector<store::v1::CallRow> calls;
+  google::protobuf::RepeatedPtrField<store::v1::RechargeRow> recharges;
+  google::protobuf::RepeatedPtrField<store::v1::CallRow> calls;
   std::vector<std::pair<std::string, IdempotencyEntry>> idempotency;
   std::vector<std::pair<std::string, std::optional<uint64_t>>> numbers;  // nullopt: erased
 };
@@ -113,6 +116,8 @@ class State {
 
   const CallerIdState* FindCallerId(uint64_t id) const;
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
+  // The same, by the number index's key (NumberKey).
+  std::optional<uint64_t> FindNumberKey(const std::string& key) const;
   const ExtensionState* FindExtension(std::string_view extension) const;
   const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }

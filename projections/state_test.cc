@@ -183,7 +183,7 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   State direct;
   AppendedRows appended;
   View view = View::Direct(&direct, &appended);
-  view.appended().recharges.emplace_back();
+  view.appended().recharges.Add();
   EXPECT_EQ(appended.recharges.size(), 1u) << "appended rows go where the caller said";
   ChangeThrough(&view);
   EXPECT_EQ(view.ReservationsNotInBase(), std::vector<std::string>());
