@@ -21,11 +21,11 @@
 #include "callbackledger/v1/credit.pb.h"
 #include "callbackledger/v1/events.pb.h"
 #include "gmock/gmock.h"
-#include "google/protobuf/util/message_differencer.h"
 #include "gtest/gtest.h"
 #include "ledger/clock.h"
 #include "ledger/store.h"
 #include "ledger/testing/ledger_test_base.h"
+#include "ledger/testing/messages.h"
 #include "projections/rows.h"
 
 namespace callbackledger {
@@ -36,6 +36,7 @@ using ::testing::HasSubstr;
 using ::testing::Not;
 using ::testing::StartsWith;
 
+using testing::EqualsProto;
 using testing::kActor;
 using testing::kDefaultLicense;
 using testing::kExt;
@@ -43,16 +44,6 @@ using testing::kOtherExt;
 using testing::kStartMicros;
 using testing::LedgerTest;
 using testing::Message;
-
-// Compares two messages field by field and prints both when they differ.
-MATCHER_P(EqualsProto, expected, "") {
-  std::string diff;
-  google::protobuf::util::MessageDifferencer differencer;
-  differencer.ReportDifferencesToString(&diff);
-  if (differencer.Compare(expected, arg)) return true;
-  *result_listener << "differs: " << diff;
-  return false;
-}
 
 void ExpectInvalid(const absl::Status& status, const std::string& field) {
   EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;

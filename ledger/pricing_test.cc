@@ -13,9 +13,12 @@
 #include "callbackledger/v1/common.pb.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
+#include "ledger/testing/messages.h"
 
 namespace callbackledger {
 namespace {
+
+using testing::MakeRate;
 
 using ::testing::StartsWith;
 
@@ -24,16 +27,6 @@ v1::RateMicros Rate(int64_t fee_micros, int64_t price_per_minute_micros, uint32_
   v1::RateMicros rate;
   rate.set_connect_fee_micros(fee_micros);
   rate.set_price_per_minute_micros(price_per_minute_micros);
-  rate.set_billing_increment_seconds(increment);
-  rate.set_minimum_billed_seconds(minimum);
-  return rate;
-}
-
-v1::Rate ApiRate(const std::string& fee, const std::string& price, uint32_t increment = 0,
-                 uint32_t minimum = 0) {
-  v1::Rate rate;
-  rate.set_connect_fee(fee);
-  rate.set_price_per_minute(price);
   rate.set_billing_increment_seconds(increment);
   rate.set_minimum_billed_seconds(minimum);
   return rate;
@@ -440,7 +433,7 @@ TEST(MaxExtraSecondsTest, CapIsAWholeNumberOfIncrements) {
 // ParseRate and HasRate
 
 TEST(ParseRateTest, ParsesExactMicros) {
-  absl::StatusOr<v1::RateMicros> rate = ParseRate(ApiRate("0.10", "0.0125", 6, 60));
+  absl::StatusOr<v1::RateMicros> rate = ParseRate(MakeRate("0.10", "0.0125", 6, 60));
   ASSERT_TRUE(rate.ok()) << rate.status();
   EXPECT_EQ(rate->connect_fee_micros(), 100000);
   EXPECT_EQ(rate->price_per_minute_micros(), 12500);
@@ -449,52 +442,52 @@ TEST(ParseRateTest, ParsesExactMicros) {
 }
 
 TEST(ParseRateTest, FeeIsOptionalAndLimitsAreInclusive) {
-  absl::StatusOr<v1::RateMicros> rate = ParseRate(ApiRate("", "1.2", 3600, 3600));
+  absl::StatusOr<v1::RateMicros> rate = ParseRate(MakeRate("", "1.2", 3600, 3600));
   ASSERT_TRUE(rate.ok()) << rate.status();
   EXPECT_EQ(rate->connect_fee_micros(), 0);
   EXPECT_EQ(rate->price_per_minute_micros(), 1200000);
-  EXPECT_TRUE(ParseRate(ApiRate("0", "0")).ok());
-  EXPECT_TRUE(ParseRate(ApiRate("1000000", "1000000")).ok());
-  EXPECT_TRUE(ParseRate(ApiRate("0.000001", "0.000001")).ok());
+  EXPECT_TRUE(ParseRate(MakeRate("0", "0")).ok());
+  EXPECT_TRUE(ParseRate(MakeRate("1000000", "1000000")).ok());
+  EXPECT_TRUE(ParseRate(MakeRate("0.000001", "0.000001")).ok());
 }
 
 TEST(ParseRateTest, RejectsAMissingPrice) {
-  ExpectInvalid(ApiRate("0.10", ""), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("", "", 60, 60), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("0.10", ""), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("", "", 60, 60), "rate.price_per_minute");
 }
 
 TEST(ParseRateTest, RejectsNegativeMoney) {
-  ExpectInvalid(ApiRate("", "-0.01"), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("-0.10", "1.20"), "rate.connect_fee");
+  ExpectInvalid(MakeRate("", "-0.01"), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("-0.10", "1.20"), "rate.connect_fee");
 }
 
 TEST(ParseRateTest, RejectsMalformedMoney) {
-  ExpectInvalid(ApiRate("", "0.0000001"), "rate.price_per_minute");  // 7 decimals
-  ExpectInvalid(ApiRate("0.1234567", "1"), "rate.connect_fee");
-  ExpectInvalid(ApiRate("", "1e2"), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("", "abc"), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("", "1.20 "), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("1,5", "1"), "rate.connect_fee");
+  ExpectInvalid(MakeRate("", "0.0000001"), "rate.price_per_minute");  // 7 decimals
+  ExpectInvalid(MakeRate("0.1234567", "1"), "rate.connect_fee");
+  ExpectInvalid(MakeRate("", "1e2"), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("", "abc"), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("", "1.20 "), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("1,5", "1"), "rate.connect_fee");
 }
 
 TEST(ParseRateTest, RejectsPricesBeyondTheBounds) {
-  ExpectInvalid(ApiRate("", "1000000.000001"), "rate.price_per_minute");
-  ExpectInvalid(ApiRate("1000000.000001", "1"), "rate.connect_fee");
-  ExpectInvalid(ApiRate("", "99999999999999999999"), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("", "1000000.000001"), "rate.price_per_minute");
+  ExpectInvalid(MakeRate("1000000.000001", "1"), "rate.connect_fee");
+  ExpectInvalid(MakeRate("", "99999999999999999999"), "rate.price_per_minute");
 }
 
 TEST(ParseRateTest, RejectsIncrementsAndMinimumsOverAnHour) {
-  ExpectInvalid(ApiRate("", "1", 3601, 0), "rate.billing_increment_seconds");
-  ExpectInvalid(ApiRate("", "1", 60, 3601), "rate.minimum_billed_seconds");
-  ExpectInvalid(ApiRate("", "1", 4000000000u, 0), "rate.billing_increment_seconds");
+  ExpectInvalid(MakeRate("", "1", 3601, 0), "rate.billing_increment_seconds");
+  ExpectInvalid(MakeRate("", "1", 60, 3601), "rate.minimum_billed_seconds");
+  ExpectInvalid(MakeRate("", "1", 4000000000u, 0), "rate.billing_increment_seconds");
 }
 
 TEST(HasRateTest, AnyFieldMakesARate) {
   EXPECT_FALSE(HasRate(v1::Rate()));
-  EXPECT_TRUE(HasRate(ApiRate("0.10", "")));
-  EXPECT_TRUE(HasRate(ApiRate("", "1")));
-  EXPECT_TRUE(HasRate(ApiRate("", "", 60, 0)));
-  EXPECT_TRUE(HasRate(ApiRate("", "", 0, 60)));
+  EXPECT_TRUE(HasRate(MakeRate("0.10", "")));
+  EXPECT_TRUE(HasRate(MakeRate("", "1")));
+  EXPECT_TRUE(HasRate(MakeRate("", "", 60, 0)));
+  EXPECT_TRUE(HasRate(MakeRate("", "", 0, 60)));
 }
 
 }  // namespace

@@ -1,0 +1,276 @@
+// GetCostReport (SPEC section 3): the settled calls by extension or CallerID, time ranges,
+// late and uncollected calls, and pages.
+#include <cstdint>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "gmock/gmock.h"
+#include "gtest/gtest.h"
+#include "ledger/testing/calls_test_base.h"
+
+namespace callbackledger {
+namespace {
+
+using ::testing::ElementsAre;
+using ::testing::IsEmpty;
+using ::testing::UnorderedElementsAre;
+
+// =======================================================================================
+// GetCostReport
+
+class CostReportTest : public CallsTest {
+ protected:
+  // Reserves and settles one call that started at `started`, on its own.
+  v1::SettleResponse MakeCall(const std::string& reservation_id, const std::string& number,
+                              const std::string& extension, const std::string& cost,
+                              uint64_t duration_seconds, int64_t started,
+                              const std::string& destination = "0041440000000") {
+    v1::ReserveRequest reserve = ReserveAmount(reservation_id, number, "1");
+    reserve.set_extension(extension);
+    reserve.set_destination(destination);
+    ReserveOk(reserve);
+    v1::SettleRequest settle = SettleCost(reservation_id, cost, duration_seconds);
+    *settle.mutable_started_at() = FromUnixMicros(started);
+    absl::StatusOr<v1::SettleResponse> settled = Settle(settle);
+    EXPECT_TRUE(settled.ok()) << settled.status();
+    return settled.ok() ? *settled : v1::SettleResponse();
+  }
+
+  static v1::GetCostReportRequest ByExtension(const std::string& extension) {
+    v1::GetCostReportRequest request;
+    request.set_extension(extension);
+    return request;
+  }
+  static v1::GetCostReportRequest ByCallerId(uint64_t id) {
+    v1::GetCostReportRequest request;
+    request.set_callerid_id(id);
+    return request;
+  }
+
+  static std::vector<std::string> Ids(const v1::GetCostReportResponse& report) {
+    std::vector<std::string> ids;
+    for (const v1::CallRecord& call : report.calls()) ids.push_back(call.reservation_id());
+    return ids;
+  }
+};
+
+TEST_F(CostReportTest, ByExtensionAndByCallerId) {
+  const int64_t t = kStartMicros - 3600 * kSecond;
+  uint64_t a = AddCaller("0791234567", "100");
+  uint64_t b = AddCaller("0791234568", "100");
+  uint64_t c = AddCaller("0791234569", "100", "", kOtherExt);
+  MakeCall("a1", "0791234567", kExt, "1", 60, t, "0041441111111");
+  MakeCall("a2", "0791234567", kExt, "2.50", 150, t + 120 * kSecond);
+  MakeCall("b1", "0791234568", kExt, "0.75", 30, t + 60 * kSecond);
+  MakeCall("c1", "0791234569", kOtherExt, "5", 300, t + 30 * kSecond);
+  // Reserved and released or still open: not calls.
+  ReserveOk(ReserveAmount("open", "0791234567", "1"));
+  ReserveOk(ReserveAmount("released", "0791234567", "1"));
+  ASSERT_TRUE(Release("released").ok());
+
+  absl::StatusOr<v1::GetCostReportResponse> report = Report(ByExtension(kExt));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("a1", "b1", "a2"));  // by start time
+  EXPECT_EQ(report->total_calls(), 3u);
+  EXPECT_EQ(report->total_cost(), "4.25");
+  EXPECT_EQ(report->total_duration_seconds(), 240u);
+  EXPECT_EQ(Micros(report->total_uncollected()), 0);
+  EXPECT_TRUE(report->next_page_token().empty());
+  const v1::CallRecord& first = report->calls(0);
+  EXPECT_EQ(first.callerid_id(), a);
+  EXPECT_EQ(first.callback_number(), "0791234567");
+  EXPECT_EQ(first.extension(), kExt);
+  EXPECT_EQ(first.destination(), "0041441111111");
+  EXPECT_EQ(TimeMicros(first.started_at()), t);
+  EXPECT_EQ(first.duration_seconds(), 60u);
+  EXPECT_EQ(first.cost(), "1.00");
+  EXPECT_EQ(Micros(first.uncollected()), 0);
+  EXPECT_EQ(first.node_id(), kNode);
+  EXPECT_EQ(first.call_id(), "call-a1");
+  EXPECT_FALSE(first.late());
+
+  report = Report(ByCallerId(a));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("a1", "a2"));
+  EXPECT_EQ(report->total_calls(), 2u);
+  EXPECT_EQ(report->total_cost(), "3.50");
+  EXPECT_EQ(report->total_duration_seconds(), 210u);
+  report = Report(ByCallerId(b));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("b1"));
+  report = Report(ByExtension(kOtherExt));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("c1"));
+  EXPECT_EQ(report->calls(0).callerid_id(), c);
+  EXPECT_EQ(report->total_cost(), "5.00");
+
+  // An extension and a CallerID of another extension; unknown; neither given.
+  v1::GetCostReportRequest mismatch = ByCallerId(c);
+  mismatch.set_extension(kExt);
+  EXPECT_EQ(Report(mismatch).status().code(), absl::StatusCode::kInvalidArgument);
+  EXPECT_EQ(Report(ByCallerId(999)).status().code(), absl::StatusCode::kNotFound);
+  EXPECT_EQ(Report(v1::GetCostReportRequest()).status().code(), absl::StatusCode::kInvalidArgument);
+  report = Report(ByExtension("0009*999"));
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_EQ(report->total_calls(), 0u);
+  EXPECT_THAT(Ids(*report), IsEmpty());
+}
+
+TEST_F(CostReportTest, StartsAtTheReservationWhenTheNodeGivesNoStartTime) {
+  AddCaller("0791234567", "10");
+  Advance(42);
+  const int64_t opened = Now();
+  ReserveOk(ReserveAmount("r1", "0791234567", "1"));
+  Advance(100);
+  ASSERT_TRUE(Settle(SettleCost("r1", "0.50", 100)).ok());
+  absl::StatusOr<v1::GetCostReportResponse> report = Report(ByExtension(kExt));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->calls_size(), 1);
+  EXPECT_EQ(TimeMicros(report->calls(0).started_at()), opened);
+  EXPECT_EQ(report->calls(0).destination(), "0041441234567");  // the reservation's
+}
+
+TEST_F(CostReportTest, LateAndUncollectedCallsAreReported) {
+  uint64_t id = AddCaller("0791234567", "1");
+  ReserveOk(ReserveAmount("r1", "0791234567", "1", 60));
+  Advance(61);
+  ASSERT_TRUE(Expire().ok());
+  v1::SettleRequest settle = SettleCost("r1", "1.50", 90);
+  absl::StatusOr<v1::SettleResponse> settled = Settle(settle);
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  absl::StatusOr<v1::GetCostReportResponse> report = Report(ByCallerId(id));
+  ASSERT_TRUE(report.ok()) << report.status();
+  ASSERT_EQ(report->calls_size(), 1);
+  EXPECT_TRUE(report->calls(0).late());
+  EXPECT_EQ(report->calls(0).cost(), "1.00");
+  EXPECT_EQ(report->calls(0).uncollected(), "0.50");
+  EXPECT_EQ(report->total_cost(), "1.00");
+  EXPECT_EQ(report->total_uncollected(), "0.50");
+}
+
+TEST_F(CostReportTest, TimeRangeIsStartInclusiveEndExclusive) {
+  const int64_t t = kStartMicros - 3600 * kSecond;
+  uint64_t a = AddCaller("0791234567", "100");
+  uint64_t poor = AddCaller("0791234568", "1");
+  MakeCall("m0", "0791234567", kExt, "1", 10, t);
+  MakeCall("m1", "0791234568", kExt, "1.50", 20, t + 60 * kSecond);  // 0.50 uncollected
+  MakeCall("m2", "0791234567", kExt, "3", 30, t + 120 * kSecond);
+  MakeCall("m3", "0791234567", kExt, "4", 40, t + 180 * kSecond);
+
+  v1::GetCostReportRequest request = ByExtension(kExt);
+  *request.mutable_start_time() = FromUnixMicros(t + 60 * kSecond);
+  *request.mutable_end_time() = FromUnixMicros(t + 180 * kSecond);
+  absl::StatusOr<v1::GetCostReportResponse> report = Report(request);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("m1", "m2"));
+  EXPECT_EQ(report->total_calls(), 2u);
+  EXPECT_EQ(report->total_cost(), "4.00");
+  EXPECT_EQ(report->total_uncollected(), "0.50");
+  EXPECT_EQ(report->total_duration_seconds(), 50u);
+
+  v1::GetCostReportRequest from = ByExtension(kExt);
+  *from.mutable_start_time() = FromUnixMicros(t + 61 * kSecond);
+  report = Report(from);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("m2", "m3"));
+  EXPECT_EQ(report->total_cost(), "7.00");
+
+  v1::GetCostReportRequest until = ByCallerId(a);
+  *until.mutable_end_time() = FromUnixMicros(t + 120 * kSecond);
+  report = Report(until);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), ElementsAre("m0"));
+  EXPECT_EQ(report->total_calls(), 1u);
+
+  v1::GetCostReportRequest only_poor = ByCallerId(poor);
+  *only_poor.mutable_start_time() = FromUnixMicros(t);
+  *only_poor.mutable_end_time() = FromUnixMicros(t + 60 * kSecond);
+  report = Report(only_poor);
+  ASSERT_TRUE(report.ok()) << report.status();
+  EXPECT_THAT(Ids(*report), IsEmpty());
+  EXPECT_EQ(report->total_calls(), 0u);
+
+  v1::GetCostReportRequest backwards = ByExtension(kExt);
+  *backwards.mutable_start_time() = FromUnixMicros(t + 60 * kSecond);
+  *backwards.mutable_end_time() = FromUnixMicros(t);
+  EXPECT_EQ(Report(backwards).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+TEST_F(CostReportTest, PagesCoverEveryCallOnceWithTotalsOverTheWholeRange) {
+  const int64_t t = kStartMicros - 3600 * kSecond;
+  uint64_t a = AddCaller("0791234567", "100");
+  AddCaller("0791234568", "100");
+  std::set<std::string> expected;
+  int64_t total_cost = 0;
+  for (int i = 0; i < 7; ++i) {
+    std::string id = absl::StrCat("p", i);
+    // Out of start order, and two calls (p0 and p4) starting at the same time.
+    int64_t started = t + ((i * 5) % 7 % 6) * 60 * kSecond;
+    MakeCall(id, i % 2 == 0 ? "0791234567" : "0791234568", kExt, absl::StrCat(i + 1), 10 * i,
+             started);
+    expected.insert(id);
+    total_cost += (i + 1) * kSecond;
+  }
+  for (int page_size : {1, 3, 7, 100}) {
+    v1::GetCostReportRequest request = ByExtension(kExt);
+    request.set_page_size(page_size);
+    std::vector<std::string> seen;
+    int64_t previous_start = 0;
+    int pages = 0;
+    while (true) {
+      absl::StatusOr<v1::GetCostReportResponse> report = Report(request);
+      ASSERT_TRUE(report.ok()) << report.status();
+      ++pages;
+      ASSERT_LE(report->calls_size(), page_size);
+      EXPECT_EQ(report->total_calls(), 7u);
+      EXPECT_EQ(Micros(report->total_cost()), total_cost);
+      EXPECT_EQ(report->total_duration_seconds(), 210u);
+      for (const v1::CallRecord& call : report->calls()) {
+        EXPECT_GE(TimeMicros(call.started_at()), previous_start);
+        previous_start = TimeMicros(call.started_at());
+        seen.push_back(call.reservation_id());
+      }
+      if (report->next_page_token().empty()) break;
+      ASSERT_LT(pages, 20) << "paging does not end";
+      request.set_page_token(report->next_page_token());
+    }
+    EXPECT_EQ(seen.size(), 7u) << "page_size " << page_size;
+    EXPECT_EQ(std::set<std::string>(seen.begin(), seen.end()), expected)
+        << "page_size " << page_size;
+    EXPECT_EQ(pages, (7 + page_size - 1) / page_size) << "page_size " << page_size;
+  }
+
+  // Paging one CallerID's report.
+  v1::GetCostReportRequest request = ByCallerId(a);
+  request.set_page_size(2);
+  std::vector<std::string> seen;
+  while (true) {
+    absl::StatusOr<v1::GetCostReportResponse> report = Report(request);
+    ASSERT_TRUE(report.ok()) << report.status();
+    EXPECT_EQ(report->total_calls(), 4u);
+    for (const v1::CallRecord& call : report->calls()) seen.push_back(call.reservation_id());
+    if (report->next_page_token().empty()) break;
+    ASSERT_LT(seen.size(), 10u);
+    request.set_page_token(report->next_page_token());
+  }
+  EXPECT_THAT(seen, UnorderedElementsAre("p0", "p2", "p4", "p6"));
+
+  // A token of another report, or a made-up one, is refused.
+  v1::GetCostReportRequest first = ByExtension(kExt);
+  first.set_page_size(1);
+  absl::StatusOr<v1::GetCostReportResponse> page = Report(first);
+  ASSERT_TRUE(page.ok()) << page.status();
+  v1::GetCostReportRequest foreign = ByCallerId(a);
+  foreign.set_page_token(page->next_page_token());
+  EXPECT_EQ(Report(foreign).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::GetCostReportRequest made_up = ByExtension(kExt);
+  made_up.set_page_token("bm90LWEtdG9rZW4");
+  EXPECT_EQ(Report(made_up).status().code(), absl::StatusCode::kInvalidArgument);
+  v1::GetCostReportRequest too_big = ByExtension(kExt);
+  too_big.set_page_size(1001);
+  EXPECT_EQ(Report(too_big).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+}  // namespace
+}  // namespace callbackledger
