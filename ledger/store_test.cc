@@ -90,9 +90,13 @@ TEST_F(StoreTest, TheWriteAheadLogStaysNearItsBound) {
     }
     ASSERT_TRUE(store_->WriteSynced(&batch).ok());
   }
-  // The flushes and the deletion of the log files they free run in the background.
-  for (int i = 0; i < 200 && WriteAheadLogBytes(path) > (3u << 20); ++i) {
+  // The flushes and the deletion of the log files they free run in the background, and
+  // RocksDB looks at the bound when a write comes: while a flush is still running, writes
+  // go on into the log. More small writes, once the flushes are done, trigger the next.
+  int more = 0;
+  for (; more < 200 && WriteAheadLogBytes(path) > (3u << 20); ++more) {
     std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    Put(store_->events(), BigEndian64(kBatches * kRowsABatch + more));
   }
   EXPECT_LE(WriteAheadLogBytes(path), 3u << 20) << "8 MiB written against a bound of 1 MiB";
 
@@ -101,7 +105,7 @@ TEST_F(StoreTest, TheWriteAheadLogStaysNearItsBound) {
   ASSERT_TRUE(store.ok()) << store.status();
   store_ = *std::move(store);
   EXPECT_EQ(Keys(store_->config()), std::vector<std::string>{"written once"});
-  EXPECT_EQ(Keys(store_->events()).size(), size_t{kBatches * kRowsABatch});
+  EXPECT_EQ(Keys(store_->events()).size(), size_t{kBatches * kRowsABatch} + more);
 }
 
 // A clear cut short by a crash leaves some projection families dropped and not yet created
