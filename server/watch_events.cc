@@ -126,8 +126,25 @@ std::vector<std::shared_ptr<EventFollower>> WatchHub::Live() {
   return live;
 }
 
+WatchHub::WatchHub() : waker_([this] { WakeFollowers(); }) {}
+
+WatchHub::~WatchHub() { Shutdown(); }
+
 void WatchHub::NotifyCommitted() {
-  for (const auto& follower : Live()) follower->Pump();
+  absl::MutexLock lock(&mu_);
+  if (!followers_.empty()) committed_ = true;
+}
+
+void WatchHub::WakeFollowers() {
+  while (true) {
+    {
+      absl::MutexLock lock(&mu_);
+      mu_.Await(absl::Condition(this, &WatchHub::WakeWanted));
+      if (shut_down_) return;
+      committed_ = false;  // commits from here on wake them again
+    }
+    for (const auto& follower : Live()) follower->Pump();
+  }
 }
 
 void WatchHub::Shutdown() {
@@ -135,6 +152,7 @@ void WatchHub::Shutdown() {
     absl::MutexLock lock(&mu_);
     shut_down_ = true;
   }
+  if (waker_.joinable()) waker_.join();
   for (const auto& follower : Live()) {
     follower->End(grpc::Status(grpc::StatusCode::UNAVAILABLE, "the ledger is shutting down"));
   }
