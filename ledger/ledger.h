@@ -124,6 +124,8 @@ class Ledger {
   // OK while writes are accepted.
   absl::Status WriteHealth() const;
   uint64_t last_sequence() const;
+  // The write-ahead log a start after a crash would replay, in bytes (Store).
+  uint64_t write_ahead_log_bytes() const { return store_->WriteAheadLogBytes(); }
   // Reservations open now (held, not yet settled, released or expired).
   size_t open_reservations() const;
   const LedgerOptions& options() const { return options_; }

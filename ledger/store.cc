@@ -136,6 +136,16 @@ absl::Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
   return FromRocks(db_->Write(write_options, batch), "writing projection rows");
 }
 
+uint64_t Store::WriteAheadLogBytes() {
+  rocksdb::VectorLogPtr files;
+  if (!db_->GetSortedWalFiles(files).ok()) return 0;
+  uint64_t bytes = 0;
+  for (const std::unique_ptr<rocksdb::LogFile>& file : files) {
+    if (file->Type() == rocksdb::kAliveLogFile) bytes += file->SizeFileBytes();
+  }
+  return bytes;
+}
+
 absl::Status Store::FlushProjections() {
   return Flush(std::vector<rocksdb::ColumnFamilyHandle*>(handles_.begin() + kFirstProjection,
                                                          handles_.end()),

@@ -64,6 +64,8 @@ class Store {
   // Writes every column family's memtable to its files and waits, so that the next open
   // has no write-ahead log to replay (a clean stop does this).
   absl::Status FlushAll();
+  // The bytes of the live write-ahead log files: what a start after a crash would replay.
+  uint64_t WriteAheadLogBytes();
 
   // The event with this sequence number; NOT_FOUND when there is none.
   absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);

@@ -66,6 +66,14 @@ TEST_F(StoreTest, ClearProjectionsEmptiesEveryProjectionAndKeepsTheLog) {
   EXPECT_TRUE(Keys(store_->projection(Cf::kCallerIds)).empty());
 }
 
+// What the metrics show: the live log files' bytes, as the directory has them.
+TEST_F(StoreTest, WriteAheadLogBytesAreTheLiveLogFiles) {
+  Put(store_->events(), BigEndian64(1));
+  Put(store_->events(), BigEndian64(2));
+  EXPECT_GT(store_->WriteAheadLogBytes(), 0u);
+  EXPECT_EQ(store_->WriteAheadLogBytes(), WriteAheadLogBytes(dir_ + "/data"));
+}
+
 // A family written once (config) holds rows of the first log file until it is flushed; the
 // log grows meanwhile with every write to the others. With a bound, the families holding
 // the oldest file are flushed once the log passes it, so a start after a crash replays

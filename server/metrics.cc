@@ -153,6 +153,10 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
     families.push_back(GaugeFamily("ledger_last_event_sequence",
                                    "Sequence number of the last event in the log",
                                    static_cast<double>(ledger_->last_sequence())));
+    families.push_back(GaugeFamily("ledger_write_ahead_log_bytes",
+                                   "Bytes of write-ahead log a start after a crash would "
+                                   "replay (about --max_wal_mib at most)",
+                                   static_cast<double>(ledger_->write_ahead_log_bytes())));
     return families;
   }
 

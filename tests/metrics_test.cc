@@ -321,6 +321,8 @@ TEST_F(MetricsTest, CountsRequestsReadsGaugesAndLogsJsonWithoutPins) {
       << text;
   EXPECT_EQ(Find(samples, "ledger_open_reservations"), 0.0) << text;
   EXPECT_EQ(Find(samples, "ledger_commit_queue_depth"), 0.0) << text;
+  // The writes above are in the log, not yet in table files.
+  EXPECT_GT(Find(samples, "ledger_write_ahead_log_bytes").value_or(0), 0.0) << text;
 
   // Only /metrics is served.
   HttpReply other = HttpGet(metrics_port, "/", std::chrono::seconds(5));
