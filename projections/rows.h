@@ -47,6 +47,8 @@ std::string CallKeyByCallerId(uint64_t callerid_id, int64_t started_micros, uint
 std::string OrderedInt64(int64_t value);
 
 store::v1::CallerIdRow ToRow(const CallerIdState& callerid);
+// The same into `row`, whose fields it all replaces (the row may be reused).
+void ToRow(const CallerIdState& callerid, store::v1::CallerIdRow* row);
 CallerIdState FromRow(const store::v1::CallerIdRow& row);
 store::v1::ExtensionRow ToRow(std::string_view extension, const ExtensionState& state);
 ExtensionState FromRow(const store::v1::ExtensionRow& row);

@@ -1,5 +1,6 @@
 #include "projections/state.h"
 
+#include <cstring>
 #include <limits>
 #include <string_view>
 #include <utility>
@@ -46,6 +47,19 @@ std::string NumberKey(std::string_view extension, std::string_view number) {
   return key;
 }
 
+NumberKeyBuffer::NumberKeyBuffer(std::string_view extension, std::string_view number) {
+  size_t size = extension.size() + 1 + number.size();
+  char* key = inline_.data();
+  if (size > inline_.size()) {
+    heap_.resize(size);
+    key = heap_.data();
+  }
+  std::memcpy(key, extension.data(), extension.size());
+  key[extension.size()] = '\0';
+  std::memcpy(key + extension.size() + 1, number.data(), number.size());
+  view_ = std::string_view(key, size);
+}
+
 bool Delta::empty() const {
   return callerids_.empty() && numbers_.empty() && extensions_.empty() && idempotency_.empty() &&
          reservations_.empty() && !meta_.has_value() && appended_.recharges.empty() &&
@@ -65,8 +79,23 @@ void Delta::Clear() {
 void AppendedRows::Clear() {
   recharges.Clear();
   calls.Clear();
-  idempotency.clear();
-  numbers.clear();
+  keys_.clear();
+  idempotency_.clear();
+  numbers_.clear();
+}
+
+size_t AppendedRows::AppendKey(std::string_view key) {
+  size_t offset = keys_.size();
+  keys_.append(key);
+  return offset;
+}
+
+void AppendedRows::AddIdempotency(std::string_view key, const IdempotencyEntry& entry) {
+  idempotency_.push_back({AppendKey(key), static_cast<uint32_t>(key.size()), entry});
+}
+
+void AppendedRows::AddNumber(std::string_view key, std::optional<uint64_t> id) {
+  numbers_.push_back({AppendKey(key), static_cast<uint32_t>(key.size()), id});
 }
 
 const CallerIdState* State::FindCallerId(uint64_t id) const {
@@ -76,11 +105,11 @@ const CallerIdState* State::FindCallerId(uint64_t id) const {
 
 std::optional<uint64_t> State::FindNumber(std::string_view extension,
                                           std::string_view number) const {
-  return FindNumberKey(NumberKey(extension, number));
+  return FindNumberKey(NumberKeyBuffer(extension, number).view());
 }
 
-std::optional<uint64_t> State::FindNumberKey(const std::string& key) const {
-  auto it = numbers_.find(key);
+std::optional<uint64_t> State::FindNumberKey(std::string_view key) const {
+  auto it = numbers_.find(Key(key));
   if (it == numbers_.end()) return std::nullopt;
   return it->second;
 }
@@ -170,6 +199,8 @@ void State::SetNumber(std::string key, std::optional<uint64_t> id) {
   }
 }
 
+void State::EraseNumber(std::string_view key) { numbers_.erase(Key(key)); }
+
 void State::SetExtension(std::string_view key, const ExtensionState& state) {
   // Most changes are to an extension that is there already: no key to make for those.
   auto it = extensions_.find(Key(key));
@@ -240,9 +271,9 @@ const CallerIdState* View::FindCallerId(uint64_t id) const {
 
 std::optional<uint64_t> View::FindNumber(std::string_view extension,
                                          std::string_view number) const {
-  const std::string key = NumberKey(extension, number);
-  if (const auto* changed = Changed(&Delta::numbers_, key)) return *changed;
-  return state_->FindNumberKey(key);
+  NumberKeyBuffer key(extension, number);
+  if (const auto* changed = Changed(&Delta::numbers_, Key(key.view()))) return *changed;
+  return state_->FindNumberKey(key.view());
 }
 
 ExtensionState View::GetExtension(std::string_view extension) const {
@@ -276,20 +307,23 @@ void View::EraseCallerId(uint64_t id) {
 }
 
 void View::PutNumber(std::string_view extension, std::string_view number, uint64_t id) {
-  SetNumber(NumberKey(extension, number), id);
-}
-
-void View::EraseNumber(std::string_view extension, std::string_view number) {
-  SetNumber(NumberKey(extension, number), std::nullopt);
-}
-
-void View::SetNumber(std::string key, std::optional<uint64_t> id) {
+  std::string key = NumberKey(extension, number);
   if (direct_ != nullptr) {
-    direct_->SetNumber(key, id);
-    appended_->numbers.emplace_back(std::move(key), id);
+    appended_->AddNumber(key, id);
+    direct_->SetNumber(std::move(key), id);
     return;
   }
   delta_->numbers_[std::move(key)] = id;
+}
+
+void View::EraseNumber(std::string_view extension, std::string_view number) {
+  if (direct_ != nullptr) {
+    NumberKeyBuffer key(extension, number);
+    appended_->AddNumber(key.view(), std::nullopt);
+    direct_->EraseNumber(key.view());
+    return;
+  }
+  delta_->numbers_[NumberKey(extension, number)] = std::nullopt;
 }
 
 void View::PutExtension(std::string_view extension, const ExtensionState& state) {
@@ -299,8 +333,8 @@ void View::PutExtension(std::string_view extension, const ExtensionState& state)
 
 void View::PutIdempotency(std::string key, const IdempotencyEntry& entry) {
   if (direct_ != nullptr) {
-    direct_->SetIdempotency(key, entry);
-    appended_->idempotency.emplace_back(std::move(key), entry);
+    appended_->AddIdempotency(key, entry);
+    direct_->SetIdempotency(std::move(key), entry);
     return;
   }
   delta_->idempotency_.insert_or_assign(std::move(key), entry);

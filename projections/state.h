@@ -13,6 +13,7 @@
 #ifndef CALLBACKLEDGER_PROJECTIONS_STATE_H_
 #define CALLBACKLEDGER_PROJECTIONS_STATE_H_
 
+#include <array>
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -77,19 +78,70 @@ google::protobuf::Timestamp FromUnixMicros(int64_t micros);
 // The key of the number index: extension, NUL, number.
 std::string NumberKey(std::string_view extension, std::string_view number);
 
+// The same key in a buffer of its own, made without an allocation when it is as short as
+// keys of real numbers are: for a lookup, which keeps no key.
+class NumberKeyBuffer {
+ public:
+  NumberKeyBuffer(std::string_view extension, std::string_view number);
+  NumberKeyBuffer(const NumberKeyBuffer&) = delete;
+  NumberKeyBuffer& operator=(const NumberKeyBuffer&) = delete;
+
+  std::string_view view() const { return view_; }
+
+ private:
+  std::array<char, 64> inline_;
+  std::string heap_;  // when the key does not fit inline_
+  std::string_view view_;
+};
+
 // Rows that only ever get appended (recharge history, settled calls), produced while
 // applying events. A direct View also lists here, in order, its changes to idempotency
 // keys and to the number index (a Delta keeps those itself): a replay writes them as they
 // come, the last change of a key winning, rather than with the rest of the State at its end.
-// Clear keeps the recharge and call messages, cleared, for the next Add to fill again: the
-// committer and a replay reuse one AppendedRows group after group, chunk after chunk.
+// Clear keeps the recharge and call messages, cleared, and the memory of the lists, for the
+// next Add to fill again: the committer and a replay reuse one AppendedRows group after
+// group, chunk after chunk. The listed keys are kept back to back in one buffer, not as a
+// string each: a replay lists one or two a CallerID.
 struct AppendedRows {
   void Clear();
 
+  void AddIdempotency(std::string_view key, const IdempotencyEntry& entry);
+  void AddNumber(std::string_view key, std::optional<uint64_t> id);  // nullopt: erased
+  size_t idempotency_count() const { return idempotency_.size(); }
+  size_t number_count() const { return numbers_.size(); }
+  // Calls each(key, entry) for every listed idempotency change, in order.
+  template <typename Each>
+  void ForEachIdempotency(Each each) const {
+    for (const IdempotencyChange& c : idempotency_) each(KeyOf(c.offset, c.size), c.entry);
+  }
+  // Calls each(key, id) for every listed number index change, in order.
+  template <typename Each>
+  void ForEachNumber(Each each) const {
+    for (const NumberChange& c : numbers_) each(KeyOf(c.offset, c.size), c.id);
+  }
+
   google::protobuf::RepeatedPtrField<store::v1::RechargeRow> recharges;
   google::protobuf::RepeatedPtrField<store::v1::CallRow> calls;
-  std::vector<std::pair<std::string, IdempotencyEntry>> idempotency;
-  std::vector<std::pair<std::string, std::optional<uint64_t>>> numbers;  // nullopt: erased
+
+ private:
+  struct IdempotencyChange {
+    size_t offset;
+    uint32_t size;
+    IdempotencyEntry entry;
+  };
+  struct NumberChange {
+    size_t offset;
+    uint32_t size;
+    std::optional<uint64_t> id;
+  };
+  std::string_view KeyOf(size_t offset, uint32_t size) const {
+    return std::string_view(keys_.data() + offset, size);
+  }
+  size_t AppendKey(std::string_view key);
+
+  std::string keys_;
+  std::vector<IdempotencyChange> idempotency_;
+  std::vector<NumberChange> numbers_;
 };
 
 using ReservationState = store::v1::ReservationRow;
@@ -117,7 +169,7 @@ class State {
   const CallerIdState* FindCallerId(uint64_t id) const;
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
   // The same, by the number index's key (NumberKey).
-  std::optional<uint64_t> FindNumberKey(const std::string& key) const;
+  std::optional<uint64_t> FindNumberKey(std::string_view key) const;
   const ExtensionState* FindExtension(std::string_view extension) const;
   const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }
@@ -173,6 +225,7 @@ class State {
   friend class View;
   void SetCallerId(uint64_t id, std::optional<CallerIdState> value);
   void SetNumber(std::string key, std::optional<uint64_t> id);
+  void EraseNumber(std::string_view key);
   void SetExtension(std::string_view key, const ExtensionState& state);
   void SetIdempotency(std::string key, const IdempotencyEntry& entry);
   void SetReservation(ReservationState reservation);
@@ -222,7 +275,6 @@ class View {
  private:
   View(State* state, AppendedRows* appended)
       : state_(state), pending_(nullptr), delta_(nullptr), direct_(state), appended_(appended) {}
-  void SetNumber(std::string key, std::optional<uint64_t> id);
 
   // The entry of `key` in the own Delta, else in the pending one; null when neither has it
   // (always, for a direct View).

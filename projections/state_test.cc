@@ -176,7 +176,7 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   View through_delta(&merged, &delta);
   ChangeThrough(&through_delta);
   EXPECT_EQ(merged.FindCallerId(2), nullptr) << "a Delta's View leaves the State alone";
-  EXPECT_TRUE(delta.appended_.idempotency.empty() && delta.appended_.numbers.empty())
+  EXPECT_TRUE(delta.appended_.idempotency_count() == 0 && delta.appended_.number_count() == 0)
       << "a Delta keeps its changes itself";
   merged.Merge(&delta);
 
@@ -189,10 +189,16 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   EXPECT_EQ(view.ReservationsNotInBase(), std::vector<std::string>());
   // Its changes to idempotency keys and the number index are listed too, in order, for a
   // replay to write as they come.
-  ASSERT_EQ(appended.idempotency.size(), 1u);
-  EXPECT_EQ(appended.idempotency[0].first, "AddCredit/k1");
+  std::vector<std::string> idempotency_keys;
+  appended.ForEachIdempotency(
+      [&](std::string_view key, const IdempotencyEntry&) { idempotency_keys.emplace_back(key); });
+  EXPECT_EQ(idempotency_keys, std::vector<std::string>{"AddCredit/k1"});
   using NumberChange = std::pair<std::string, std::optional<uint64_t>>;
-  EXPECT_EQ(appended.numbers,
+  std::vector<NumberChange> numbers;
+  appended.ForEachNumber([&](std::string_view key, std::optional<uint64_t> id) {
+    numbers.emplace_back(std::string(key), id);
+  });
+  EXPECT_EQ(numbers,
             (std::vector<NumberChange>{{NumberKey("100", "+407210000001"), 1},
                                        {NumberKey("100", "+407210000002"), 2},
                                        {NumberKey("100", "+407210000001"), std::nullopt}}));
@@ -217,6 +223,48 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
     EXPECT_EQ(*state->OpenReservationsOfNode("node-a"), (absl::btree_set<std::string>{"r-2"}));
     EXPECT_EQ(state->meta().last_sequence, 9u);
   }
+}
+
+TEST(NumberKeyBufferTest, HoldsTheSameKeyAsNumberKeyShortOrLong) {
+  EXPECT_EQ(NumberKeyBuffer("100", "+407210000001").view(), NumberKey("100", "+407210000001"));
+  EXPECT_EQ(NumberKeyBuffer("", "").view(), std::string(1, '\0'));
+  // Longer than the inline buffer: the key is still whole.
+  const std::string extension(40, 'e');
+  const std::string number(40, '7');
+  EXPECT_EQ(NumberKeyBuffer(extension, number).view(), NumberKey(extension, number));
+  State state;
+  AppendedRows appended;
+  View view = View::Direct(&state, &appended);
+  view.PutNumber(extension, number, 3);
+  EXPECT_EQ(state.FindNumber(extension, number), std::optional<uint64_t>(3));
+  view.EraseNumber(extension, number);
+  EXPECT_FALSE(state.FindNumber(extension, number).has_value());
+}
+
+TEST(AppendedRowsTest, ListsKeysInOrderAndStartsAfreshAfterClear) {
+  AppendedRows appended;
+  appended.AddIdempotency("AddCredit/a", IdempotencyEntry("f1", 1));
+  appended.AddNumber(NumberKey("100", "+1"), 7);
+  appended.AddIdempotency("AddCallerId/bb", IdempotencyEntry("f2", 2));
+  appended.Clear();
+  EXPECT_EQ(appended.idempotency_count(), 0u);
+  EXPECT_EQ(appended.number_count(), 0u);
+  appended.AddNumber(NumberKey("200", "+22"), std::nullopt);
+  appended.AddIdempotency("Extend/ccc", IdempotencyEntry("f3", 3));
+  appended.AddNumber(NumberKey("300", "+333"), 9);
+
+  std::vector<std::pair<std::string, uint64_t>> idempotency;
+  appended.ForEachIdempotency([&](std::string_view key, const IdempotencyEntry& entry) {
+    EXPECT_EQ(entry.fingerprint(), "f3");
+    idempotency.emplace_back(std::string(key), entry.sequence());
+  });
+  EXPECT_EQ(idempotency, (std::vector<std::pair<std::string, uint64_t>>{{"Extend/ccc", 3}}));
+  std::vector<std::pair<std::string, std::optional<uint64_t>>> numbers;
+  appended.ForEachNumber([&](std::string_view key, std::optional<uint64_t> id) {
+    numbers.emplace_back(std::string(key), id);
+  });
+  EXPECT_EQ(numbers, (std::vector<std::pair<std::string, std::optional<uint64_t>>>{
+                         {NumberKey("200", "+22"), std::nullopt}, {NumberKey("300", "+333"), 9}}));
 }
 
 }  // namespace
