@@ -109,9 +109,9 @@ std::optional<uint64_t> State::FindNumber(std::string_view extension,
 }
 
 std::optional<uint64_t> State::FindNumberKey(std::string_view key) const {
-  auto it = numbers_.find(Key(key));
-  if (it == numbers_.end()) return std::nullopt;
-  return it->second;
+  const uint64_t* id = numbers_.Find(key);
+  if (id == nullptr) return std::nullopt;
+  return *id;
 }
 
 const ExtensionState* State::FindExtension(std::string_view extension) const {
@@ -120,8 +120,7 @@ const ExtensionState* State::FindExtension(std::string_view extension) const {
 }
 
 const IdempotencyEntry* State::FindIdempotency(std::string_view key) const {
-  auto it = idempotency_.find(Key(key));
-  return it == idempotency_.end() ? nullptr : &it->second;
+  return idempotency_.Find(key);
 }
 
 const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension) const {
@@ -131,10 +130,10 @@ const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension)
 
 void State::Clear() {
   callerids_.clear();
-  numbers_.clear();
+  numbers_.Clear();
   extensions_.clear();
   extension_ids_.clear();
-  idempotency_.clear();
+  idempotency_.Clear();
   reservations_.clear();
   expiry_.clear();
   open_by_node_.clear();
@@ -193,13 +192,13 @@ void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
 
 void State::SetNumber(std::string key, std::optional<uint64_t> id) {
   if (id.has_value()) {
-    numbers_.insert_or_assign(std::move(key), *id);
+    numbers_.InsertOrAssign(std::move(key), *id);
   } else {
-    numbers_.erase(key);
+    numbers_.Erase(key);
   }
 }
 
-void State::EraseNumber(std::string_view key) { numbers_.erase(Key(key)); }
+void State::EraseNumber(std::string_view key) { numbers_.Erase(key); }
 
 void State::SetExtension(std::string_view key, const ExtensionState& state) {
   // Most changes are to an extension that is there already: no key to make for those.
@@ -212,7 +211,7 @@ void State::SetExtension(std::string_view key, const ExtensionState& state) {
 }
 
 void State::SetIdempotency(std::string key, const IdempotencyEntry& entry) {
-  idempotency_.insert_or_assign(std::move(key), entry);
+  idempotency_.InsertOrAssign(std::move(key), entry);
 }
 
 void State::SetReservation(ReservationState reservation) {
@@ -241,15 +240,15 @@ void State::Merge(Delta* delta) {
 }
 
 void State::ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations) {
-  numbers_.reserve(callerids);
-  idempotency_.reserve(idempotency_keys);
+  numbers_.Reserve(callerids);
+  idempotency_.Reserve(idempotency_keys);
   reservations_.reserve(reservations);
 }
 
 void State::LoadCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
   extension_ids_[callerid.extension].insert(id);
-  numbers_.insert_or_assign(NumberKey(callerid.extension, callerid.callback_number), id);
+  numbers_.InsertOrAssign(NumberKey(callerid.extension, callerid.callback_number), id);
   // The rows come in ascending id order: inserting at the end walks no tree.
   callerids_.insert_or_assign(callerids_.end(), id, std::move(callerid));
 }

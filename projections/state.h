@@ -28,6 +28,7 @@
 #include "callbackledger/v1/common.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
+#include "projections/dense_string_map.h"
 #include "projections/idempotency.h"
 
 namespace callbackledger {
@@ -187,10 +188,8 @@ class State {
   const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
   const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
   const absl::flat_hash_map<std::string, ExtensionState>& extensions() const { return extensions_; }
-  const absl::flat_hash_map<std::string, uint64_t>& numbers() const { return numbers_; }
-  const absl::flat_hash_map<std::string, IdempotencyEntry>& idempotency() const {
-    return idempotency_;
-  }
+  const DenseStringMap<uint64_t>& numbers() const { return numbers_; }
+  const DenseStringMap<IdempotencyEntry>& idempotency() const { return idempotency_; }
 
   // Forgets everything (before a rebuild).
   void Clear();
@@ -211,10 +210,10 @@ class State {
 
  private:
   absl::btree_map<uint64_t, CallerIdState> callerids_;
-  absl::flat_hash_map<std::string, uint64_t> numbers_;
+  DenseStringMap<uint64_t> numbers_;
   absl::flat_hash_map<std::string, ExtensionState> extensions_;
   absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;
-  absl::flat_hash_map<std::string, IdempotencyEntry> idempotency_;
+  DenseStringMap<IdempotencyEntry> idempotency_;
   absl::flat_hash_map<std::string, ReservationState> reservations_;
   absl::btree_set<std::pair<int64_t, std::string>> expiry_;
   absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
