@@ -39,12 +39,7 @@ google::protobuf::Timestamp FromUnixMicros(int64_t micros) {
 }
 
 std::string NumberKey(std::string_view extension, std::string_view number) {
-  std::string key;
-  key.reserve(extension.size() + 1 + number.size());
-  key.append(extension);
-  key.push_back('\0');
-  key.append(number);
-  return key;
+  return std::string(NumberKeyBuffer(extension, number).view());
 }
 
 NumberKeyBuffer::NumberKeyBuffer(std::string_view extension, std::string_view number) {
@@ -194,7 +189,7 @@ void State::SetNumber(std::string key, std::optional<uint64_t> id) {
   if (id.has_value()) {
     numbers_.InsertOrAssign(std::move(key), *id);
   } else {
-    numbers_.Erase(key);
+    EraseNumber(key);
   }
 }
 

@@ -188,8 +188,6 @@ class State {
   const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
   const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
   const absl::flat_hash_map<std::string, ExtensionState>& extensions() const { return extensions_; }
-  const DenseStringMap<uint64_t>& numbers() const { return numbers_; }
-  const DenseStringMap<IdempotencyEntry>& idempotency() const { return idempotency_; }
 
   // Forgets everything (before a rebuild).
   void Clear();

@@ -226,12 +226,16 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
 }
 
 TEST(NumberKeyBufferTest, HoldsTheSameKeyAsNumberKeyShortOrLong) {
-  EXPECT_EQ(NumberKeyBuffer("100", "+407210000001").view(), NumberKey("100", "+407210000001"));
+  const std::string short_key = std::string("100") + '\0' + "+407210000001";
+  EXPECT_EQ(NumberKeyBuffer("100", "+407210000001").view(), short_key);
+  EXPECT_EQ(NumberKey("100", "+407210000001"), short_key);
   EXPECT_EQ(NumberKeyBuffer("", "").view(), std::string(1, '\0'));
   // Longer than the inline buffer: the key is still whole.
   const std::string extension(40, 'e');
   const std::string number(40, '7');
-  EXPECT_EQ(NumberKeyBuffer(extension, number).view(), NumberKey(extension, number));
+  const std::string long_key = extension + '\0' + number;
+  EXPECT_EQ(NumberKeyBuffer(extension, number).view(), long_key);
+  EXPECT_EQ(NumberKey(extension, number), long_key);
   State state;
   AppendedRows appended;
   View view = View::Direct(&state, &appended);
