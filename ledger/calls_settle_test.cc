@@ -263,6 +263,69 @@ TEST_F(CallsTest, ReleaseAfterSettleIsFailedPrecondition) {
   EXPECT_EQ(Get(id).credit_left(), "9.00");
 }
 
+// Settled and released reservations leave the in-memory state; their stored rows answer
+// every later call on them, in the same run, after a restart and after a rebuild.
+TEST_F(CallsTest, ClosedReservationsAnswerAsBeforeAfterARestartAndARebuild) {
+  uint64_t id = AddCaller("0791234567", "20");
+  const v1::ReserveRequest reserve_settled = ReserveAmount("settled", "0791234567", "5");
+  const v1::ReserveResponse reserved = ReserveOk(reserve_settled);
+  ReserveOk(ReserveAmount("released", "0791234567", "4"));
+  ReserveOk(ReserveAmount("open", "0791234567", "3"));
+  absl::StatusOr<v1::SettleResponse> settled = Settle(SettleCost("settled", "2", 60));
+  ASSERT_TRUE(settled.ok()) << settled.status();
+  absl::StatusOr<v1::ReleaseResponse> released = Release("released");
+  ASSERT_TRUE(released.ok()) << released.status();
+  const uint64_t before = ledger_->last_sequence();
+
+  auto expect_same_answers = [&](const std::string& when) {
+    SCOPED_TRACE(when);
+    absl::StatusOr<v1::ReserveResponse> reserve = Reserve(reserve_settled);
+    ASSERT_TRUE(reserve.ok()) << reserve.status();
+    EXPECT_THAT(*reserve, EqualsProto(reserved));
+    absl::StatusOr<v1::ReserveResponse> reused =
+        Reserve(ReserveAmount("settled", "0791234567", "6"));
+    EXPECT_EQ(reused.status().code(), absl::StatusCode::kAlreadyExists) << reused.status();
+    absl::StatusOr<v1::SettleResponse> settle = Settle(SettleCost("settled", "2", 60));
+    ASSERT_TRUE(settle.ok()) << settle.status();
+    EXPECT_THAT(*settle, EqualsProto(*settled));
+    absl::StatusOr<v1::ReleaseResponse> release = Release("released");
+    ASSERT_TRUE(release.ok()) << release.status();
+    EXPECT_THAT(*release, EqualsProto(*released));
+    EXPECT_EQ(Settle(SettleCost("settled", "3", 60)).status().code(),
+              absl::StatusCode::kAlreadyExists);
+    EXPECT_EQ(Settle(SettleCost("released", "1")).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(Release("settled").status().code(), absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(Extend(ExtendAmount("settled", "1")).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(Extend(ExtendAmount("released", "1")).status().code(),
+              absl::StatusCode::kFailedPrecondition);
+    EXPECT_EQ(ledger_->last_sequence(), before);
+    v1::CallerId callerid = Get(id);
+    EXPECT_EQ(callerid.credit_left(), "18.00");
+    EXPECT_EQ(callerid.held_credit(), "3.00");
+    EXPECT_EQ(callerid.open_reservations(), 1u);
+  };
+  expect_same_answers("in the same run");
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  expect_same_answers("after a restart");
+  ledger_.reset();
+  options_.rebuild_projections = true;
+  ASSERT_NO_FATAL_FAILURE(Open());
+  options_.rebuild_projections = false;
+  expect_same_answers("after a rebuild of the projections");
+
+  // The one left open still closes, and then answers from its row as well.
+  absl::StatusOr<v1::SettleResponse> last = Settle(SettleCost("open", "1"));
+  ASSERT_TRUE(last.ok()) << last.status();
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  absl::StatusOr<v1::SettleResponse> again = Settle(SettleCost("open", "1"));
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_THAT(*again, EqualsProto(*last));
+  EXPECT_EQ(Get(id).credit_left(), "17.00");
+  ExpectProjectionsVerify();
+}
+
 // =======================================================================================
 // SyncReservations
 

@@ -31,6 +31,7 @@ struct Committer::Group {
     results.clear();
     events.clear();
     LEDGER_CHECK(delta.empty());
+    delta.Clear();  // what it read from the store (a group with no event is never merged)
     batch.Clear();
     stats = GroupStats();
   }
@@ -205,7 +206,7 @@ void Committer::DecideFrom(Group* group, size_t first) {
     MutexLock lock(&decide_mu_);
     // Read under decide_mu_: a failed write sets it before dropping its changes.
     const absl::Status sticky = write_error();
-    View view(state_, pending_ == nullptr ? nullptr : &pending_->delta, &group->delta);
+    View view(state_, pending_ == nullptr ? nullptr : &pending_->delta, &group->delta, store_);
     for (size_t i = first; i < group->commands.size(); ++i) {
       if (!sticky.ok()) {
         group->results[i].status =
@@ -232,6 +233,8 @@ void Committer::DecideCommand(View* view, Group* group, size_t i) {
     return;
   }
   absl::StatusOr<Decided> decided = Decide(*view, command, rules_, group->event_micros);
+  // Decided on a reservation row that could not be read: the decision cannot stand.
+  if (absl::Status read = view->TakeReadError(); !read.ok()) decided = read;
   if (!decided.ok()) {
     result.status = decided.status();
     return;

@@ -142,6 +142,10 @@ class Ledger {
   void RunExpiry();
   v1::AuthorizeResponse AuthorizeAnswer(const CallerIdState& callerid,
                                         const std::optional<v1::RateMicros>& rate) const;
+  // A reservation as it stands now: kept in the State, or, closed for good, its stored row.
+  // For an answer its command's event does not carry; nullopt when there is none (or its
+  // row cannot be read: the answer then leaves out what it would have told).
+  std::optional<ReservationState> CurrentReservation(const std::string& reservation_id) const;
   absl::StatusOr<uint64_t> ResolveCallerId(uint64_t id, uint64_t alias,
                                            const std::string& extension,
                                            const std::string& number) const;

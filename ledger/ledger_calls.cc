@@ -306,14 +306,14 @@ void Ledger::Extend(const v1::ExtendRequest& request, const Origin& origin,
     if (!result.status.ok()) return done(result.status);
     v1::ExtendResponse response;
     response.set_reservation_id(reservation_id);
+    const std::optional<ReservationState> reservation = CurrentReservation(reservation_id);
     ReaderMutexLock lock(&state_mu_);
-    const ReservationState* reservation = state_.FindReservation(reservation_id);
     const CallerIdState* callerid =
-        reservation != nullptr ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
+        reservation.has_value() ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
     if (result.denial != v1::DECISION_UNSPECIFIED) {
       response.set_decision(result.denial);
       response.set_granted_amount(FormatMoney(0, options_.decimals));
-      if (reservation != nullptr) {
+      if (reservation.has_value()) {
         response.set_held_amount(FormatMoney(reservation->held_micros(), options_.decimals));
         *response.mutable_expires_at() = reservation->expires_at();
       }
@@ -417,16 +417,28 @@ void Ledger::Release(const v1::ReleaseRequest& request, const Origin& origin,
     }
     // The ledger had already released it at its expiry: nothing more to release.
     response.set_released_amount(FormatMoney(0, options_.decimals));
+    const std::optional<ReservationState> reservation = CurrentReservation(reservation_id);
     ReaderMutexLock lock(&state_mu_);
-    const ReservationState* reservation = state_.FindReservation(reservation_id);
     const CallerIdState* callerid =
-        reservation != nullptr ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
+        reservation.has_value() ? state_.FindCallerId(reservation->callerid_id()) : nullptr;
     if (callerid != nullptr && !callerid->unlimited) {
       response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
     }
     done(response);
   };
   Submit(std::move(command), origin);
+}
+
+std::optional<ReservationState> Ledger::CurrentReservation(
+    const std::string& reservation_id) const {
+  {
+    ReaderMutexLock lock(&state_mu_);
+    if (const ReservationState* kept = state_.FindReservation(reservation_id)) return *kept;
+  }
+  absl::StatusOr<std::optional<ReservationState>> stored =
+      store_->FindStoredReservation(reservation_id);
+  if (!stored.ok()) return std::nullopt;
+  return *std::move(stored);
 }
 
 void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const Origin& origin,

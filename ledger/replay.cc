@@ -106,9 +106,9 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
 }
 
 void ReserveForStoredRows(Store* store, State* state, size_t most) {
+  // Not the reservations: most stored rows are of closed ones, which stay on disk.
   state->ReserveForLoad(std::min(EstimatedRows(store, Cf::kCallerIds), most),
-                        std::min(EstimatedRows(store, Cf::kIdempotency), most),
-                        std::min(EstimatedRows(store, Cf::kReservations), most));
+                        std::min(EstimatedRows(store, Cf::kIdempotency), most));
 }
 
 absl::Status LoadProjections(Store* store, State* state) {

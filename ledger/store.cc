@@ -10,6 +10,8 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "ledger/sync.h"
+#include "rocksdb/filter_policy.h"
+#include "rocksdb/table.h"
 
 namespace callbackledger {
 namespace {
@@ -52,6 +54,22 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
   return status;
 }
 
+// A projection column family as Open and ClearProjections create it.
+rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf) {
+  rocksdb::ColumnFamilyOptions options;
+  if (cf == Cf::kReservations) {
+    // Reservations are looked up one by one, for ids mostly not stored (every new
+    // Reserve): a bloom filter in each table file and in the memtable answers most of
+    // those without reading a block or walking the skip list.
+    rocksdb::BlockBasedTableOptions tables;
+    tables.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
+    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
+    options.memtable_prefix_bloom_size_ratio = 0.05;
+    options.memtable_whole_key_filtering = true;
+  }
+  return rocksdb::ColumnFamilyDescriptor(CfName(cf), options);
+}
+
 }  // namespace
 
 absl::Status FromRocks(const rocksdb::Status& status, const std::string& what) {
@@ -85,7 +103,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
       {"config", cf_options},
   };
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    descriptors.push_back({CfName(static_cast<Cf>(i)), cf_options});
+    descriptors.push_back(ProjectionDescriptor(static_cast<Cf>(i)));
   }
 
   std::unique_ptr<Store> store(new Store());
@@ -181,6 +199,23 @@ absl::StatusOr<v1::Event> Store::ReadEvent(uint64_t sequence) {
     return absl::DataLossError(absl::StrCat("event ", sequence, " cannot be decoded"));
   }
   return event;
+}
+
+absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindStoredReservation(
+    std::string_view reservation_id) const {
+  std::string value;
+  rocksdb::Status status = db_->Get(
+      rocksdb::ReadOptions(), handles_[kFirstProjection + static_cast<int>(Cf::kReservations)],
+      ToSlice(reservation_id), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocks(status, "reading a reservation row");
+  store::v1::ReservationRow row;
+  if (!row.ParseFromString(value)) {
+    return absl::DataLossError(absl::StrCat("the reservation row of \"",
+                                            absl::CHexEscape(std::string(reservation_id)),
+                                            "\" cannot be decoded"));
+  }
+  return row;
 }
 
 absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from_sequence, size_t limit) {
@@ -334,9 +369,9 @@ absl::Status Store::ClearProjections() {
   // part-way the meta row is gone and the next start rebuilds; a family missing then is
   // created again by Open (and reads as empty in a read-only Open).
   std::vector<rocksdb::ColumnFamilyHandle*> others;
-  std::vector<std::string> names;
+  std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    names.push_back(CfName(static_cast<Cf>(i)));
+    families.push_back(ProjectionDescriptor(static_cast<Cf>(i)));
     if (static_cast<Cf>(i) != Cf::kMeta) others.push_back(projection(static_cast<Cf>(i)));
   }
   rocksdb::Status status = db_->DropColumnFamily(projection(Cf::kMeta));
@@ -352,7 +387,7 @@ absl::Status Store::ClearProjections() {
     db_->DestroyColumnFamilyHandle(dropped).PermitUncheckedError();
   }
   std::vector<rocksdb::ColumnFamilyHandle*> created;
-  status = db_->CreateColumnFamilies(rocksdb::ColumnFamilyOptions(), names, &created);
+  status = db_->CreateColumnFamilies(families, &created);
   for (size_t i = 0; i < created.size(); ++i) handles_[kFirstProjection + i] = created[i];
   return FromRocks(status, "creating the projection column families again");
 }

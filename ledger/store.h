@@ -9,6 +9,10 @@
 //
 // Thread-safety: a Store may be used from any thread; RocksDB serializes writes. Only the
 // committer writes after startup.
+//
+// It is also the committer's ReservationArchive: the reservations the State let go of when
+// they closed are read back from their rows (the reservations family has a bloom filter,
+// so that a new reservation_id's lookup seldom reads a block).
 #ifndef CALLBACKLEDGER_LEDGER_STORE_H_
 #define CALLBACKLEDGER_LEDGER_STORE_H_
 
@@ -18,12 +22,14 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
 #include "callbackledger/v1/events.pb.h"
 #include "projections/rows.h"
+#include "projections/state.h"
 #include "rocksdb/db.h"
 #include "rocksdb/write_batch.h"
 
@@ -41,10 +47,10 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
 };
 
-class Store {
+class Store : public ReservationArchive {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
-  ~Store();
+  ~Store() override;
 
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events() { return handles_[kEvents]; }
@@ -81,6 +87,11 @@ class Store {
   absl::StatusOr<uint64_t> LastSequence();
 
   std::optional<std::string> GetConfig(const std::string& key);
+
+  // The stored reservation row; nullopt when there is none. UNAVAILABLE when it cannot be
+  // read, DATA_LOSS when it cannot be decoded.
+  absl::StatusOr<std::optional<store::v1::ReservationRow>> FindStoredReservation(
+      std::string_view reservation_id) const override;
 
   // The layout of the data directory (its column families, keys and rows) this build reads
   // and writes, kept under kFormatKey in the config family. Open refuses a directory that

@@ -6,6 +6,7 @@
 #include <chrono>
 #include <filesystem>
 #include <memory>
+#include <optional>
 #include <string>
 #include <thread>
 #include <utility>
@@ -64,6 +65,56 @@ TEST_F(StoreTest, ClearProjectionsEmptiesEveryProjectionAndKeepsTheLog) {
   ASSERT_TRUE(store_->ClearProjections().ok());
   ASSERT_TRUE(store_->ClearProjections().ok());
   EXPECT_TRUE(Keys(store_->projection(Cf::kCallerIds)).empty());
+}
+
+// The committer reads a reservation the in-memory state let go of from its row: found,
+// not found, and a row that cannot be decoded is DATA_LOSS naming it. The reservations
+// family keeps its lookup filters when a rebuild creates it again.
+TEST_F(StoreTest, FindStoredReservationReadsTheRowBeforeAndAfterAClear) {
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "as opened" : "after ClearProjections");
+    store::v1::ReservationRow row;
+    row.set_reservation_id("r-1");
+    row.set_state(store::v1::ReservationRow::SETTLED);
+    row.set_held_micros(5000000);
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(
+        batch.Put(store_->projection(Cf::kReservations), "r-1", row.SerializeAsString()).ok());
+    ASSERT_TRUE(batch.Put(store_->projection(Cf::kReservations), "bad", "\xff\xff").ok());
+    ASSERT_TRUE(store_->WriteSynced(&batch).ok());
+
+    // From the memtable, then from a table file.
+    for (bool flushed : {false, true}) {
+      if (flushed) {
+        ASSERT_TRUE(store_->db()
+                        ->Flush(rocksdb::FlushOptions(), store_->projection(Cf::kReservations))
+                        .ok());
+      }
+      absl::StatusOr<std::optional<store::v1::ReservationRow>> found =
+          store_->FindStoredReservation("r-1");
+      ASSERT_TRUE(found.ok()) << found.status();
+      ASSERT_TRUE(found->has_value());
+      EXPECT_EQ((*found)->SerializeAsString(), row.SerializeAsString());
+      absl::StatusOr<std::optional<store::v1::ReservationRow>> missing =
+          store_->FindStoredReservation("r-2");
+      ASSERT_TRUE(missing.ok()) << missing.status();
+      EXPECT_FALSE(missing->has_value());
+      absl::StatusOr<std::optional<store::v1::ReservationRow>> bad =
+          store_->FindStoredReservation("bad");
+      EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
+      EXPECT_TRUE(absl::StrContains(bad.status().message(), "\"bad\"")) << bad.status();
+    }
+    rocksdb::ColumnFamilyDescriptor descriptor;
+    ASSERT_TRUE(store_->projection(Cf::kReservations)->GetDescriptor(&descriptor).ok());
+    EXPECT_TRUE(descriptor.options.memtable_whole_key_filtering);
+    EXPECT_GT(descriptor.options.memtable_prefix_bloom_size_ratio, 0);
+
+    ASSERT_TRUE(store_->ClearProjections().ok());
+    absl::StatusOr<std::optional<store::v1::ReservationRow>> cleared =
+        store_->FindStoredReservation("r-1");
+    ASSERT_TRUE(cleared.ok()) << cleared.status();
+    EXPECT_FALSE(cleared->has_value());
+  }
 }
 
 // What the metrics show: the live log files' bytes, as the directory has them.

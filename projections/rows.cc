@@ -247,6 +247,10 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     sink->Put(Cf::kCalls, CallKeyByExtension(call.extension(), started, call.sequence()), value);
     sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
   }
+  for (const auto& reservation : appended.reservations) {
+    reservation.SerializeToString(&value);
+    sink->Put(Cf::kReservations, reservation.reservation_id(), value);
+  }
   store::v1::IdempotencyRow row;
   appended.ForEachIdempotency([&](std::string_view key, const IdempotencyEntry& entry) {
     entry.ToRow(&row);

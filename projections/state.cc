@@ -58,7 +58,7 @@ NumberKeyBuffer::NumberKeyBuffer(std::string_view extension, std::string_view nu
 bool Delta::empty() const {
   return callerids_.empty() && numbers_.empty() && extensions_.empty() && idempotency_.empty() &&
          reservations_.empty() && !meta_.has_value() && appended_.recharges.empty() &&
-         appended_.calls.empty();
+         appended_.calls.empty() && appended_.reservations.empty();
 }
 
 void Delta::Clear() {
@@ -69,11 +69,14 @@ void Delta::Clear() {
   reservations_.clear();
   meta_.reset();
   appended_.Clear();
+  archived_.clear();
+  read_error_ = absl::OkStatus();
 }
 
 void AppendedRows::Clear() {
   recharges.Clear();
   calls.Clear();
+  reservations.Clear();
   keys_.clear();
   idempotency_.clear();
   numbers_.clear();
@@ -210,6 +213,7 @@ void State::SetIdempotency(std::string key, const IdempotencyEntry& entry) {
 }
 
 void State::SetReservation(ReservationState reservation) {
+  if (ClosedForGood(reservation)) return EraseReservation(reservation.reservation_id());
   auto it = reservations_.find(reservation.reservation_id());
   if (it != reservations_.end()) {
     IndexReservation(it->second, false);
@@ -220,6 +224,13 @@ void State::SetReservation(ReservationState reservation) {
     std::string id = reservation.reservation_id();
     reservations_.emplace(std::move(id), std::move(reservation));
   }
+}
+
+void State::EraseReservation(std::string_view reservation_id) {
+  auto it = reservations_.find(Key(reservation_id));
+  if (it == reservations_.end()) return;
+  IndexReservation(it->second, false);
+  reservations_.erase(it);
 }
 
 void State::Merge(Delta* delta) {
@@ -234,10 +245,9 @@ void State::Merge(Delta* delta) {
   delta->Clear();
 }
 
-void State::ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations) {
+void State::ReserveForLoad(size_t callerids, size_t idempotency_keys) {
   numbers_.Reserve(callerids);
   idempotency_.Reserve(idempotency_keys);
-  reservations_.reserve(reservations);
 }
 
 void State::LoadCallerId(CallerIdState callerid) {
@@ -336,7 +346,24 @@ void View::PutIdempotency(std::string key, const IdempotencyEntry& entry) {
 
 const ReservationState* View::FindReservation(std::string_view reservation_id) const {
   if (const auto* changed = Changed(&Delta::reservations_, Key(reservation_id))) return changed;
-  return state_->FindReservation(reservation_id);
+  if (const ReservationState* kept = state_->FindReservation(reservation_id)) return kept;
+  if (archive_ == nullptr || delta_ == nullptr) return nullptr;
+  auto read = delta_->archived_.find(Key(reservation_id));
+  if (read == delta_->archived_.end()) {
+    absl::StatusOr<std::optional<ReservationState>> stored =
+        archive_->FindStoredReservation(reservation_id);
+    if (!stored.ok()) {
+      if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
+      return nullptr;
+    }
+    read = delta_->archived_.emplace(std::string(reservation_id), *std::move(stored)).first;
+  }
+  return read->second.has_value() ? &*read->second : nullptr;
+}
+
+absl::Status View::TakeReadError() {
+  if (delta_ == nullptr) return absl::OkStatus();
+  return std::exchange(delta_->read_error_, absl::OkStatus());
 }
 
 std::vector<std::string> View::ReservationsNotInBase() const {
@@ -355,7 +382,14 @@ std::vector<std::string> View::ReservationsNotInBase() const {
 }
 
 void View::PutReservation(ReservationState reservation) {
-  if (direct_ != nullptr) return direct_->SetReservation(std::move(reservation));
+  if (direct_ != nullptr) {
+    if (ClosedForGood(reservation)) {
+      direct_->EraseReservation(reservation.reservation_id());
+      appended_->reservations.Add()->Swap(&reservation);
+      return;
+    }
+    return direct_->SetReservation(std::move(reservation));
+  }
   std::string id = reservation.reservation_id();
   delta_->reservations_[std::move(id)] = std::move(reservation);
 }

@@ -1,6 +1,8 @@
 // The projections of the event log kept in memory: the CallerID table, the number index,
-// extension policies and counters, license counters and idempotency keys. The committer
-// decides every command against this state, so deciding never reads RocksDB.
+// extension policies and counters, license counters, idempotency keys and the reservations
+// not closed for good. The committer decides every command against this state; it reads
+// RocksDB only for a reservation that is not in it (a new reservation_id, mostly answered
+// by a bloom filter, or a repeated call on a closed one).
 //
 // State is the committed view. A Delta holds the changes of the group of commands being
 // decided; a View reads through the Delta to the State and writes only to the Delta.
@@ -24,6 +26,9 @@
 #include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
+#include "absl/container/node_hash_map.h"
+#include "absl/status/status.h"
+#include "absl/status/statusor.h"
 #include "callbackledger/store/v1/store.pb.h"
 #include "callbackledger/v1/common.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
@@ -123,6 +128,9 @@ struct AppendedRows {
 
   google::protobuf::RepeatedPtrField<store::v1::RechargeRow> recharges;
   google::protobuf::RepeatedPtrField<store::v1::CallRow> calls;
+  // Reservations closed for good by a direct View: they leave the State as they close, so
+  // their rows are written with the appended ones.
+  google::protobuf::RepeatedPtrField<store::v1::ReservationRow> reservations;
 
  private:
   struct IdempotencyChange {
@@ -147,9 +155,30 @@ struct AppendedRows {
 
 using ReservationState = store::v1::ReservationRow;
 
+// Settled and released reservations are closed for good: no later event changes them. The
+// State lets them go (memory would otherwise grow with every call); their stored rows still
+// answer a repeated Reserve, Settle or Release, through a ReservationArchive. Expired and
+// orphaned reservations stay: a late Settle may still come for them.
+inline bool ClosedForGood(const ReservationState& reservation) {
+  return reservation.state() == store::v1::ReservationRow::SETTLED ||
+         reservation.state() == store::v1::ReservationRow::RELEASED;
+}
+
+// Where a View finds the reservations the State let go of: the stored reservation rows.
+class ReservationArchive {
+ public:
+  virtual ~ReservationArchive() = default;
+  // The stored row of `reservation_id`; nullopt when none is stored, an error when the
+  // storage cannot be read.
+  virtual absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+      std::string_view reservation_id) const = 0;
+};
+
 // The changes of one group. Written through a View; read by State::Merge and EmitDelta.
 struct Delta {
+  // Whether it holds no change (what it read from the archive is no change).
   bool empty() const;
+  // Forgets the changes, and what was read from the archive.
   void Clear();
 
   absl::flat_hash_map<uint64_t, std::optional<CallerIdState>> callerids_;
@@ -159,6 +188,12 @@ struct Delta {
   absl::flat_hash_map<std::string, ReservationState> reservations_;
   std::optional<MetaState> meta_;
   AppendedRows appended_;
+  // Rows read from the archive while deciding this group (nullopt: none is stored), so that
+  // a reservation is read once a group; a node map, for pointers that stay valid. A closed
+  // reservation never changes, and only this group could store one it did not find.
+  absl::node_hash_map<std::string, std::optional<ReservationState>> archived_;
+  // The first failed archive read since the last TakeReadError.
+  absl::Status read_error_;
 };
 
 class State {
@@ -174,12 +209,14 @@ class State {
   const ExtensionState* FindExtension(std::string_view extension) const;
   const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }
+  // A reservation not closed for good (see ClosedForGood); null for any other.
   const ReservationState* FindReservation(std::string_view reservation_id) const;
 
   // Open reservations by expiry time (Unix micros), earliest first.
   const absl::btree_set<std::pair<int64_t, std::string>>& expiry_index() const { return expiry_; }
   // The open reservations of a PBX node.
   const absl::btree_set<std::string>* OpenReservationsOfNode(std::string_view node_id) const;
+  // The reservations not closed for good.
   const absl::flat_hash_map<std::string, ReservationState>& reservations() const {
     return reservations_;
   }
@@ -199,11 +236,12 @@ class State {
   // maps once for about that many rows, so loading does not rehash them as they grow.
   // LoadIdempotency touches the idempotency keys only, so it may run on a thread of its own
   // while the other Load calls run on another.
-  void ReserveForLoad(size_t callerids, size_t idempotency_keys, size_t reservations);
+  void ReserveForLoad(size_t callerids, size_t idempotency_keys);
   void LoadCallerId(CallerIdState callerid);
   void LoadExtension(std::string extension, ExtensionState state);
   void LoadIdempotency(std::string key, const IdempotencyEntry& entry);
   void LoadMeta(const MetaState& meta) { meta_ = meta; }
+  // Keeps only a reservation not closed for good.
   void LoadReservation(ReservationState reservation);
 
  private:
@@ -225,7 +263,8 @@ class State {
   void EraseNumber(std::string_view key);
   void SetExtension(std::string_view key, const ExtensionState& state);
   void SetIdempotency(std::string key, const IdempotencyEntry& entry);
-  void SetReservation(ReservationState reservation);
+  void SetReservation(ReservationState reservation);  // closed for good: erases it
+  void EraseReservation(std::string_view reservation_id);
   void IndexReservation(const ReservationState& reservation, bool add);
 };
 
@@ -235,11 +274,19 @@ class State {
 // a group can be decided while the one before it is still being written. The pending
 // Delta is only read; merging it into the State leaves the own Delta valid on its own,
 // since every entry of a Delta is a whole value, not a change to the value under it.
+//
+// With an archive, a reservation the State let go of is read from it (once a group): see
+// FindReservation.
 class View {
  public:
   View(const State* state, Delta* delta) : View(state, nullptr, delta) {}
-  View(const State* state, const Delta* pending, Delta* delta)
-      : state_(state), pending_(pending), delta_(delta), appended_(&delta->appended_) {}
+  View(const State* state, const Delta* pending, Delta* delta,
+       const ReservationArchive* archive = nullptr)
+      : state_(state),
+        pending_(pending),
+        delta_(delta),
+        archive_(archive),
+        appended_(&delta->appended_) {}
   // A View that writes every change straight into `state`, and the appended rows (and the
   // changes to idempotency keys and the number index) to `appended`: for a replay into a
   // State that nobody else reads while it runs. It saves copying every change into a Delta
@@ -252,7 +299,12 @@ class View {
   ExtensionState GetExtension(std::string_view extension) const;
   const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const;
+  // The reservation as this View sees it: changed, in the State, or else stored in the
+  // archive. When the archive cannot be read it gives null and keeps the error for
+  // TakeReadError: nothing decided on that null may be kept.
   const ReservationState* FindReservation(std::string_view reservation_id) const;
+  // The first archive read that failed since the last call (OK when none did).
+  absl::Status TakeReadError();
   // The committed state, for its indexes; entries must be re-read through the View.
   const State& base() const { return *state_; }
   // The ids of the reservations the State does not have yet (opened in this group or in
@@ -286,9 +338,10 @@ class View {
   }
 
   const State* state_;
-  const Delta* pending_;     // may be null
-  Delta* delta_;             // null for a direct View
-  State* direct_ = nullptr;  // the State written to, for a direct View
+  const Delta* pending_;                         // may be null
+  Delta* delta_;                                 // null for a direct View
+  const ReservationArchive* archive_ = nullptr;  // may be null
+  State* direct_ = nullptr;                      // the State written to, for a direct View
   AppendedRows* appended_;
 };
 

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <optional>
 #include <string>
 #include <utility>
@@ -162,8 +163,13 @@ void ChangeThrough(View* view) {
   CallerIdState second = *view->FindCallerId(2);
   second.held_micros = 50;
   view->PutCallerId(second);
-  opened.set_state(store::v1::ReservationRow::SETTLED);  // closed: out of both indexes
+  opened.set_state(store::v1::ReservationRow::SETTLED);  // closed for good: out of the State
   view->PutReservation(opened);
+  ReservationState expired = Reservation("r-3", 30);
+  expired.set_node_id("node-a");
+  view->PutReservation(expired);
+  expired.set_state(store::v1::ReservationRow::EXPIRED);  // closed, but a late Settle may come
+  view->PutReservation(expired);
   view->EraseNumber("100", "+407210000001");
   view->EraseCallerId(1);
   view->PutExtension("100", ExtensionState{5, 7, 1, 1});
@@ -176,8 +182,11 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
   View through_delta(&merged, &delta);
   ChangeThrough(&through_delta);
   EXPECT_EQ(merged.FindCallerId(2), nullptr) << "a Delta's View leaves the State alone";
-  EXPECT_TRUE(delta.appended_.idempotency_count() == 0 && delta.appended_.number_count() == 0)
+  EXPECT_TRUE(delta.appended_.idempotency_count() == 0 && delta.appended_.number_count() == 0 &&
+              delta.appended_.reservations.empty())
       << "a Delta keeps its changes itself";
+  EXPECT_EQ(delta.reservations_.at("r-1").state(), store::v1::ReservationRow::SETTLED)
+      << "a Delta keeps a settled reservation, for its row to be written";
   merged.Merge(&delta);
 
   State direct;
@@ -202,6 +211,10 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
             (std::vector<NumberChange>{{NumberKey("100", "+407210000001"), 1},
                                        {NumberKey("100", "+407210000002"), 2},
                                        {NumberKey("100", "+407210000001"), std::nullopt}}));
+  // The settled reservation left the State as it closed: its row is listed, to be written.
+  ASSERT_EQ(appended.reservations.size(), 1);
+  EXPECT_EQ(appended.reservations[0].reservation_id(), "r-1");
+  EXPECT_EQ(appended.reservations[0].state(), store::v1::ReservationRow::SETTLED);
 
   for (const State* state : {&merged, &direct}) {
     SCOPED_TRACE(state == &direct ? "direct" : "merged");
@@ -216,7 +229,10 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
     EXPECT_EQ(state->FindExtension("100")->max_active_callerids, 5u);
     EXPECT_EQ(state->FindExtension("100")->active_callerids, 1u);
     EXPECT_NE(state->FindIdempotency("AddCredit/k1"), nullptr);
-    EXPECT_EQ(state->FindReservation("r-1")->state(), store::v1::ReservationRow::SETTLED);
+    EXPECT_EQ(state->FindReservation("r-1"), nullptr) << "settled: let go";
+    ASSERT_NE(state->FindReservation("r-3"), nullptr) << "expired: kept for a late Settle";
+    EXPECT_EQ(state->FindReservation("r-3")->state(), store::v1::ReservationRow::EXPIRED);
+    EXPECT_EQ(state->reservations().size(), 2u);
     EXPECT_EQ(state->expiry_index(),
               (absl::btree_set<std::pair<int64_t, std::string>>{{20, "r-2"}}));
     ASSERT_NE(state->OpenReservationsOfNode("node-a"), nullptr);
@@ -269,6 +285,123 @@ TEST(AppendedRowsTest, ListsKeysInOrderAndStartsAfreshAfterClear) {
   });
   EXPECT_EQ(numbers, (std::vector<std::pair<std::string, std::optional<uint64_t>>>{
                          {NumberKey("200", "+22"), std::nullopt}, {NumberKey("300", "+333"), 9}}));
+}
+
+// An archive over a map, counting its reads; `failure` makes every read fail.
+class MapArchive : public ReservationArchive {
+ public:
+  absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+      std::string_view reservation_id) const override {
+    ++reads;
+    if (!failure.ok()) return failure;
+    auto it = rows.find(std::string(reservation_id));
+    if (it == rows.end()) return std::nullopt;
+    return it->second;
+  }
+
+  std::map<std::string, ReservationState> rows;
+  absl::Status failure;
+  mutable int reads = 0;
+};
+
+ReservationState Closed(const std::string& id, store::v1::ReservationRow::State state) {
+  ReservationState reservation = Reservation(id, 10);
+  reservation.set_node_id("node-a");
+  reservation.set_state(state);
+  return reservation;
+}
+
+TEST(ClosedReservationsTest, MergeLetsSettledAndReleasedGoAndKeepsTheOthers) {
+  State state;
+  Delta delta;
+  {
+    View view(&state, &delta);
+    for (const char* id : {"r-settled", "r-released", "r-expired", "r-orphaned", "r-open"}) {
+      view.PutReservation(Closed(id, store::v1::ReservationRow::OPEN));
+    }
+  }
+  state.Merge(&delta);
+  EXPECT_EQ(state.reservations().size(), 5u);
+  EXPECT_EQ(state.expiry_index().size(), 5u);
+  {
+    View view(&state, &delta);
+    view.PutReservation(Closed("r-settled", store::v1::ReservationRow::SETTLED));
+    view.PutReservation(Closed("r-released", store::v1::ReservationRow::RELEASED));
+    view.PutReservation(Closed("r-expired", store::v1::ReservationRow::EXPIRED));
+    view.PutReservation(Closed("r-orphaned", store::v1::ReservationRow::ORPHANED));
+  }
+  state.Merge(&delta);
+  EXPECT_EQ(state.FindReservation("r-settled"), nullptr);
+  EXPECT_EQ(state.FindReservation("r-released"), nullptr);
+  ASSERT_NE(state.FindReservation("r-expired"), nullptr);
+  ASSERT_NE(state.FindReservation("r-orphaned"), nullptr);
+  ASSERT_NE(state.FindReservation("r-open"), nullptr);
+  EXPECT_EQ(state.reservations().size(), 3u);
+  EXPECT_EQ(state.expiry_index(),
+            (absl::btree_set<std::pair<int64_t, std::string>>{{10, "r-open"}}));
+  EXPECT_EQ(*state.OpenReservationsOfNode("node-a"), (absl::btree_set<std::string>{"r-open"}));
+
+  // Loading stored rows keeps the same ones.
+  State loaded;
+  loaded.LoadReservation(Closed("r-settled", store::v1::ReservationRow::SETTLED));
+  loaded.LoadReservation(Closed("r-released", store::v1::ReservationRow::RELEASED));
+  loaded.LoadReservation(Closed("r-expired", store::v1::ReservationRow::EXPIRED));
+  EXPECT_EQ(loaded.reservations().size(), 1u);
+  EXPECT_NE(loaded.FindReservation("r-expired"), nullptr);
+}
+
+TEST(ClosedReservationsTest, AViewReadsWhatTheStateLetGoFromTheArchiveOnceAGroup) {
+  State state;
+  Delta delta;
+  {
+    View setup(&state, &delta);
+    setup.PutReservation(Closed("r-open", store::v1::ReservationRow::OPEN));
+  }
+  state.Merge(&delta);
+  MapArchive archive;
+  archive.rows["r-done"] = Closed("r-done", store::v1::ReservationRow::SETTLED);
+
+  View view(&state, nullptr, &delta, &archive);
+  ASSERT_NE(view.FindReservation("r-open"), nullptr);
+  EXPECT_EQ(archive.reads, 0) << "the State has it";
+  const ReservationState* done = view.FindReservation("r-done");
+  ASSERT_NE(done, nullptr);
+  EXPECT_EQ(done->state(), store::v1::ReservationRow::SETTLED);
+  EXPECT_EQ(view.FindReservation("r-done"), done);
+  EXPECT_EQ(view.FindReservation("r-new"), nullptr);
+  EXPECT_EQ(view.FindReservation("r-new"), nullptr);
+  EXPECT_EQ(archive.reads, 2) << "each id is read once a group, found or not";
+  EXPECT_TRUE(view.TakeReadError().ok());
+  EXPECT_TRUE(delta.empty()) << "what was read is no change";
+
+  // The group's own new reservation is read from the Delta, not from what was not found.
+  view.PutReservation(Closed("r-new", store::v1::ReservationRow::OPEN));
+  ASSERT_NE(view.FindReservation("r-new"), nullptr);
+
+  delta.Clear();
+  View next(&state, nullptr, &delta, &archive);
+  EXPECT_NE(next.FindReservation("r-done"), nullptr);
+  EXPECT_EQ(archive.reads, 3) << "the next group reads again";
+  EXPECT_EQ(View(&state, &delta).FindReservation("r-done"), nullptr) << "no archive, no row";
+}
+
+TEST(ClosedReservationsTest, AFailedArchiveReadIsKeptForTheDeciderAndNotRemembered) {
+  State state;
+  Delta delta;
+  MapArchive archive;
+  archive.rows["r-done"] = Closed("r-done", store::v1::ReservationRow::RELEASED);
+  archive.failure = absl::UnavailableError("disk gone");
+  View view(&state, nullptr, &delta, &archive);
+  EXPECT_EQ(view.FindReservation("r-done"), nullptr);
+  EXPECT_EQ(view.FindReservation("r-other"), nullptr);
+  absl::Status error = view.TakeReadError();
+  EXPECT_EQ(error.code(), absl::StatusCode::kUnavailable);
+  EXPECT_EQ(error.message(), "disk gone");
+  EXPECT_TRUE(view.TakeReadError().ok()) << "taken once";
+
+  archive.failure = absl::OkStatus();
+  ASSERT_NE(view.FindReservation("r-done"), nullptr) << "a failed read is read again";
+  EXPECT_TRUE(view.TakeReadError().ok());
 }
 
 }  // namespace
