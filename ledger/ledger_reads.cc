@@ -126,7 +126,7 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
     }
   };
   if (request.extension().empty()) {
-    for (const auto& [id, c] : state_.callerids()) visit(c);
+    state_.callerids().ForEach([&](uint64_t, const CallerIdState& c) { visit(c); });
   } else if (const absl::btree_set<uint64_t>* ids = state_.ExtensionIds(request.extension())) {
     for (uint64_t id : *ids) visit(*state_.FindCallerId(id));
   }

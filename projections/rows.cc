@@ -219,11 +219,11 @@ void EmitReplayedState(const State& state, RowSink* sink) {
   // make no allocation each.
   store::v1::CallerIdRow row;
   std::string value;
-  for (const auto& [id, callerid] : state.callerids()) {
+  state.callerids().ForEach([&](uint64_t id, const CallerIdState& callerid) {
     ToRow(callerid, &row);
     row.SerializeToString(&value);
     sink->Put(Cf::kCallerIds, BigEndian64(id), value);
-  }
+  });
   ForEachInKeyOrder(state.extensions(), [sink](const std::string& key, const ExtensionState& e) {
     PutExtension(key, e, sink);
   });

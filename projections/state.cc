@@ -96,10 +96,7 @@ void AppendedRows::AddNumber(std::string_view key, std::optional<uint64_t> id) {
   numbers_.push_back({AppendKey(key), static_cast<uint32_t>(key.size()), id});
 }
 
-const CallerIdState* State::FindCallerId(uint64_t id) const {
-  auto it = callerids_.find(id);
-  return it == callerids_.end() ? nullptr : &it->second;
-}
+const CallerIdState* State::FindCallerId(uint64_t id) const { return callerids_.Find(id); }
 
 std::optional<uint64_t> State::FindNumber(std::string_view extension,
                                           std::string_view number) const {
@@ -127,7 +124,7 @@ const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension)
 }
 
 void State::Clear() {
-  callerids_.clear();
+  callerids_.Clear();
   numbers_.Clear();
   extensions_.clear();
   extension_ids_.clear();
@@ -169,23 +166,19 @@ void State::LoadReservation(ReservationState reservation) {
 }
 
 void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
-  auto it = callerids_.find(id);
+  const CallerIdState* held = callerids_.Find(id);
   if (!value.has_value()) {
-    if (it == callerids_.end()) return;
-    auto ids = extension_ids_.find(it->second.extension);
+    if (held == nullptr) return;
+    auto ids = extension_ids_.find(held->extension);
     if (ids != extension_ids_.end()) {
       ids->second.erase(id);
       if (ids->second.empty()) extension_ids_.erase(ids);
     }
-    callerids_.erase(it);
+    callerids_.Erase(id);
     return;
   }
-  if (it == callerids_.end()) {
-    extension_ids_[value->extension].insert(id);
-    callerids_.emplace(id, std::move(*value));
-  } else {
-    it->second = std::move(*value);
-  }
+  if (held == nullptr) extension_ids_[value->extension].insert(id);
+  callerids_.InsertOrAssign(id, std::move(*value));
 }
 
 void State::SetNumber(std::string key, std::optional<uint64_t> id) {
@@ -246,6 +239,7 @@ void State::Merge(Delta* delta) {
 }
 
 void State::ReserveForLoad(size_t callerids, size_t idempotency_keys) {
+  callerids_.Reserve(callerids);
   numbers_.Reserve(callerids);
   idempotency_.Reserve(idempotency_keys);
 }
@@ -254,8 +248,7 @@ void State::LoadCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
   extension_ids_[callerid.extension].insert(id);
   numbers_.InsertOrAssign(NumberKey(callerid.extension, callerid.callback_number), id);
-  // The rows come in ascending id order: inserting at the end walks no tree.
-  callerids_.insert_or_assign(callerids_.end(), id, std::move(callerid));
+  callerids_.InsertOrAssign(id, std::move(callerid));
 }
 
 void State::LoadExtension(std::string extension, ExtensionState state) {

@@ -23,7 +23,6 @@
 #include <utility>
 #include <vector>
 
-#include "absl/container/btree_map.h"
 #include "absl/container/btree_set.h"
 #include "absl/container/flat_hash_map.h"
 #include "absl/container/node_hash_map.h"
@@ -34,6 +33,7 @@
 #include "google/protobuf/repeated_ptr_field.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "projections/dense_string_map.h"
+#include "projections/id_table.h"
 #include "projections/idempotency.h"
 
 namespace callbackledger {
@@ -222,7 +222,8 @@ class State {
   }
 
   // CallerIDs in id order: all of them, or those of one extension.
-  const absl::btree_map<uint64_t, CallerIdState>& callerids() const { return callerids_; }
+  // Every CallerID, in ascending id order.
+  const IdTable<CallerIdState>& callerids() const { return callerids_; }
   const absl::btree_set<uint64_t>* ExtensionIds(std::string_view extension) const;
   const absl::flat_hash_map<std::string, ExtensionState>& extensions() const { return extensions_; }
 
@@ -245,7 +246,7 @@ class State {
   void LoadReservation(ReservationState reservation);
 
  private:
-  absl::btree_map<uint64_t, CallerIdState> callerids_;
+  IdTable<CallerIdState> callerids_;
   DenseStringMap<uint64_t> numbers_;
   absl::flat_hash_map<std::string, ExtensionState> extensions_;
   absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;

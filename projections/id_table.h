@@ -1,0 +1,107 @@
+// A map from the ledger's own ids (1, 2, 3, ... as it hands them out) to values, for the
+// million CallerIDs a ledger may hold: the values sit in a vector indexed by id, so finding
+// one is one index, not a walk down a tree. A CallerIdState is about 240 bytes, so an ordered
+// tree of them holds only a few per node: a million of them made a tree ten levels deep, and
+// finding a CallerID was most of a replayed event's cost.
+//
+// Ids far beyond the last (more than kMaxGap ahead, which the ledger never hands out, but a
+// log could hold) go to an ordered map beside it, so no id can make the vector huge. Every id
+// in that map is above every id in the vector, so visiting the vector, then the map, visits
+// the ids in ascending order.
+//
+// As with any vector or tree, adding or erasing an id may move the values: pointers from
+// Find are valid until the next change.
+#ifndef CALLBACKLEDGER_PROJECTIONS_ID_TABLE_H_
+#define CALLBACKLEDGER_PROJECTIONS_ID_TABLE_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <utility>
+#include <vector>
+
+#include "absl/container/btree_map.h"
+
+namespace callbackledger {
+
+template <typename Value>
+class IdTable {
+ public:
+  // How far beyond the ids held a new id may be and still go into the vector.
+  static constexpr uint64_t kMaxGap = 1 << 16;
+
+  size_t size() const { return size_; }
+  bool empty() const { return size_ == 0; }
+
+  const Value* Find(uint64_t id) const {
+    if (id < slots_.size()) return slots_[id].has_value() ? &*slots_[id] : nullptr;
+    auto it = beyond_.find(id);
+    return it == beyond_.end() ? nullptr : &it->second;
+  }
+
+  // True when the id is new.
+  bool InsertOrAssign(uint64_t id, Value value) {
+    if (id < slots_.size()) {
+      const bool added = !slots_[id].has_value();
+      slots_[id] = std::move(value);
+      size_ += added ? 1 : 0;
+      return added;
+    }
+    if (InVectorRange(id)) {
+      slots_.resize(id + 1);
+      slots_[id] = std::move(value);
+      ++size_;
+      return true;
+    }
+    const bool added = beyond_.insert_or_assign(id, std::move(value)).second;
+    size_ += added ? 1 : 0;
+    return added;
+  }
+
+  // False when the id is not there.
+  bool Erase(uint64_t id) {
+    if (id < slots_.size()) {
+      if (!slots_[id].has_value()) return false;
+      slots_[id].reset();
+    } else if (beyond_.erase(id) == 0) {
+      return false;
+    }
+    --size_;
+    return true;
+  }
+
+  void Clear() {
+    slots_.clear();
+    slots_.shrink_to_fit();
+    beyond_.clear();
+    size_ = 0;
+  }
+
+  // Room for ids up to about `ids` without moving the values as they come.
+  void Reserve(size_t ids) { slots_.reserve(ids + 1); }
+
+  // Calls f(id, value) for every id, in ascending order.
+  template <typename F>
+  void ForEach(F&& f) const {
+    for (uint64_t id = 0; id < slots_.size(); ++id) {
+      if (slots_[id].has_value()) f(id, *slots_[id]);
+    }
+    for (const auto& [id, value] : beyond_) f(id, value);
+  }
+
+ private:
+  // Whether an id not held yet, at or above slots_.size(), goes into the vector: near enough
+  // to the ids held, and below every id in beyond_ (so the order stays vector first).
+  bool InVectorRange(uint64_t id) const {
+    if (id - slots_.size() > kMaxGap) return false;
+    return beyond_.empty() || id < beyond_.begin()->first;
+  }
+
+  std::vector<std::optional<Value>> slots_;  // indexed by id (the ledger's start at 1)
+  absl::btree_map<uint64_t, Value> beyond_;
+  size_t size_ = 0;
+};
+
+}  // namespace callbackledger
+
+#endif  // CALLBACKLEDGER_PROJECTIONS_ID_TABLE_H_
