@@ -87,8 +87,9 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
   // changes go straight into it, with no Delta to copy them through.
   AppendedRows rows;
   View view = View::Direct(state, &rows);
+  state->SuspendReservationIndexes();
   uint64_t next = 1;
-  return store->ScanEvents(
+  absl::Status replayed = store->ScanEvents(
       next, kReplayChunk, [&](const std::vector<const v1::Event*>& events) -> absl::Status {
         for (const v1::Event* event : events) {
           if (event->sequence() != next) {
@@ -103,6 +104,8 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
         if (progress) progress(next - 1);
         return absl::OkStatus();
       });
+  state->IndexOpenReservations();
+  return replayed;
 }
 
 void ReserveForStoredRows(Store* store, State* state, size_t most) {
@@ -146,12 +149,15 @@ absl::Status LoadProjections(Store* store, State* state) {
         });
   }
   if (s.ok()) {
+    // Indexed once they are all in (most rows are of closed reservations, which stay out).
+    state->SuspendReservationIndexes();
     s = ForEachRow<store::v1::ReservationRow>(
         store, Cf::kReservations, "reservation row", "reservations",
         [state](const rocksdb::Slice&, store::v1::ReservationRow& row) {
           state->LoadReservation(std::move(row));
           return absl::OkStatus();
         });
+    state->IndexOpenReservations();
   }
   idempotency_loader.join();
   if (!s.ok()) return s;

@@ -146,7 +146,7 @@ const absl::btree_set<std::string>* State::OpenReservationsOfNode(std::string_vi
 }
 
 void State::IndexReservation(const ReservationState& r, bool add) {
-  if (r.state() != store::v1::ReservationRow::OPEN) return;
+  if (!index_reservations_ || r.state() != store::v1::ReservationRow::OPEN) return;
   int64_t expires = ToUnixMicros(r.expires_at());
   if (add) {
     expiry_.insert({expires, r.reservation_id()});
@@ -159,6 +159,13 @@ void State::IndexReservation(const ReservationState& r, bool add) {
     node->second.erase(r.reservation_id());
     if (node->second.empty()) open_by_node_.erase(node);
   }
+}
+
+void State::IndexOpenReservations() {
+  expiry_.clear();
+  open_by_node_.clear();
+  index_reservations_ = true;
+  for (const auto& [id, reservation] : reservations_) IndexReservation(reservation, true);
 }
 
 void State::LoadReservation(ReservationState reservation) {

@@ -350,6 +350,47 @@ TEST(ClosedReservationsTest, MergeLetsSettledAndReleasedGoAndKeepsTheOthers) {
   EXPECT_NE(loaded.FindReservation("r-expired"), nullptr);
 }
 
+// A replay leaves the indexes of open reservations alone and builds them at the end: they
+// come out as if they had been kept all along.
+TEST(ClosedReservationsTest, IndexesBuiltAtTheEndEqualTheOnesKeptAlong) {
+  auto replay = [](State* state) {
+    AppendedRows appended;
+    View direct = View::Direct(state, &appended);
+    for (const char* id : {"r-a", "r-b", "r-c", "r-d"}) {
+      ReservationState open = Closed(id, store::v1::ReservationRow::OPEN);
+      if (std::string(id) == "r-b") open.set_node_id("node-b");
+      direct.PutReservation(open);
+    }
+    direct.PutReservation(Closed("r-a", store::v1::ReservationRow::SETTLED));
+    direct.PutReservation(Closed("r-c", store::v1::ReservationRow::EXPIRED));
+  };
+  State kept;
+  replay(&kept);
+  State suspended;
+  suspended.SuspendReservationIndexes();
+  replay(&suspended);
+  EXPECT_TRUE(suspended.expiry_index().empty());
+  suspended.IndexOpenReservations();
+
+  EXPECT_EQ(suspended.reservations().size(), 3u);
+  EXPECT_EQ(suspended.expiry_index(), kept.expiry_index());
+  EXPECT_EQ(kept.expiry_index(),
+            (absl::btree_set<std::pair<int64_t, std::string>>{{10, "r-b"}, {10, "r-d"}}));
+  for (const char* node : {"node-a", "node-b"}) {
+    ASSERT_NE(kept.OpenReservationsOfNode(node), nullptr) << node;
+    ASSERT_NE(suspended.OpenReservationsOfNode(node), nullptr) << node;
+    EXPECT_EQ(*suspended.OpenReservationsOfNode(node), *kept.OpenReservationsOfNode(node));
+  }
+  EXPECT_EQ(*kept.OpenReservationsOfNode("node-a"), (absl::btree_set<std::string>{"r-d"}));
+
+  // Kept along again from then on.
+  AppendedRows appended;
+  View direct = View::Direct(&suspended, &appended);
+  direct.PutReservation(Closed("r-d", store::v1::ReservationRow::RELEASED));
+  EXPECT_EQ(suspended.OpenReservationsOfNode("node-a"), nullptr);
+  EXPECT_EQ(suspended.expiry_index().size(), 1u);
+}
+
 TEST(ClosedReservationsTest, AViewReadsWhatTheStateLetGoFromTheArchiveOnceAGroup) {
   State state;
   Delta delta;
