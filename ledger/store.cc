@@ -204,9 +204,8 @@ absl::StatusOr<v1::Event> Store::ReadEvent(uint64_t sequence) {
 absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindStoredReservation(
     std::string_view reservation_id) const {
   std::string value;
-  rocksdb::Status status = db_->Get(
-      rocksdb::ReadOptions(), handles_[kFirstProjection + static_cast<int>(Cf::kReservations)],
-      ToSlice(reservation_id), &value);
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), projection(Cf::kReservations),
+                                    ToSlice(reservation_id), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocks(status, "reading a reservation row");
   store::v1::ReservationRow row;

@@ -55,7 +55,7 @@ class Store : public ReservationArchive {
   rocksdb::DB* db() { return db_.get(); }
   rocksdb::ColumnFamilyHandle* events() { return handles_[kEvents]; }
   rocksdb::ColumnFamilyHandle* config() { return handles_[kConfig]; }
-  rocksdb::ColumnFamilyHandle* projection(Cf cf) {
+  rocksdb::ColumnFamilyHandle* projection(Cf cf) const {
     return handles_[kFirstProjection + static_cast<int>(cf)];
   }
 
