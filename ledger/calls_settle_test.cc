@@ -263,14 +263,24 @@ TEST_F(CallsTest, ReleaseAfterSettleIsFailedPrecondition) {
   EXPECT_EQ(Get(id).credit_left(), "9.00");
 }
 
-// Settled and released reservations leave the in-memory state; their stored rows answer
-// every later call on them, in the same run, after a restart and after a rebuild.
+// Settled and released reservations leave the in-memory state, and idempotency keys are
+// never kept there; their stored rows answer every later call on them, in the same run,
+// after a restart and after a rebuild.
 TEST_F(CallsTest, ClosedReservationsAnswerAsBeforeAfterARestartAndARebuild) {
   uint64_t id = AddCaller("0791234567", "20");
   const v1::ReserveRequest reserve_settled = ReserveAmount("settled", "0791234567", "5");
   const v1::ReserveResponse reserved = ReserveOk(reserve_settled);
   ReserveOk(ReserveAmount("released", "0791234567", "4"));
   ReserveOk(ReserveAmount("open", "0791234567", "3"));
+  // Extends with a request_id, on the one that will settle and on the one left open.
+  v1::ExtendRequest extend_settled = ExtendAmount("settled", "1");
+  extend_settled.set_request_id("x-settled");
+  v1::ExtendRequest extend_open = ExtendAmount("open", "1");
+  extend_open.set_request_id("x-open");
+  absl::StatusOr<v1::ExtendResponse> extended_settled = Extend(extend_settled);
+  ASSERT_TRUE(extended_settled.ok()) << extended_settled.status();
+  absl::StatusOr<v1::ExtendResponse> extended_open = Extend(extend_open);
+  ASSERT_TRUE(extended_open.ok()) << extended_open.status();
   absl::StatusOr<v1::SettleResponse> settled = Settle(SettleCost("settled", "2", 60));
   ASSERT_TRUE(settled.ok()) << settled.status();
   absl::StatusOr<v1::ReleaseResponse> released = Release("released");
@@ -300,10 +310,20 @@ TEST_F(CallsTest, ClosedReservationsAnswerAsBeforeAfterARestartAndARebuild) {
               absl::StatusCode::kFailedPrecondition);
     EXPECT_EQ(Extend(ExtendAmount("released", "1")).status().code(),
               absl::StatusCode::kFailedPrecondition);
+    for (const auto& [request, first] : {std::make_pair(extend_settled, *extended_settled),
+                                         std::make_pair(extend_open, *extended_open)}) {
+      absl::StatusOr<v1::ExtendResponse> extend = Extend(request);
+      ASSERT_TRUE(extend.ok()) << request.request_id() << ": " << extend.status();
+      EXPECT_THAT(*extend, EqualsProto(first));
+      v1::ExtendRequest other = request;
+      other.set_amount("2");
+      EXPECT_EQ(Extend(other).status().code(), absl::StatusCode::kAlreadyExists)
+          << request.request_id();
+    }
     EXPECT_EQ(ledger_->last_sequence(), before);
     v1::CallerId callerid = Get(id);
     EXPECT_EQ(callerid.credit_left(), "18.00");
-    EXPECT_EQ(callerid.held_credit(), "3.00");
+    EXPECT_EQ(callerid.held_credit(), "4.00");
     EXPECT_EQ(callerid.open_reservations(), 1u);
   };
   expect_same_answers("in the same run");

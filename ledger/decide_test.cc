@@ -3,8 +3,10 @@
 #include "ledger/decide.h"
 
 #include <cstdint>
+#include <map>
 #include <optional>
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -14,6 +16,7 @@
 #include "gtest/gtest.h"
 #include "ledger/commands.h"
 #include "projections/projector.h"
+#include "projections/rows.h"
 #include "projections/state.h"
 
 namespace callbackledger {
@@ -82,6 +85,46 @@ Command PolicyCommand(const std::string& extension, uint32_t max) {
   return command;
 }
 
+// The stored projection rows, in maps: written as the committer writes a group's
+// (EmitDelta), and read back as its archive reads what the State does not keep.
+class StoredRows : public RowSink, public RowArchive {
+ public:
+  void Put(Cf cf, std::string_view key, std::string_view value) override {
+    rows_[static_cast<int>(cf)][std::string(key)] = std::string(value);
+  }
+  void Delete(Cf cf, std::string_view key) override {
+    rows_[static_cast<int>(cf)].erase(std::string(key));
+  }
+
+  absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+      std::string_view reservation_id) const override {
+    const std::string* value = Find(Cf::kReservations, reservation_id);
+    if (value == nullptr) return std::nullopt;
+    ReservationState row;
+    if (!row.ParseFromString(*value)) return absl::DataLossError("undecodable reservation");
+    return row;
+  }
+  absl::StatusOr<std::optional<IdempotencyEntry>> FindStoredIdempotency(
+      std::string_view key) const override {
+    const std::string* value = Find(Cf::kIdempotency, key);
+    if (value == nullptr) return std::nullopt;
+    store::v1::IdempotencyRow row;
+    std::optional<IdempotencyEntry> entry;
+    if (row.ParseFromString(*value)) entry = IdempotencyEntry::FromRow(row);
+    if (!entry.has_value()) return absl::DataLossError("undecodable idempotency row");
+    return entry;
+  }
+
+ private:
+  const std::string* Find(Cf cf, std::string_view key) const {
+    const auto& rows = rows_[static_cast<int>(cf)];
+    auto it = rows.find(std::string(key));
+    return it == rows.end() ? nullptr : &it->second;
+  }
+
+  std::map<std::string, std::string> rows_[kProjectionCfCount];
+};
+
 class DecideTest : public ::testing::Test {
  protected:
   DecideTest() {
@@ -92,7 +135,7 @@ class DecideTest : public ::testing::Test {
   // Decides a command in the current group and, when it is accepted, applies its event to
   // the group's Delta as the committer does. Returns the decision.
   absl::StatusOr<Decided> DecideAndApply(const Command& command) {
-    View view(&state_, &delta_);
+    View view = this->view();
     absl::StatusOr<Decided> decided = Decide(view, command, rules_, kNowMicros);
     if (!decided.ok() || decided->replay_sequence != 0) return decided;
     for (v1::Event& event : decided->events) {
@@ -108,13 +151,16 @@ class DecideTest : public ::testing::Test {
     return decided;
   }
 
-  // Ends the group: the Delta is folded into the State.
-  void Commit() { state_.Merge(&delta_); }
+  // Ends the group: its rows are stored and the Delta is folded into the State.
+  void Commit() {
+    EmitDelta(delta_, &stored_);
+    state_.Merge(&delta_);
+  }
 
   // Decides a command that must be refused, and checks that deciding wrote nothing.
   absl::Status DecideRefused(const Command& command) {
     const bool was_empty = delta_.empty();
-    View view(&state_, &delta_);
+    View view = this->view();
     const uint64_t last = view.meta().last_sequence;
     absl::StatusOr<Decided> decided = Decide(view, command, rules_, kNowMicros);
     EXPECT_FALSE(decided.ok());
@@ -123,7 +169,7 @@ class DecideTest : public ::testing::Test {
     return decided.status();
   }
 
-  View view() { return View(&state_, &delta_); }
+  View view() { return View(&state_, nullptr, &delta_, &stored_); }
 
   // The one event an operator command records.
   static const v1::Event& OnlyEvent(const absl::StatusOr<Decided>& decided) {
@@ -136,6 +182,7 @@ class DecideTest : public ::testing::Test {
 
   State state_;
   Delta delta_;
+  StoredRows stored_;
   LedgerRules rules_;
 };
 

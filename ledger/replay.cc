@@ -4,7 +4,6 @@
 #include <map>
 #include <memory>
 #include <optional>
-#include <thread>
 #include <utility>
 
 #include "absl/strings/escaping.h"
@@ -109,31 +108,13 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
 }
 
 void ReserveForStoredRows(Store* store, State* state, size_t most) {
-  // Not the reservations: most stored rows are of closed ones, which stay on disk.
-  state->ReserveForLoad(std::min(EstimatedRows(store, Cf::kCallerIds), most),
-                        std::min(EstimatedRows(store, Cf::kIdempotency), most));
+  // Not the reservations: most stored rows are of closed ones, which stay on disk; nor the
+  // idempotency keys, which stay there all.
+  state->ReserveForLoad(std::min(EstimatedRows(store, Cf::kCallerIds), most));
 }
 
 absl::Status LoadProjections(Store* store, State* state) {
   ReserveForStoredRows(store, state);
-  // The idempotency keys are most of the rows and touch nothing the others do: they load on
-  // a thread of their own.
-  absl::Status idempotency;
-  std::thread idempotency_loader([&] {
-    idempotency = ForEachRow<store::v1::IdempotencyRow>(
-        store, Cf::kIdempotency, "idempotency row", "idempotency keys",
-        [state](const rocksdb::Slice& key, store::v1::IdempotencyRow& row) {
-          std::optional<IdempotencyEntry> entry = IdempotencyEntry::FromRow(row);
-          if (!entry.has_value()) {
-            return absl::DataLossError(
-                absl::StrCat("the idempotency row of key \"", absl::CHexEscape(key.ToString()),
-                             "\" has a fingerprint of ", row.fingerprint().size(),
-                             " bytes, more than ", IdempotencyEntry::kMaxFingerprintBytes));
-          }
-          state->LoadIdempotency(key.ToString(), *entry);
-          return absl::OkStatus();
-        });
-  });
   absl::Status s = ForEachRow<store::v1::CallerIdRow>(
       store, Cf::kCallerIds, "CallerID row", "CallerIDs",
       [state](const rocksdb::Slice&, store::v1::CallerIdRow& row) {
@@ -159,9 +140,7 @@ absl::Status LoadProjections(Store* store, State* state) {
         });
     state->IndexOpenReservations();
   }
-  idempotency_loader.join();
   if (!s.ok()) return s;
-  if (!idempotency.ok()) return idempotency;
   return LoadMetaRow(store, state);
 }
 

@@ -24,8 +24,8 @@ namespace callbackledger {
 absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
                        const std::function<void(uint64_t sequence)>& progress);
 
-// Sizes `state`'s hash maps once for about as many rows as the stored projections hold
-// (RocksDB's estimate, at most `most` each), so that filling it does not rehash them as
+// Sizes `state`'s CallerID table and number index once for about as many CallerIDs as are
+// stored (RocksDB's estimate, at most `most`), so that filling it does not rehash them as
 // they grow.
 void ReserveForStoredRows(Store* store, State* state, size_t most = SIZE_MAX);
 

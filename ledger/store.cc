@@ -57,10 +57,11 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
 // A projection column family as Open and ClearProjections create it.
 rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf) {
   rocksdb::ColumnFamilyOptions options;
-  if (cf == Cf::kReservations) {
-    // Reservations are looked up one by one, for ids mostly not stored (every new
-    // Reserve): a bloom filter in each table file and in the memtable answers most of
-    // those without reading a block or walking the skip list.
+  if (cf == Cf::kReservations || cf == Cf::kIdempotency) {
+    // Reservations and idempotency keys are looked up one by one, for ids mostly not
+    // stored (every new Reserve, every new request_id): a bloom filter in each table file
+    // and in the memtable answers most of those without reading a block or walking the
+    // skip list.
     rocksdb::BlockBasedTableOptions tables;
     tables.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
@@ -215,6 +216,24 @@ absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindStoredReserv
                                             "\" cannot be decoded"));
   }
   return row;
+}
+
+absl::StatusOr<std::optional<IdempotencyEntry>> Store::FindStoredIdempotency(
+    std::string_view key) const {
+  std::string value;
+  rocksdb::Status status =
+      db_->Get(rocksdb::ReadOptions(), projection(Cf::kIdempotency), ToSlice(key), &value);
+  if (status.IsNotFound()) return std::nullopt;
+  if (!status.ok()) return FromRocks(status, "reading an idempotency key");
+  store::v1::IdempotencyRow row;
+  std::optional<IdempotencyEntry> entry;
+  if (row.ParseFromString(value)) entry = IdempotencyEntry::FromRow(row);
+  if (!entry.has_value()) {
+    return absl::DataLossError(absl::StrCat("the idempotency row of key \"",
+                                            absl::CHexEscape(std::string(key)),
+                                            "\" cannot be decoded"));
+  }
+  return entry;
 }
 
 absl::StatusOr<std::vector<v1::Event>> Store::ReadEvents(uint64_t from_sequence, size_t limit) {

@@ -10,9 +10,10 @@
 // Thread-safety: a Store may be used from any thread; RocksDB serializes writes. Only the
 // committer writes after startup.
 //
-// It is also the committer's ReservationArchive: the reservations the State let go of when
-// they closed are read back from their rows (the reservations family has a bloom filter,
-// so that a new reservation_id's lookup seldom reads a block).
+// It is also the committer's RowArchive: the reservations the State let go of when they
+// closed, and the idempotency keys, which the State never keeps, are read back from their
+// rows (those two families have a bloom filter, so that the lookup of a new reservation_id
+// or request_id seldom reads a block).
 #ifndef CALLBACKLEDGER_LEDGER_STORE_H_
 #define CALLBACKLEDGER_LEDGER_STORE_H_
 
@@ -47,7 +48,7 @@ struct StoreOptions {
   rocksdb::Env* env = nullptr;
 };
 
-class Store : public ReservationArchive {
+class Store : public RowArchive {
  public:
   static absl::StatusOr<std::unique_ptr<Store>> Open(const StoreOptions& options);
   ~Store() override;
@@ -92,6 +93,10 @@ class Store : public ReservationArchive {
   // read, DATA_LOSS when it cannot be decoded.
   absl::StatusOr<std::optional<store::v1::ReservationRow>> FindStoredReservation(
       std::string_view reservation_id) const override;
+  // The stored idempotency key; nullopt when there is none. UNAVAILABLE when it cannot be
+  // read, DATA_LOSS when its row cannot be decoded or holds too long a fingerprint.
+  absl::StatusOr<std::optional<IdempotencyEntry>> FindStoredIdempotency(
+      std::string_view key) const override;
 
   // The layout of the data directory (its column families, keys and rows) this build reads
   // and writes, kept under kFormatKey in the config family. Open refuses a directory that

@@ -12,7 +12,9 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
+#include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ledger/scratch_store_test.h"
 #include "ledger/testing/fault_env.h"
@@ -112,6 +114,62 @@ TEST_F(StoreTest, FindStoredReservationReadsTheRowBeforeAndAfterAClear) {
     ASSERT_TRUE(store_->ClearProjections().ok());
     absl::StatusOr<std::optional<store::v1::ReservationRow>> cleared =
         store_->FindStoredReservation("r-1");
+    ASSERT_TRUE(cleared.ok()) << cleared.status();
+    EXPECT_FALSE(cleared->has_value());
+  }
+}
+
+// The committer reads every idempotency key from its row (the in-memory state keeps none):
+// found as stored, not found, and a row that cannot be decoded or holds a fingerprint
+// longer than a keyed hash is DATA_LOSS naming the key. The family keeps its lookup
+// filters when a rebuild creates it again.
+TEST_F(StoreTest, FindStoredIdempotencyReadsTheKeyBeforeAndAfterAClear) {
+  const std::string fingerprint(IdempotencyEntry::kMaxFingerprintBytes, '\xfe');
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "as opened" : "after ClearProjections");
+    store::v1::IdempotencyRow row;
+    row.set_fingerprint(fingerprint);
+    row.set_sequence(41);
+    store::v1::IdempotencyRow too_long = row;
+    too_long.set_fingerprint(fingerprint + "f");
+    rocksdb::ColumnFamilyHandle* family = store_->projection(Cf::kIdempotency);
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(batch.Put(family, "AddCredit/k", row.SerializeAsString()).ok());
+    ASSERT_TRUE(batch.Put(family, "AddCredit/long", too_long.SerializeAsString()).ok());
+    ASSERT_TRUE(batch.Put(family, "AddCredit/bad", "\xff\xff").ok());
+    ASSERT_TRUE(store_->WriteSynced(&batch).ok());
+
+    // From the memtable, then from a table file.
+    for (bool flushed : {false, true}) {
+      if (flushed) {
+        ASSERT_TRUE(store_->db()->Flush(rocksdb::FlushOptions(), family).ok());
+      }
+      absl::StatusOr<std::optional<IdempotencyEntry>> found =
+          store_->FindStoredIdempotency("AddCredit/k");
+      ASSERT_TRUE(found.ok()) << found.status();
+      ASSERT_TRUE(found->has_value());
+      EXPECT_EQ((*found)->fingerprint(), fingerprint);
+      EXPECT_EQ((*found)->sequence(), 41u);
+      absl::StatusOr<std::optional<IdempotencyEntry>> missing =
+          store_->FindStoredIdempotency("AddCredit/other");
+      ASSERT_TRUE(missing.ok()) << missing.status();
+      EXPECT_FALSE(missing->has_value());
+      for (const char* key : {"AddCredit/long", "AddCredit/bad"}) {
+        absl::StatusOr<std::optional<IdempotencyEntry>> bad = store_->FindStoredIdempotency(key);
+        EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss) << key;
+        EXPECT_EQ(bad.status().message(),
+                  absl::StrCat("the idempotency row of key \"", absl::CHexEscape(std::string(key)),
+                               "\" cannot be decoded"));
+      }
+    }
+    rocksdb::ColumnFamilyDescriptor descriptor;
+    ASSERT_TRUE(family->GetDescriptor(&descriptor).ok());
+    EXPECT_TRUE(descriptor.options.memtable_whole_key_filtering);
+    EXPECT_GT(descriptor.options.memtable_prefix_bloom_size_ratio, 0);
+
+    ASSERT_TRUE(store_->ClearProjections().ok());
+    absl::StatusOr<std::optional<IdempotencyEntry>> cleared =
+        store_->FindStoredIdempotency("AddCredit/k");
     ASSERT_TRUE(cleared.ok()) << cleared.status();
     EXPECT_FALSE(cleared->has_value());
   }

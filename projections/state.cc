@@ -69,7 +69,8 @@ void Delta::Clear() {
   reservations_.clear();
   meta_.reset();
   appended_.Clear();
-  archived_.clear();
+  archived_reservations_.clear();
+  archived_idempotency_.clear();
   read_error_ = absl::OkStatus();
 }
 
@@ -114,10 +115,6 @@ const ExtensionState* State::FindExtension(std::string_view extension) const {
   return it == extensions_.end() ? nullptr : &it->second;
 }
 
-const IdempotencyEntry* State::FindIdempotency(std::string_view key) const {
-  return idempotency_.Find(key);
-}
-
 const absl::btree_set<uint64_t>* State::ExtensionIds(std::string_view extension) const {
   auto it = extension_ids_.find(Key(extension));
   return it == extension_ids_.end() ? nullptr : &it->second;
@@ -128,7 +125,6 @@ void State::Clear() {
   numbers_.Clear();
   extensions_.clear();
   extension_ids_.clear();
-  idempotency_.Clear();
   reservations_.clear();
   expiry_.clear();
   open_by_node_.clear();
@@ -208,10 +204,6 @@ void State::SetExtension(std::string_view key, const ExtensionState& state) {
   }
 }
 
-void State::SetIdempotency(std::string key, const IdempotencyEntry& entry) {
-  idempotency_.InsertOrAssign(std::move(key), entry);
-}
-
 void State::SetReservation(ReservationState reservation) {
   if (ClosedForGood(reservation)) return EraseReservation(reservation.reservation_id());
   auto it = reservations_.find(reservation.reservation_id());
@@ -239,16 +231,15 @@ void State::Merge(Delta* delta) {
   for (auto& [key, value] : delta->extensions_) {
     if (value.has_value()) SetExtension(key, *value);
   }
-  for (auto& [key, entry] : delta->idempotency_) SetIdempotency(key, entry);
+  // The keys stay on disk only: the archive finds them once the group is durable.
   for (auto& [id, reservation] : delta->reservations_) SetReservation(std::move(reservation));
   if (delta->meta_.has_value()) meta_ = *delta->meta_;
   delta->Clear();
 }
 
-void State::ReserveForLoad(size_t callerids, size_t idempotency_keys) {
+void State::ReserveForLoad(size_t callerids) {
   callerids_.Reserve(callerids);
   numbers_.Reserve(callerids);
-  idempotency_.Reserve(idempotency_keys);
 }
 
 void State::LoadCallerId(CallerIdState callerid) {
@@ -260,10 +251,6 @@ void State::LoadCallerId(CallerIdState callerid) {
 
 void State::LoadExtension(std::string extension, ExtensionState state) {
   SetExtension(extension, state);
-}
-
-void State::LoadIdempotency(std::string key, const IdempotencyEntry& entry) {
-  SetIdempotency(std::move(key), entry);
 }
 
 const CallerIdState* View::FindCallerId(uint64_t id) const {
@@ -289,7 +276,17 @@ ExtensionState View::GetExtension(std::string_view extension) const {
 
 const IdempotencyEntry* View::FindIdempotency(std::string_view key) const {
   if (const auto* changed = Changed(&Delta::idempotency_, Key(key))) return changed;
-  return state_->FindIdempotency(key);
+  if (archive_ == nullptr || delta_ == nullptr) return nullptr;
+  auto read = delta_->archived_idempotency_.find(Key(key));
+  if (read == delta_->archived_idempotency_.end()) {
+    absl::StatusOr<std::optional<IdempotencyEntry>> stored = archive_->FindStoredIdempotency(key);
+    if (!stored.ok()) {
+      if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
+      return nullptr;
+    }
+    read = delta_->archived_idempotency_.emplace(std::string(key), *stored).first;
+  }
+  return read->second.has_value() ? &*read->second : nullptr;
 }
 
 const MetaState& View::meta() const {
@@ -336,11 +333,7 @@ void View::PutExtension(std::string_view extension, const ExtensionState& state)
 }
 
 void View::PutIdempotency(std::string key, const IdempotencyEntry& entry) {
-  if (direct_ != nullptr) {
-    appended_->AddIdempotency(key, entry);
-    direct_->SetIdempotency(std::move(key), entry);
-    return;
-  }
+  if (direct_ != nullptr) return appended_->AddIdempotency(key, entry);
   delta_->idempotency_.insert_or_assign(std::move(key), entry);
 }
 
@@ -348,15 +341,16 @@ const ReservationState* View::FindReservation(std::string_view reservation_id) c
   if (const auto* changed = Changed(&Delta::reservations_, Key(reservation_id))) return changed;
   if (const ReservationState* kept = state_->FindReservation(reservation_id)) return kept;
   if (archive_ == nullptr || delta_ == nullptr) return nullptr;
-  auto read = delta_->archived_.find(Key(reservation_id));
-  if (read == delta_->archived_.end()) {
+  auto read = delta_->archived_reservations_.find(Key(reservation_id));
+  if (read == delta_->archived_reservations_.end()) {
     absl::StatusOr<std::optional<ReservationState>> stored =
         archive_->FindStoredReservation(reservation_id);
     if (!stored.ok()) {
       if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
       return nullptr;
     }
-    read = delta_->archived_.emplace(std::string(reservation_id), *std::move(stored)).first;
+    read = delta_->archived_reservations_.emplace(std::string(reservation_id), *std::move(stored))
+               .first;
   }
   return read->second.has_value() ? &*read->second : nullptr;
 }

@@ -1,8 +1,9 @@
 // The projections of the event log kept in memory: the CallerID table, the number index,
-// extension policies and counters, license counters, idempotency keys and the reservations
-// not closed for good. The committer decides every command against this state; it reads
-// RocksDB only for a reservation that is not in it (a new reservation_id, mostly answered
-// by a bloom filter, or a repeated call on a closed one).
+// extension policies and counters, license counters and the reservations not closed for
+// good. The committer decides every command against this state; it reads RocksDB only for
+// a reservation that is not in it (a new reservation_id, mostly answered by a bloom filter,
+// or a repeated call on a closed one) and for a request_id (idempotency keys live on disk
+// only: a new one is answered by a bloom filter too).
 //
 // State is the committed view. A Delta holds the changes of the group of commands being
 // decided; a View reads through the Delta to the State and writes only to the Delta.
@@ -157,21 +158,28 @@ using ReservationState = store::v1::ReservationRow;
 
 // Settled and released reservations are closed for good: no later event changes them. The
 // State lets them go (memory would otherwise grow with every call); their stored rows still
-// answer a repeated Reserve, Settle or Release, through a ReservationArchive. Expired and
+// answer a repeated Reserve, Settle or Release, through a RowArchive. Expired and
 // orphaned reservations stay: a late Settle may still come for them.
 inline bool ClosedForGood(const ReservationState& reservation) {
   return reservation.state() == store::v1::ReservationRow::SETTLED ||
          reservation.state() == store::v1::ReservationRow::RELEASED;
 }
 
-// Where a View finds the reservations the State let go of: the stored reservation rows.
-class ReservationArchive {
+// Where a View finds what the State does not keep: the reservations it let go of, and
+// every idempotency key. A key, like a closed reservation, never changes once written, and
+// one is kept for every request ever taken with a request_id: held in memory they would
+// grow with the history, by about 75 MiB a million calls.
+class RowArchive {
  public:
-  virtual ~ReservationArchive() = default;
+  virtual ~RowArchive() = default;
   // The stored row of `reservation_id`; nullopt when none is stored, an error when the
   // storage cannot be read.
   virtual absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
       std::string_view reservation_id) const = 0;
+  // The stored idempotency key `key` (IdempotencyKey); nullopt when none is stored, an
+  // error when the storage cannot be read or the row cannot be decoded.
+  virtual absl::StatusOr<std::optional<IdempotencyEntry>> FindStoredIdempotency(
+      std::string_view key) const = 0;
 };
 
 // The changes of one group. Written through a View; read by State::Merge and EmitDelta.
@@ -189,9 +197,11 @@ struct Delta {
   std::optional<MetaState> meta_;
   AppendedRows appended_;
   // Rows read from the archive while deciding this group (nullopt: none is stored), so that
-  // a reservation is read once a group; a node map, for pointers that stay valid. A closed
-  // reservation never changes, and only this group could store one it did not find.
-  absl::node_hash_map<std::string, std::optional<ReservationState>> archived_;
+  // each is read once a group; node maps, for pointers that stay valid. A closed
+  // reservation or a key never changes, and only this group could store one it did not
+  // find (the pending group's changes are read before the archive).
+  absl::node_hash_map<std::string, std::optional<ReservationState>> archived_reservations_;
+  absl::node_hash_map<std::string, std::optional<IdempotencyEntry>> archived_idempotency_;
   // The first failed archive read since the last TakeReadError.
   absl::Status read_error_;
 };
@@ -207,7 +217,6 @@ class State {
   // The same, by the number index's key (NumberKey).
   std::optional<uint64_t> FindNumberKey(std::string_view key) const;
   const ExtensionState* FindExtension(std::string_view extension) const;
-  const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const { return meta_; }
   // A reservation not closed for good (see ClosedForGood); null for any other.
   const ReservationState* FindReservation(std::string_view reservation_id) const;
@@ -233,14 +242,12 @@ class State {
   // Folds a group's changes in. The caller holds the writers' side of the readers' lock.
   void Merge(Delta* delta);
 
-  // Loading from stored rows at startup (no Delta involved). ReserveForLoad sizes the hash
-  // maps once for about that many rows, so loading does not rehash them as they grow.
-  // LoadIdempotency touches the idempotency keys only, so it may run on a thread of its own
-  // while the other Load calls run on another.
-  void ReserveForLoad(size_t callerids, size_t idempotency_keys);
+  // Loading from stored rows at startup (no Delta involved). ReserveForLoad sizes the
+  // CallerID table and the number index once for about that many CallerIDs, so loading
+  // does not rehash them as they grow.
+  void ReserveForLoad(size_t callerids);
   void LoadCallerId(CallerIdState callerid);
   void LoadExtension(std::string extension, ExtensionState state);
-  void LoadIdempotency(std::string key, const IdempotencyEntry& entry);
   void LoadMeta(const MetaState& meta) { meta_ = meta; }
   // Keeps only a reservation not closed for good.
   void LoadReservation(ReservationState reservation);
@@ -257,7 +264,6 @@ class State {
   DenseStringMap<uint64_t> numbers_;
   absl::flat_hash_map<std::string, ExtensionState> extensions_;
   absl::flat_hash_map<std::string, absl::btree_set<uint64_t>> extension_ids_;
-  DenseStringMap<IdempotencyEntry> idempotency_;
   absl::flat_hash_map<std::string, ReservationState> reservations_;
   absl::btree_set<std::pair<int64_t, std::string>> expiry_;
   absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
@@ -271,7 +277,6 @@ class State {
   void SetNumber(std::string key, std::optional<uint64_t> id);
   void EraseNumber(std::string_view key);
   void SetExtension(std::string_view key, const ExtensionState& state);
-  void SetIdempotency(std::string key, const IdempotencyEntry& entry);
   void SetReservation(ReservationState reservation);  // closed for good: erases it
   void EraseReservation(std::string_view reservation_id);
   void IndexReservation(const ReservationState& reservation, bool add);
@@ -284,13 +289,12 @@ class State {
 // Delta is only read; merging it into the State leaves the own Delta valid on its own,
 // since every entry of a Delta is a whole value, not a change to the value under it.
 //
-// With an archive, a reservation the State let go of is read from it (once a group): see
-// FindReservation.
+// With an archive, a reservation the State let go of, and an idempotency key, are read from
+// it (once a group): see FindReservation and FindIdempotency.
 class View {
  public:
   View(const State* state, Delta* delta) : View(state, nullptr, delta) {}
-  View(const State* state, const Delta* pending, Delta* delta,
-       const ReservationArchive* archive = nullptr)
+  View(const State* state, const Delta* pending, Delta* delta, const RowArchive* archive = nullptr)
       : state_(state),
         pending_(pending),
         delta_(delta),
@@ -306,13 +310,17 @@ class View {
   std::optional<uint64_t> FindNumber(std::string_view extension, std::string_view number) const;
   // The extension's state; a default one for an extension never seen.
   ExtensionState GetExtension(std::string_view extension) const;
+  // The key as this View sees it: written in this group or the pending one, or else stored
+  // in the archive (null for a View without one: a direct View never looks a key up). When
+  // the archive cannot be read it gives null and keeps the error for TakeReadError.
   const IdempotencyEntry* FindIdempotency(std::string_view key) const;
   const MetaState& meta() const;
   // The reservation as this View sees it: changed, in the State, or else stored in the
   // archive. When the archive cannot be read it gives null and keeps the error for
   // TakeReadError: nothing decided on that null may be kept.
   const ReservationState* FindReservation(std::string_view reservation_id) const;
-  // The first archive read that failed since the last call (OK when none did).
+  // The first archive read (of a reservation or a key) that failed since the last call (OK
+  // when none did).
   absl::Status TakeReadError();
   // The committed state, for its indexes; entries must be re-read through the View.
   const State& base() const { return *state_; }
@@ -347,10 +355,10 @@ class View {
   }
 
   const State* state_;
-  const Delta* pending_;                         // may be null
-  Delta* delta_;                                 // null for a direct View
-  const ReservationArchive* archive_ = nullptr;  // may be null
-  State* direct_ = nullptr;                      // the State written to, for a direct View
+  const Delta* pending_;                 // may be null
+  Delta* delta_;                         // null for a direct View
+  const RowArchive* archive_ = nullptr;  // may be null
+  State* direct_ = nullptr;              // the State written to, for a direct View
   AppendedRows* appended_;
 };
 

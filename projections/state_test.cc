@@ -228,7 +228,9 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
     ASSERT_NE(state->FindExtension("100"), nullptr);
     EXPECT_EQ(state->FindExtension("100")->max_active_callerids, 5u);
     EXPECT_EQ(state->FindExtension("100")->active_callerids, 1u);
-    EXPECT_NE(state->FindIdempotency("AddCredit/k1"), nullptr);
+    Delta none;
+    EXPECT_EQ(View(state, &none).FindIdempotency("AddCredit/k1"), nullptr)
+        << "keys stay on disk only";
     EXPECT_EQ(state->FindReservation("r-1"), nullptr) << "settled: let go";
     ASSERT_NE(state->FindReservation("r-3"), nullptr) << "expired: kept for a late Settle";
     EXPECT_EQ(state->FindReservation("r-3")->state(), store::v1::ReservationRow::EXPIRED);
@@ -287,8 +289,8 @@ TEST(AppendedRowsTest, ListsKeysInOrderAndStartsAfreshAfterClear) {
                          {NumberKey("200", "+22"), std::nullopt}, {NumberKey("300", "+333"), 9}}));
 }
 
-// An archive over a map, counting its reads; `failure` makes every read fail.
-class MapArchive : public ReservationArchive {
+// An archive over maps, counting its reads; `failure` makes every read fail.
+class MapArchive : public RowArchive {
  public:
   absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
       std::string_view reservation_id) const override {
@@ -299,9 +301,20 @@ class MapArchive : public ReservationArchive {
     return it->second;
   }
 
+  absl::StatusOr<std::optional<IdempotencyEntry>> FindStoredIdempotency(
+      std::string_view key) const override {
+    ++key_reads;
+    if (!failure.ok()) return failure;
+    auto it = keys.find(std::string(key));
+    if (it == keys.end()) return std::nullopt;
+    return it->second;
+  }
+
   std::map<std::string, ReservationState> rows;
+  std::map<std::string, IdempotencyEntry> keys;
   absl::Status failure;
   mutable int reads = 0;
+  mutable int key_reads = 0;
 };
 
 ReservationState Closed(const std::string& id, store::v1::ReservationRow::State state) {
@@ -443,6 +456,50 @@ TEST(ClosedReservationsTest, AFailedArchiveReadIsKeptForTheDeciderAndNotRemember
   archive.failure = absl::OkStatus();
   ASSERT_NE(view.FindReservation("r-done"), nullptr) << "a failed read is read again";
   EXPECT_TRUE(view.TakeReadError().ok());
+}
+
+// Idempotency keys live on disk only: a View finds one written by its own group or the
+// pending one without reading, a stored one in the archive once a group, and the State
+// keeps none after a merge.
+TEST(IdempotencyKeysTest, AViewReadsThemFromTheArchiveOnceAGroupAndTheStateKeepsNone) {
+  State state;
+  Delta pending;
+  Delta own;
+  MapArchive archive;
+  archive.keys.emplace("Extend/stored", IdempotencyEntry("fp-stored", 3));
+  View(&state, &pending).PutIdempotency("Extend/pending", IdempotencyEntry("fp-pending", 8));
+
+  View view(&state, &pending, &own, &archive);
+  const IdempotencyEntry* from_pending = view.FindIdempotency("Extend/pending");
+  ASSERT_NE(from_pending, nullptr);
+  EXPECT_EQ(from_pending->sequence(), 8u);
+  EXPECT_EQ(archive.key_reads, 0) << "the pending group has it";
+  const IdempotencyEntry* stored = view.FindIdempotency("Extend/stored");
+  ASSERT_NE(stored, nullptr);
+  EXPECT_EQ(stored->fingerprint(), "fp-stored");
+  EXPECT_EQ(view.FindIdempotency("Extend/stored"), stored);
+  EXPECT_EQ(view.FindIdempotency("Extend/new"), nullptr);
+  EXPECT_EQ(view.FindIdempotency("Extend/new"), nullptr);
+  EXPECT_EQ(archive.key_reads, 2) << "each key is read once a group, found or not";
+  EXPECT_EQ(archive.reads, 0) << "no reservation was asked for";
+  EXPECT_TRUE(view.TakeReadError().ok());
+
+  // The group's own new key is read from the Delta, not from what was not found.
+  view.PutIdempotency("Extend/new", IdempotencyEntry("fp-new", 9));
+  ASSERT_NE(view.FindIdempotency("Extend/new"), nullptr);
+  EXPECT_EQ(view.FindIdempotency("Extend/new")->sequence(), 9u);
+
+  archive.failure = absl::UnavailableError("disk gone");
+  EXPECT_EQ(view.FindIdempotency("Extend/other"), nullptr);
+  EXPECT_EQ(view.TakeReadError().code(), absl::StatusCode::kUnavailable);
+  archive.failure = absl::OkStatus();
+
+  state.Merge(&pending);
+  state.Merge(&own);
+  Delta next;
+  EXPECT_EQ(View(&state, &next).FindIdempotency("Extend/pending"), nullptr)
+      << "merged keys stay on disk only";
+  EXPECT_EQ(View(&state, &next).FindIdempotency("Extend/new"), nullptr);
 }
 
 }  // namespace
