@@ -96,7 +96,7 @@ class StoredRows : public RowSink, public RowArchive {
     rows_[static_cast<int>(cf)].erase(std::string(key));
   }
 
-  absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+  absl::StatusOr<std::optional<ReservationState>> FindClosedReservation(
       std::string_view reservation_id) const override {
     const std::string* value = Find(Cf::kReservations, reservation_id);
     if (value == nullptr) return std::nullopt;

@@ -16,21 +16,19 @@ namespace {
 constexpr char kCurrencyKey[] = "currency";
 constexpr char kSecretKey[] = "secret_key";
 
-// Binds a new data directory to its format, currency and secret key, or checks an
-// existing one (Store::Open has checked its format).
+// Binds a new data directory to its currency and secret key, or checks an existing one.
+// (Store::Open has checked its format; LoadOrRebuild marks it.)
 absl::StatusOr<std::string> BindConfig(Store* store, const LedgerOptions& options) {
   std::optional<std::string> currency = store->GetConfig(kCurrencyKey);
   std::optional<std::string> secret = store->GetConfig(kSecretKey);
-  const bool has_format = store->GetConfig(Store::kFormatKey).has_value();
   if (currency.has_value() && *currency != options.currency) {
     return absl::FailedPreconditionError(
         absl::StrCat("the data directory ", options.data_dir, " keeps its money in ", *currency,
                      ", not ", options.currency, ": start with --currency=", *currency));
   }
-  if (currency.has_value() && secret.has_value() && has_format) return *secret;
+  if (currency.has_value() && secret.has_value()) return *secret;
   rocksdb::WriteBatch batch;
   std::string key = secret.has_value() ? *secret : Secrets::NewKey();
-  batch.Put(store->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
   batch.Put(store->config(), kCurrencyKey, options.currency).PermitUncheckedError();
   batch.Put(store->config(), kSecretKey, key).PermitUncheckedError();
   if (absl::Status s = store->WriteSynced(&batch); !s.ok()) return s;
@@ -98,7 +96,18 @@ absl::Status Ledger::Load() {
 absl::Status Ledger::LoadOrRebuild() {
   absl::StatusOr<uint64_t> last = store_->LastSequence();
   if (!last.ok()) return last.status();
-  if (!options_.rebuild_projections) {
+  // The projections of an older format are made again from the log (which every format
+  // shares), and only then is the directory marked with this format: a crash before that
+  // leaves it in the old one, rebuilt again at the next start. A new directory is marked
+  // the same way, after a rebuild of nothing.
+  const std::string format = store_->format();
+  const bool upgrade = format != Store::kFormat;
+  if (upgrade && *last > 0) {
+    std::fprintf(stderr,
+                 "the data directory is in format %s: rebuilding its projections in format %s\n",
+                 format.c_str(), Store::kFormat);
+  }
+  if (!options_.rebuild_projections && !upgrade) {
     if (absl::Status s = LoadProjections(store_.get(), &state_); !s.ok()) return s;
     if (state_.meta().last_sequence == *last) return absl::OkStatus();
     // Projections are written in the same batch as their events, so this means rows
@@ -115,6 +124,11 @@ absl::Status Ledger::LoadOrRebuild() {
   if (absl::Status s = RebuildProjections(store_.get(), &state_, progress); !s.ok()) return s;
   if (state_.meta().last_sequence != *last) {
     return absl::DataLossError("the rebuilt projections do not reach the end of the log");
+  }
+  if (upgrade) {
+    rocksdb::WriteBatch batch;
+    batch.Put(store_->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
+    if (absl::Status s = store_->WriteSynced(&batch); !s.ok()) return s;
   }
   progress(total);
   return absl::OkStatus();

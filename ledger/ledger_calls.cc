@@ -436,7 +436,7 @@ std::optional<ReservationState> Ledger::CurrentReservation(
     if (const ReservationState* kept = state_.FindReservation(reservation_id)) return *kept;
   }
   absl::StatusOr<std::optional<ReservationState>> stored =
-      store_->FindStoredReservation(reservation_id);
+      store_->FindClosedReservation(reservation_id);
   if (!stored.ok()) return std::nullopt;
   return *std::move(stored);
 }

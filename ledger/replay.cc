@@ -146,6 +146,12 @@ absl::Status LoadProjections(Store* store, State* state) {
 
 absl::StatusOr<VerifyReport> VerifyProjections(
     Store* store, size_t max_samples, const std::function<void(uint64_t sequence)>& progress) {
+  if (std::string format = store->format(); format != Store::kFormat) {
+    return absl::FailedPreconditionError(
+        absl::StrCat("the data directory is in format ", format, ", whose projections this ",
+                     "build does not check: start ledgerd once, which rebuilds them in format ",
+                     Store::kFormat));
+  }
   State replayed;
   MapSink expected;
   VerifyReport report;

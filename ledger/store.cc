@@ -57,11 +57,11 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
 // A projection column family as Open and ClearProjections create it.
 rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf) {
   rocksdb::ColumnFamilyOptions options;
-  if (cf == Cf::kReservations || cf == Cf::kIdempotency) {
-    // Reservations and idempotency keys are looked up one by one, for ids mostly not
-    // stored (every new Reserve, every new request_id): a bloom filter in each table file
-    // and in the memtable answers most of those without reading a block or walking the
-    // skip list.
+  if (cf == Cf::kClosedReservations || cf == Cf::kIdempotency) {
+    // Closed reservations and idempotency keys are looked up one by one, for ids mostly
+    // not stored (every new Reserve, every new request_id): a bloom filter in each table
+    // file and in the memtable answers most of those without reading a block or walking
+    // the skip list.
     rocksdb::BlockBasedTableOptions tables;
     tables.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
     options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
@@ -124,15 +124,17 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   for (rocksdb::ColumnFamilyHandle*& handle : store->handles_) {
     if (handle == nullptr) handle = store->default_handle();
   }
-  std::optional<std::string> format = store->GetConfig(kFormatKey);
-  if (format.has_value() && *format != kFormat) {
+  std::string format = store->format();
+  if (format != kFormat && format != kOldFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
-        "the data directory ", options.path, " is in format \"", absl::CHexEscape(*format),
-        "\", which this ledgerd does not know (it reads format ", kFormat,
+        "the data directory ", options.path, " is in format \"", absl::CHexEscape(format),
+        "\", which this ledgerd does not know (it reads formats ", kOldFormat, " and ", kFormat,
         "): a newer ledgerd wrote it; run that one"));
   }
   return store;
 }
+
+std::string Store::format() { return GetConfig(kFormatKey).value_or(kOldFormat); }
 
 Store::~Store() {
   if (db_ == nullptr) return;
@@ -202,10 +204,10 @@ absl::StatusOr<v1::Event> Store::ReadEvent(uint64_t sequence) {
   return event;
 }
 
-absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindStoredReservation(
+absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindClosedReservation(
     std::string_view reservation_id) const {
   std::string value;
-  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), projection(Cf::kReservations),
+  rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), projection(Cf::kClosedReservations),
                                     ToSlice(reservation_id), &value);
   if (status.IsNotFound()) return std::nullopt;
   if (!status.ok()) return FromRocks(status, "reading a reservation row");

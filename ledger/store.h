@@ -5,15 +5,16 @@
 // Column families:
 //   events       key: big-endian sequence (from 1), value: v1::Event
 //   config       "format" (kFormat), "currency", "secret_key"
-//   callerids, numbers, extensions, recharges, idempotency, meta: see projections/rows.h
+//   callerids, numbers, extensions, recharges, idempotency, meta, reservations, calls,
+//   closed_reservations: see projections/rows.h
 //
 // Thread-safety: a Store may be used from any thread; RocksDB serializes writes. Only the
 // committer writes after startup.
 //
 // It is also the committer's RowArchive: the reservations the State let go of when they
 // closed, and the idempotency keys, which the State never keeps, are read back from their
-// rows (those two families have a bloom filter, so that the lookup of a new reservation_id
-// or request_id seldom reads a block).
+// rows (closed_reservations and idempotency have a bloom filter, so that the lookup of a
+// new reservation_id or request_id seldom reads a block).
 #ifndef CALLBACKLEDGER_LEDGER_STORE_H_
 #define CALLBACKLEDGER_LEDGER_STORE_H_
 
@@ -89,9 +90,10 @@ class Store : public RowArchive {
 
   std::optional<std::string> GetConfig(const std::string& key);
 
-  // The stored reservation row; nullopt when there is none. UNAVAILABLE when it cannot be
-  // read, DATA_LOSS when it cannot be decoded.
-  absl::StatusOr<std::optional<store::v1::ReservationRow>> FindStoredReservation(
+  // The row of a reservation closed for good, from the closed_reservations family; nullopt
+  // when there is none. UNAVAILABLE when it cannot be read, DATA_LOSS when it cannot be
+  // decoded.
+  absl::StatusOr<std::optional<store::v1::ReservationRow>> FindClosedReservation(
       std::string_view reservation_id) const override;
   // The stored idempotency key; nullopt when there is none. UNAVAILABLE when it cannot be
   // read, DATA_LOSS when its row cannot be decoded or holds too long a fingerprint.
@@ -100,9 +102,15 @@ class Store : public RowArchive {
 
   // The layout of the data directory (its column families, keys and rows) this build reads
   // and writes, kept under kFormatKey in the config family. Open refuses a directory that
-  // says another; one that says none (made before the key existed) is format 1.
+  // says a format it does not know; one that says none (made before the key existed) is
+  // format 1. Format 1 kept closed reservations in the reservations family; its log is the
+  // same, so Ledger::Open rebuilds the projections of a format 1 directory and then marks
+  // it format 2 (kFormat).
   static constexpr char kFormatKey[] = "format";
-  static constexpr char kFormat[] = "1";
+  static constexpr char kFormat[] = "2";
+  static constexpr char kOldFormat[] = "1";
+  // The format the directory says (kOldFormat when it says none).
+  std::string format();
 
   // Empties every projection column family (for a rebuild) by dropping it and creating it
   // again, the meta family first; durable when it returns.

@@ -69,10 +69,10 @@ TEST_F(StoreTest, ClearProjectionsEmptiesEveryProjectionAndKeepsTheLog) {
   EXPECT_TRUE(Keys(store_->projection(Cf::kCallerIds)).empty());
 }
 
-// The committer reads a reservation the in-memory state let go of from its row: found,
-// not found, and a row that cannot be decoded is DATA_LOSS naming it. The reservations
-// family keeps its lookup filters when a rebuild creates it again.
-TEST_F(StoreTest, FindStoredReservationReadsTheRowBeforeAndAfterAClear) {
+// The committer reads a reservation the in-memory state let go of from its row in
+// closed_reservations: found, not found, and a row that cannot be decoded is DATA_LOSS
+// naming it. The family keeps its lookup filters when a rebuild creates it again.
+TEST_F(StoreTest, FindClosedReservationReadsTheRowBeforeAndAfterAClear) {
   for (int round = 0; round < 2; ++round) {
     SCOPED_TRACE(round == 0 ? "as opened" : "after ClearProjections");
     store::v1::ReservationRow row;
@@ -81,39 +81,41 @@ TEST_F(StoreTest, FindStoredReservationReadsTheRowBeforeAndAfterAClear) {
     row.set_held_micros(5000000);
     rocksdb::WriteBatch batch;
     ASSERT_TRUE(
-        batch.Put(store_->projection(Cf::kReservations), "r-1", row.SerializeAsString()).ok());
-    ASSERT_TRUE(batch.Put(store_->projection(Cf::kReservations), "bad", "\xff\xff").ok());
+        batch.Put(store_->projection(Cf::kClosedReservations), "r-1", row.SerializeAsString())
+            .ok());
+    ASSERT_TRUE(batch.Put(store_->projection(Cf::kClosedReservations), "bad", "\xff\xff").ok());
     ASSERT_TRUE(store_->WriteSynced(&batch).ok());
 
     // From the memtable, then from a table file.
     for (bool flushed : {false, true}) {
       if (flushed) {
-        ASSERT_TRUE(store_->db()
-                        ->Flush(rocksdb::FlushOptions(), store_->projection(Cf::kReservations))
-                        .ok());
+        ASSERT_TRUE(
+            store_->db()
+                ->Flush(rocksdb::FlushOptions(), store_->projection(Cf::kClosedReservations))
+                .ok());
       }
       absl::StatusOr<std::optional<store::v1::ReservationRow>> found =
-          store_->FindStoredReservation("r-1");
+          store_->FindClosedReservation("r-1");
       ASSERT_TRUE(found.ok()) << found.status();
       ASSERT_TRUE(found->has_value());
       EXPECT_EQ((*found)->SerializeAsString(), row.SerializeAsString());
       absl::StatusOr<std::optional<store::v1::ReservationRow>> missing =
-          store_->FindStoredReservation("r-2");
+          store_->FindClosedReservation("r-2");
       ASSERT_TRUE(missing.ok()) << missing.status();
       EXPECT_FALSE(missing->has_value());
       absl::StatusOr<std::optional<store::v1::ReservationRow>> bad =
-          store_->FindStoredReservation("bad");
+          store_->FindClosedReservation("bad");
       EXPECT_EQ(bad.status().code(), absl::StatusCode::kDataLoss);
       EXPECT_TRUE(absl::StrContains(bad.status().message(), "\"bad\"")) << bad.status();
     }
     rocksdb::ColumnFamilyDescriptor descriptor;
-    ASSERT_TRUE(store_->projection(Cf::kReservations)->GetDescriptor(&descriptor).ok());
+    ASSERT_TRUE(store_->projection(Cf::kClosedReservations)->GetDescriptor(&descriptor).ok());
     EXPECT_TRUE(descriptor.options.memtable_whole_key_filtering);
     EXPECT_GT(descriptor.options.memtable_prefix_bloom_size_ratio, 0);
 
     ASSERT_TRUE(store_->ClearProjections().ok());
     absl::StatusOr<std::optional<store::v1::ReservationRow>> cleared =
-        store_->FindStoredReservation("r-1");
+        store_->FindClosedReservation("r-1");
     ASSERT_TRUE(cleared.ok()) << cleared.status();
     EXPECT_FALSE(cleared->has_value());
   }

@@ -25,6 +25,8 @@ const char* CfName(Cf cf) {
       return "reservations";
     case Cf::kCalls:
       return "calls";
+    case Cf::kClosedReservations:
+      return "closed_reservations";
   }
   return "unknown";
 }
@@ -205,7 +207,14 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
     sink->Put(Cf::kIdempotency, key, value);
   }
   for (const auto& [id, reservation] : delta.reservations_) {
-    sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
+    if (ClosedForGood(reservation)) {
+      // It moves: a start reads the reservations family whole, so that family keeps only
+      // those still open, expired or orphaned, however long the history.
+      sink->Delete(Cf::kReservations, id);
+      sink->Put(Cf::kClosedReservations, id, reservation.SerializeAsString());
+    } else {
+      sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
+    }
   }
   if (delta.meta_.has_value()) {
     sink->Put(Cf::kMeta, kMetaKey, ToRow(*delta.meta_).SerializeAsString());
@@ -249,7 +258,7 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
   }
   for (const auto& reservation : appended.reservations) {
     reservation.SerializeToString(&value);
-    sink->Put(Cf::kReservations, reservation.reservation_id(), value);
+    sink->Put(Cf::kClosedReservations, reservation.reservation_id(), value);
   }
   store::v1::IdempotencyRow row;
   appended.ForEachIdempotency([&](std::string_view key, const IdempotencyEntry& entry) {

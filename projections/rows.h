@@ -21,10 +21,11 @@ enum class Cf {
   kRecharges,
   kIdempotency,
   kMeta,
-  kReservations,
-  kCalls
+  kReservations,  // those not closed for good: open, expired, orphaned
+  kCalls,
+  kClosedReservations,  // settled and released: only ever read one by one
 };
-inline constexpr int kProjectionCfCount = 8;
+inline constexpr int kProjectionCfCount = 9;
 const char* CfName(Cf cf);
 
 inline constexpr std::string_view kMetaKey = "state";

@@ -344,7 +344,7 @@ const ReservationState* View::FindReservation(std::string_view reservation_id) c
   auto read = delta_->archived_reservations_.find(Key(reservation_id));
   if (read == delta_->archived_reservations_.end()) {
     absl::StatusOr<std::optional<ReservationState>> stored =
-        archive_->FindStoredReservation(reservation_id);
+        archive_->FindClosedReservation(reservation_id);
     if (!stored.ok()) {
       if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
       return nullptr;

@@ -172,9 +172,10 @@ inline bool ClosedForGood(const ReservationState& reservation) {
 class RowArchive {
  public:
   virtual ~RowArchive() = default;
-  // The stored row of `reservation_id`; nullopt when none is stored, an error when the
-  // storage cannot be read.
-  virtual absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+  // The stored row of `reservation_id` if it is closed for good; nullopt when none is
+  // stored, an error when the storage cannot be read. (Those not closed for good are all in
+  // the State.)
+  virtual absl::StatusOr<std::optional<ReservationState>> FindClosedReservation(
       std::string_view reservation_id) const = 0;
   // The stored idempotency key `key` (IdempotencyKey); nullopt when none is stored, an
   // error when the storage cannot be read or the row cannot be decoded.

@@ -292,7 +292,7 @@ TEST(AppendedRowsTest, ListsKeysInOrderAndStartsAfreshAfterClear) {
 // An archive over maps, counting its reads; `failure` makes every read fail.
 class MapArchive : public RowArchive {
  public:
-  absl::StatusOr<std::optional<ReservationState>> FindStoredReservation(
+  absl::StatusOr<std::optional<ReservationState>> FindClosedReservation(
       std::string_view reservation_id) const override {
     ++reads;
     if (!failure.ok()) return failure;
