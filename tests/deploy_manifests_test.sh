@@ -100,6 +100,10 @@ if tls:
     for name in ("LEDGERD_TLS_CERT", "LEDGERD_TLS_KEY", "LEDGERD_TLS_CLIENT_CA",
                  "LEDGERD_ACCESS_FILE"):
         assert on_a_secret(env[name]), f"{name} is not on a mounted Secret"
+# A start may rebuild the projections from the log; a restart would begin it again.
+startup = container["startupProbe"]
+assert startup["periodSeconds"] * startup["failureThreshold"] >= 3600, \
+    "the startup probe must allow an hour for a rebuild"
 for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
     spec = container[probe]
     if not tls:
