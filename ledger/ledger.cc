@@ -52,9 +52,13 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   if (options.max_wal_mib == 0 || options.max_wal_mib > 65536) {
     return absl::InvalidArgumentError("max_wal_mib must be between 1 and 65536");
   }
+  if (options.block_cache_mib == 0 || options.block_cache_mib > 65536) {
+    return absl::InvalidArgumentError("block_cache_mib must be between 1 and 65536");
+  }
   StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.max_wal_bytes = uint64_t{options.max_wal_mib} << 20;
+  store_options.block_cache_bytes = uint64_t{options.block_cache_mib} << 20;
   store_options.env = options.env;
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
   if (!store.ok()) return store.status();

@@ -57,6 +57,9 @@ struct LedgerOptions {
   // The write-ahead log kept before the oldest file's column families are flushed, in MiB
   // (1-65536): about the most a start after a crash replays (StoreOptions::max_wal_bytes).
   uint32_t max_wal_mib = 64;
+  // The block cache every column family shares, MiB (1-65536): blocks read, and the index
+  // and filter blocks of the table files (StoreOptions::block_cache_bytes).
+  uint32_t block_cache_mib = 128;
   // Told how far a rebuild got (events replayed, events in the log) every few thousand
   // events, and once more with replayed == total when the rebuilt rows are on disk (the
   // replay itself ends earlier); may be empty.
@@ -126,6 +129,8 @@ class Ledger {
   uint64_t last_sequence() const;
   // The write-ahead log a start after a crash would replay, in bytes (Store).
   uint64_t write_ahead_log_bytes() const { return store_->WriteAheadLogBytes(); }
+  // What the store holds in memory (Store::Memory).
+  Store::MemoryUsage storage_memory() const { return store_->Memory(); }
   // Reservations open now (held, not yet settled, released or expired).
   size_t open_reservations() const;
   const LedgerOptions& options() const { return options_; }

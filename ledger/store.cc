@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "ledger/sync.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
@@ -54,21 +55,35 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
   return status;
 }
 
-// A projection column family as Open and ClearProjections create it.
-rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf) {
+// A column family's options. The table files of every family share the store's block cache,
+// and their index and filter blocks live in it too (those of level 0 pinned there), so what
+// RocksDB holds for them is bounded by the cache instead of growing with the data on disk.
+// Families looked up one by one for keys mostly absent get bloom filters.
+rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
+                                           bool lookups) {
   rocksdb::ColumnFamilyOptions options;
-  if (cf == Cf::kClosedReservations || cf == Cf::kIdempotency) {
+  rocksdb::BlockBasedTableOptions tables;
+  tables.block_cache = cache;
+  tables.cache_index_and_filter_blocks = true;
+  tables.pin_l0_filter_and_index_blocks_in_cache = true;
+  if (lookups) {
     // Closed reservations and idempotency keys are looked up one by one, for ids mostly
     // not stored (every new Reserve, every new request_id): a bloom filter in each table
     // file and in the memtable answers most of those without reading a block or walking
     // the skip list.
-    rocksdb::BlockBasedTableOptions tables;
     tables.filter_policy.reset(rocksdb::NewBloomFilterPolicy(10));
-    options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
     options.memtable_prefix_bloom_size_ratio = 0.05;
     options.memtable_whole_key_filtering = true;
   }
-  return rocksdb::ColumnFamilyDescriptor(CfName(cf), options);
+  options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
+  return options;
+}
+
+// A projection column family as Open and ClearProjections create it.
+rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf,
+                                                     const std::shared_ptr<rocksdb::Cache>& cache) {
+  const bool lookups = cf == Cf::kClosedReservations || cf == Cf::kIdempotency;
+  return rocksdb::ColumnFamilyDescriptor(CfName(cf), FamilyOptions(cache, lookups));
 }
 
 }  // namespace
@@ -97,17 +112,18 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   db_options.avoid_flush_during_shutdown = true;
   if (options.env != nullptr) db_options.env = options.env;
 
-  rocksdb::ColumnFamilyOptions cf_options;
+  std::unique_ptr<Store> store(new Store());
+  store->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
+  const rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(store->block_cache_, false);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {
       {rocksdb::kDefaultColumnFamilyName, cf_options},
       {"events", cf_options},
       {"config", cf_options},
   };
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    descriptors.push_back(ProjectionDescriptor(static_cast<Cf>(i)));
+    descriptors.push_back(ProjectionDescriptor(static_cast<Cf>(i), store->block_cache_));
   }
 
-  std::unique_ptr<Store> store(new Store());
   rocksdb::DB* db = nullptr;
   rocksdb::Status status;
   if (options.read_only) {
@@ -165,6 +181,19 @@ uint64_t Store::WriteAheadLogBytes() {
     if (file->Type() == rocksdb::kAliveLogFile) bytes += file->SizeFileBytes();
   }
   return bytes;
+}
+
+Store::MemoryUsage Store::Memory() {
+  auto sum = [this](const std::string& property) {
+    uint64_t value = 0;
+    return db_->GetAggregatedIntProperty(property, &value) ? value : 0;
+  };
+  MemoryUsage usage;
+  usage.memtables = sum(rocksdb::DB::Properties::kCurSizeAllMemTables);
+  usage.table_readers = sum(rocksdb::DB::Properties::kEstimateTableReadersMem);
+  // One cache for every family: its usage once, not summed over the families.
+  usage.block_cache = block_cache_->GetUsage();
+  return usage;
 }
 
 absl::Status Store::FlushProjections() {
@@ -391,7 +420,7 @@ absl::Status Store::ClearProjections() {
   std::vector<rocksdb::ColumnFamilyHandle*> others;
   std::vector<rocksdb::ColumnFamilyDescriptor> families;
   for (int i = 0; i < kProjectionCfCount; ++i) {
-    families.push_back(ProjectionDescriptor(static_cast<Cf>(i)));
+    families.push_back(ProjectionDescriptor(static_cast<Cf>(i), block_cache_));
     if (static_cast<Cf>(i) != Cf::kMeta) others.push_back(projection(static_cast<Cf>(i)));
   }
   rocksdb::Status status = db_->DropColumnFamily(projection(Cf::kMeta));

@@ -45,6 +45,9 @@ struct StoreOptions {
   // crash replays at most about this much. Without a bound, a column family written
   // rarely keeps every log file since its last flush alive: 425 MB after a minute of load.
   uint64_t max_wal_bytes = uint64_t{64} << 20;
+  // The block cache every column family shares, for data blocks read and for the index and
+  // filter blocks of the table files, which would otherwise all stay in memory.
+  uint64_t block_cache_bytes = uint64_t{128} << 20;
   // For tests that inject storage faults; null means the default Env.
   rocksdb::Env* env = nullptr;
 };
@@ -74,6 +77,14 @@ class Store : public RowArchive {
   absl::Status FlushAll();
   // The bytes of the live write-ahead log files: what a start after a crash would replay.
   uint64_t WriteAheadLogBytes();
+  // What RocksDB holds in memory, in bytes, over every column family (RocksDB's own
+  // figures; 0 for one it cannot give).
+  struct MemoryUsage {
+    uint64_t memtables = 0;      // written rows not yet flushed to table files
+    uint64_t table_readers = 0;  // what the open table files hold outside the block cache
+    uint64_t block_cache = 0;    // blocks read, and index and filter blocks
+  };
+  MemoryUsage Memory();
 
   // The event with this sequence number; NOT_FOUND when there is none.
   absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);
@@ -123,6 +134,7 @@ class Store : public RowArchive {
   // was cut short): it holds no rows.
   rocksdb::ColumnFamilyHandle* default_handle() { return db_->DefaultColumnFamily(); }
   absl::Status Flush(const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const char* what);
+  std::shared_ptr<rocksdb::Cache> block_cache_;  // outlives db_
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

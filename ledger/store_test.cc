@@ -19,7 +19,9 @@
 #include "ledger/scratch_store_test.h"
 #include "ledger/testing/fault_env.h"
 #include "ledger/testing/write_ahead_log.h"
+#include "rocksdb/cache.h"
 #include "rocksdb/env.h"
+#include "rocksdb/table.h"
 
 namespace callbackledger {
 namespace {
@@ -174,6 +176,46 @@ TEST_F(StoreTest, FindStoredIdempotencyReadsTheKeyBeforeAndAfterAClear) {
         store_->FindStoredIdempotency("AddCredit/k");
     ASSERT_TRUE(cleared.ok()) << cleared.status();
     EXPECT_FALSE(cleared->has_value());
+  }
+}
+
+// Every column family's table files share one block cache, which holds their index and
+// filter blocks as well, so what RocksDB keeps for them is bounded; a rebuild creates the
+// projection families again with the same. The cache's usage is what Memory() reports.
+TEST_F(StoreTest, EveryFamilySharesOneBlockCacheThatHoldsIndexAndFilterBlocks) {
+  for (int round = 0; round < 2; ++round) {
+    SCOPED_TRACE(round == 0 ? "as opened" : "after ClearProjections");
+    std::vector<rocksdb::ColumnFamilyHandle*> families = {store_->events(), store_->config()};
+    for (int i = 0; i < kProjectionCfCount; ++i) {
+      families.push_back(store_->projection(static_cast<Cf>(i)));
+    }
+    rocksdb::Cache* shared = nullptr;
+    for (rocksdb::ColumnFamilyHandle* family : families) {
+      rocksdb::ColumnFamilyDescriptor descriptor;
+      ASSERT_TRUE(family->GetDescriptor(&descriptor).ok());
+      const auto* tables =
+          descriptor.options.table_factory->GetOptions<rocksdb::BlockBasedTableOptions>();
+      ASSERT_NE(tables, nullptr) << descriptor.name;
+      ASSERT_NE(tables->block_cache, nullptr) << descriptor.name;
+      if (shared == nullptr) shared = tables->block_cache.get();
+      EXPECT_EQ(tables->block_cache.get(), shared) << descriptor.name;
+      EXPECT_TRUE(tables->cache_index_and_filter_blocks) << descriptor.name;
+      const bool lookups =
+          descriptor.name == "closed_reservations" || descriptor.name == "idempotency";
+      EXPECT_EQ(tables->filter_policy != nullptr, lookups) << descriptor.name;
+    }
+    EXPECT_EQ(shared->GetCapacity(), StoreOptions().block_cache_bytes);
+
+    // A row written, flushed and read back: its table's blocks are in the cache.
+    Put(store_->projection(Cf::kCallerIds), "k");
+    ASSERT_TRUE(store_->FlushProjections().ok());
+    std::string value;
+    ASSERT_TRUE(store_->db()
+                    ->Get(rocksdb::ReadOptions(), store_->projection(Cf::kCallerIds), "k", &value)
+                    .ok());
+    EXPECT_GT(store_->Memory().block_cache, 0u);
+    EXPECT_EQ(store_->Memory().block_cache, shared->GetUsage());
+    ASSERT_TRUE(store_->ClearProjections().ok());
   }
 }
 

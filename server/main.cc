@@ -59,6 +59,9 @@ ABSL_FLAG(bool, commit_when_idle, true,
 ABSL_FLAG(uint32_t, max_wal_mib, 64,
           "write-ahead log (MiB, 1-65536) kept before the column families holding its oldest "
           "file are flushed: about the most a start after a crash replays");
+ABSL_FLAG(uint32_t, block_cache_mib, 128,
+          "block cache (MiB, 1-65536) all column families share, for blocks read and for the "
+          "index and filter blocks of the table files");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -99,6 +102,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "committer_threads",
                                       "commit_when_idle",
                                       "max_wal_mib",
+                                      "block_cache_mib",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -287,6 +291,11 @@ int Run() {
     LogError(absl::StrCat("--max_wal_mib: must be between 1 and 65536, not ", max_wal_mib));
     return 2;
   }
+  const uint32_t block_cache_mib = absl::GetFlag(FLAGS_block_cache_mib);
+  if (block_cache_mib == 0 || block_cache_mib > 65536) {
+    LogError(absl::StrCat("--block_cache_mib: must be between 1 and 65536, not ", block_cache_mib));
+    return 2;
+  }
   CallsService calls(backend, calls_deadline_ms == 0 ? absl::InfiniteDuration()
                                                      : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(backend);
@@ -337,6 +346,7 @@ int Run() {
   options.committer.threads = committer_threads;
   options.committer.commit_when_idle = absl::GetFlag(FLAGS_commit_when_idle);
   options.max_wal_mib = max_wal_mib;
+  options.block_cache_mib = block_cache_mib;
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   bool replayed_all = false;

@@ -157,6 +157,22 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
                                    "Bytes of write-ahead log a start after a crash would "
                                    "replay (about --max_wal_mib at most)",
                                    static_cast<double>(ledger_->write_ahead_log_bytes())));
+    const Store::MemoryUsage memory = ledger_->storage_memory();
+    prometheus::MetricFamily storage = GaugeFamily(
+        "ledger_storage_memory_bytes",
+        "What RocksDB holds in memory, by kind: memtables (rows not yet in table files), "
+        "table_readers (index and filter blocks of the open table files), block_cache",
+        0);
+    storage.metric.clear();
+    for (const auto& [kind, bytes] : {std::make_pair("memtables", memory.memtables),
+                                      std::make_pair("table_readers", memory.table_readers),
+                                      std::make_pair("block_cache", memory.block_cache)}) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"kind", kind});
+      metric.gauge.value = static_cast<double>(bytes);
+      storage.metric.push_back(std::move(metric));
+    }
+    families.push_back(std::move(storage));
     return families;
   }
 

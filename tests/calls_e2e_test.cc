@@ -358,12 +358,17 @@ TEST(CallsEndToEnd, CommitterThreadsOtherThanOneOrTwoAreRefused) {
   }
 }
 
-TEST(CallsEndToEnd, AWriteAheadLogBoundOutsideItsRangeIsRefused) {
-  for (const char* flag : {"--max_wal_mib=0", "--max_wal_mib=65537"}) {
-    LedgerServer server;
-    e2e::ProcessResult run = server.RunUntilExit({flag});
-    EXPECT_EQ(run.exit_code, 2) << run.Describe();
-    EXPECT_THAT(run.err, ::testing::HasSubstr("--max_wal_mib: must be between 1 and 65536"));
+TEST(CallsEndToEnd, StorageSizesOutsideTheirRangeAreRefused) {
+  for (const char* name : {"max_wal_mib", "block_cache_mib"}) {
+    for (const char* value : {"0", "65537"}) {
+      LedgerServer server;
+      e2e::ProcessResult run = server.RunUntilExit({absl::StrCat("--", name, "=", value)});
+      EXPECT_EQ(run.exit_code, 2) << run.Describe();
+      EXPECT_THAT(run.err, ::testing::HasSubstr(absl::StrCat("--", name,
+                                                             ": must be between 1 "
+                                                             "and 65536, not ",
+                                                             value)));
+    }
   }
 }
 

@@ -323,6 +323,11 @@ TEST_F(MetricsTest, CountsRequestsReadsGaugesAndLogsJsonWithoutPins) {
   EXPECT_EQ(Find(samples, "ledger_commit_queue_depth"), 0.0) << text;
   // The writes above are in the log, not yet in table files.
   EXPECT_GT(Find(samples, "ledger_write_ahead_log_bytes").value_or(0), 0.0) << text;
+  // ... and so in the memtables, which RocksDB counts in its memory.
+  EXPECT_GT(Find(samples, "ledger_storage_memory_bytes", {{"kind", "memtables"}}).value_or(0), 0.0)
+      << text;
+  EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "table_readers"}})) << text;
+  EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "block_cache"}})) << text;
 
   // Only /metrics is served.
   HttpReply other = HttpGet(metrics_port, "/", std::chrono::seconds(5));
