@@ -1,7 +1,7 @@
 // What an idempotency key remembers: the fingerprint of the request that used it first and
 // the event that answered it. The in-memory form of store::v1::IdempotencyRow, without a
-// message's allocations: a ledger keeps one for every request it ever took with a
-// request_id, a million and more, and a replay makes one an event.
+// message's allocations: a group's Delta holds one for each key it writes or reads back
+// from the idempotency family, and a replay makes one an event.
 #ifndef CALLBACKLEDGER_PROJECTIONS_IDEMPOTENCY_H_
 #define CALLBACKLEDGER_PROJECTIONS_IDEMPOTENCY_H_
 
