@@ -29,9 +29,7 @@ class FormatUpgradeTest : public CallsTest {
   // nothing, as before the key existed).
   void MakeFormatOne(bool named) {
     ledger_.reset();
-    StoreOptions store_options;
-    store_options.path = options_.data_dir;
-    absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenStore();
     ASSERT_TRUE(store.ok()) << store.status();
     rocksdb::WriteBatch batch;
     std::unique_ptr<rocksdb::Iterator> it((*store)->db()->NewIterator(

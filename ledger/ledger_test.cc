@@ -1396,6 +1396,38 @@ TEST_F(LedgerTest, RequestIdsSurviveARestart) {
   EXPECT_EQ(ledger_->last_sequence(), last);
 }
 
+// Idempotency keys are read from their rows when a request_id comes, not at start: a damaged
+// row refuses the one request that needs it, with DATA_LOSS naming the key, and writes
+// nothing; the ledger starts and serves every other request.
+TEST_F(LedgerTest, AnUndecodableIdempotencyRowRefusesOnlyTheRequestThatReadsIt) {
+  uint64_t id = AddOk("5550001", "10");
+  v1::AddCreditRequest credit = CreditRequest(id, "5");
+  credit.set_request_id("credit-r");
+  ASSERT_TRUE(Credit(credit).ok());
+  ledger_.reset();
+  {
+    absl::StatusOr<std::unique_ptr<Store>> store = OpenStore();
+    ASSERT_TRUE(store.ok()) << store.status();
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(
+        batch.Put((*store)->projection(Cf::kIdempotency), "AddCredit/credit-r", "\xff\xff").ok());
+    ASSERT_TRUE((*store)->WriteSynced(&batch).ok());
+  }
+  ASSERT_NO_FATAL_FAILURE(Open());
+  const uint64_t last = ledger_->last_sequence();
+
+  absl::StatusOr<v1::Recharge> retried = Credit(credit);
+  EXPECT_EQ(retried.status().code(), absl::StatusCode::kDataLoss) << retried.status();
+  EXPECT_EQ(Message(retried.status()),
+            "the idempotency row of key \"AddCredit/credit-r\" cannot be decoded");
+  EXPECT_EQ(ledger_->last_sequence(), last);
+  EXPECT_EQ(Get(id)->total_credit(), "15.00");
+
+  credit.set_request_id("credit-s");
+  ASSERT_TRUE(Credit(credit).ok());
+  EXPECT_EQ(Get(id)->total_credit(), "20.00");
+}
+
 // ---------------------------------------------------------------------------------------
 // Every rejected call leaves the log unchanged.
 

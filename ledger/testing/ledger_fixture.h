@@ -84,13 +84,15 @@ class LedgerFixture : public ::testing::Test {
     Open();
   }
 
-  // The stopped ledger's data directory, opened read-only (as ledgerctl verify opens it).
-  absl::StatusOr<std::unique_ptr<Store>> OpenStoreReadOnly() const {
+  // The stopped ledger's data directory, opened read-write (to change its rows behind the
+  // ledger's back) or read-only (as ledgerctl verify opens it).
+  absl::StatusOr<std::unique_ptr<Store>> OpenStore(bool read_only = false) const {
     StoreOptions store_options;
     store_options.path = options_.data_dir;
-    store_options.read_only = true;
+    store_options.read_only = read_only;
     return Store::Open(store_options);
   }
+  absl::StatusOr<std::unique_ptr<Store>> OpenStoreReadOnly() const { return OpenStore(true); }
 
   // Stops the ledger and checks that its stored projections equal a replay of its log:
   // every row, none missing, none extra.
