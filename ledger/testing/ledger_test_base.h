@@ -14,6 +14,7 @@
 #include "callbackledger/v1/caller_ids.pb.h"
 #include "callbackledger/v1/credit.pb.h"
 #include "callbackledger/v1/events.pb.h"
+#include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/ledger.h"
 #include "ledger/testing/ledger_fixture.h"
@@ -28,6 +29,12 @@ inline constexpr char kOtherExt[] = "0003*006";
 inline constexpr uint32_t kDefaultLicense = 30;
 
 inline std::string Message(const absl::Status& status) { return std::string(status.message()); }
+
+// An INVALID_ARGUMENT whose message starts with the field it names.
+inline void ExpectInvalid(const absl::Status& status, const std::string& field) {
+  EXPECT_EQ(status.code(), absl::StatusCode::kInvalidArgument) << status;
+  EXPECT_THAT(Message(status), ::testing::StartsWith(field + ":")) << status;
+}
 
 class LedgerTest : public LedgerFixture {
  protected:
