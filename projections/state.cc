@@ -276,17 +276,7 @@ ExtensionState View::GetExtension(std::string_view extension) const {
 
 const IdempotencyEntry* View::FindIdempotency(std::string_view key) const {
   if (const auto* changed = Changed(&Delta::idempotency_, Key(key))) return changed;
-  if (archive_ == nullptr || delta_ == nullptr) return nullptr;
-  auto read = delta_->archived_idempotency_.find(Key(key));
-  if (read == delta_->archived_idempotency_.end()) {
-    absl::StatusOr<std::optional<IdempotencyEntry>> stored = archive_->FindStoredIdempotency(key);
-    if (!stored.ok()) {
-      if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
-      return nullptr;
-    }
-    read = delta_->archived_idempotency_.emplace(std::string(key), *stored).first;
-  }
-  return read->second.has_value() ? &*read->second : nullptr;
+  return ReadOnce(&Delta::archived_idempotency_, key, &RowArchive::FindStoredIdempotency);
 }
 
 const MetaState& View::meta() const {
@@ -340,19 +330,8 @@ void View::PutIdempotency(std::string key, const IdempotencyEntry& entry) {
 const ReservationState* View::FindReservation(std::string_view reservation_id) const {
   if (const auto* changed = Changed(&Delta::reservations_, Key(reservation_id))) return changed;
   if (const ReservationState* kept = state_->FindReservation(reservation_id)) return kept;
-  if (archive_ == nullptr || delta_ == nullptr) return nullptr;
-  auto read = delta_->archived_reservations_.find(Key(reservation_id));
-  if (read == delta_->archived_reservations_.end()) {
-    absl::StatusOr<std::optional<ReservationState>> stored =
-        archive_->FindClosedReservation(reservation_id);
-    if (!stored.ok()) {
-      if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
-      return nullptr;
-    }
-    read = delta_->archived_reservations_.emplace(std::string(reservation_id), *std::move(stored))
-               .first;
-  }
-  return read->second.has_value() ? &*read->second : nullptr;
+  return ReadOnce(&Delta::archived_reservations_, reservation_id,
+                  &RowArchive::FindClosedReservation);
 }
 
 absl::Status View::TakeReadError() {

@@ -29,6 +29,7 @@
 #include "absl/container/node_hash_map.h"
 #include "absl/status/status.h"
 #include "absl/status/statusor.h"
+#include "absl/strings/string_view.h"
 #include "callbackledger/store/v1/store.pb.h"
 #include "callbackledger/v1/common.pb.h"
 #include "google/protobuf/repeated_ptr_field.h"
@@ -353,6 +354,28 @@ class View {
     if (pending_ == nullptr) return nullptr;
     auto pending = (pending_->*map).find(key);
     return pending == (pending_->*map).end() ? nullptr : &pending->second;
+  }
+
+  // What the archive stores under `key`, read once a group: kept in the Delta's `read` map,
+  // found or not. Null without an archive, for a key not stored, and for a failed read,
+  // whose error is kept for TakeReadError (and which is read again next time).
+  template <typename Value>
+  const Value* ReadOnce(absl::node_hash_map<std::string, std::optional<Value>> Delta::*read,
+                        std::string_view key,
+                        absl::StatusOr<std::optional<Value>> (RowArchive::*find)(std::string_view)
+                            const) const {
+    if (archive_ == nullptr || delta_ == nullptr) return nullptr;
+    auto& cache = delta_->*read;
+    auto it = cache.find(absl::string_view(key.data(), key.size()));
+    if (it == cache.end()) {
+      absl::StatusOr<std::optional<Value>> stored = (archive_->*find)(key);
+      if (!stored.ok()) {
+        if (delta_->read_error_.ok()) delta_->read_error_ = stored.status();
+        return nullptr;
+      }
+      it = cache.emplace(std::string(key), *std::move(stored)).first;
+    }
+    return it->second.has_value() ? &*it->second : nullptr;
   }
 
   const State* state_;
