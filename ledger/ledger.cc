@@ -55,10 +55,14 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
   if (options.block_cache_mib == 0 || options.block_cache_mib > 65536) {
     return absl::InvalidArgumentError("block_cache_mib must be between 1 and 65536");
   }
+  if (options.wal_zero_ahead_mib > 1024) {
+    return absl::InvalidArgumentError("wal_zero_ahead_mib must be between 0 and 1024");
+  }
   StoreOptions store_options;
   store_options.path = options.data_dir;
   store_options.max_wal_bytes = uint64_t{options.max_wal_mib} << 20;
   store_options.block_cache_bytes = uint64_t{options.block_cache_mib} << 20;
+  store_options.wal_zero_ahead_bytes = uint64_t{options.wal_zero_ahead_mib} << 20;
   store_options.env = options.env;
   absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(store_options);
   if (!store.ok()) return store.status();

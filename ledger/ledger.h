@@ -60,6 +60,9 @@ struct LedgerOptions {
   // The block cache every column family shares, MiB (1-65536): blocks read, and the index
   // and filter blocks of the table files (StoreOptions::block_cache_bytes).
   uint32_t block_cache_mib = 128;
+  // Zeros kept ahead of the write-ahead log's end, MiB (0-1024; 0: none), so that a synced
+  // write overwrites blocks instead of growing the file (StoreOptions::wal_zero_ahead_bytes).
+  uint32_t wal_zero_ahead_mib = 1;
   // Told how far a rebuild got (events replayed, events in the log) every few thousand
   // events, and once more with replayed == total when the rebuilt rows are on disk (the
   // replay itself ends earlier); may be empty.

@@ -10,7 +10,9 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "ledger/sync.h"
+#include "ledger/wal_zero_ahead.h"
 #include "rocksdb/cache.h"
+#include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
 #include "rocksdb/table.h"
 
@@ -110,9 +112,15 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // an unfinished rebuild is redone at the next start anyway). A clean stop of a healthy
   // ledger flushes explicitly first (FlushAll), so the next open has no log to replay.
   db_options.avoid_flush_during_shutdown = true;
-  if (options.env != nullptr) db_options.env = options.env;
-
   std::unique_ptr<Store> store(new Store());
+  if (options.env != nullptr) {
+    db_options.env = options.env;
+  } else if (options.wal_zero_ahead_bytes > 0 && !options.read_only) {
+    const uint64_t chunk = std::min(options.wal_zero_ahead_bytes, options.max_wal_bytes / 8);
+    store->env_ =
+        rocksdb::NewCompositeEnv(NewZeroAheadFileSystem(rocksdb::FileSystem::Default(), chunk));
+    db_options.env = store->env_.get();
+  }
   store->block_cache_ = rocksdb::NewLRUCache(options.block_cache_bytes);
   const rocksdb::ColumnFamilyOptions cf_options = FamilyOptions(store->block_cache_, false);
   std::vector<rocksdb::ColumnFamilyDescriptor> descriptors = {

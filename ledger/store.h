@@ -48,6 +48,11 @@ struct StoreOptions {
   // The block cache every column family shares, for data blocks read and for the index and
   // filter blocks of the table files, which would otherwise all stay in memory.
   uint64_t block_cache_bytes = uint64_t{128} << 20;
+  // Zeros written ahead of each write-ahead log file, so that a synced write overwrites
+  // blocks the file has instead of growing it (ledger/wal_zero_ahead.h); at most an eighth
+  // of max_wal_bytes. 0: the log grows with each append, as RocksDB writes it. Only with
+  // the default Env.
+  uint64_t wal_zero_ahead_bytes = uint64_t{1} << 20;
   // For tests that inject storage faults; null means the default Env.
   rocksdb::Env* env = nullptr;
 };
@@ -135,6 +140,7 @@ class Store : public RowArchive {
   rocksdb::ColumnFamilyHandle* default_handle() { return db_->DefaultColumnFamily(); }
   absl::Status Flush(const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const char* what);
   std::shared_ptr<rocksdb::Cache> block_cache_;  // outlives db_
+  std::unique_ptr<rocksdb::Env> env_;            // outlives db_; null: options.env or the default
   std::unique_ptr<rocksdb::DB> db_;
   std::vector<rocksdb::ColumnFamilyHandle*> handles_;
 };

@@ -62,6 +62,9 @@ ABSL_FLAG(uint32_t, max_wal_mib, 64,
 ABSL_FLAG(uint32_t, block_cache_mib, 128,
           "block cache (MiB, 1-65536) all column families share, for blocks read and for the "
           "index and filter blocks of the table files");
+ABSL_FLAG(uint32_t, wal_zero_ahead_mib, 1,
+          "zeros (MiB, 0-1024) written ahead of the write-ahead log's end, so that a synced "
+          "write overwrites blocks instead of growing the file (0: none; use 0 on btrfs or ZFS)");
 ABSL_FLAG(int32_t, shutdown_grace_seconds, 10,
           "on SIGTERM, how long calls in flight may take to finish");
 ABSL_FLAG(std::string, tls_cert, "", "PEM server certificate chain (with --tls_key: serve TLS)");
@@ -103,6 +106,7 @@ constexpr const char* kFlagNames[] = {"log_format",
                                       "commit_when_idle",
                                       "max_wal_mib",
                                       "block_cache_mib",
+                                      "wal_zero_ahead_mib",
                                       "tls_cert",
                                       "tls_key",
                                       "tls_client_ca",
@@ -296,6 +300,12 @@ int Run() {
     LogError(absl::StrCat("--block_cache_mib: must be between 1 and 65536, not ", block_cache_mib));
     return 2;
   }
+  const uint32_t wal_zero_ahead_mib = absl::GetFlag(FLAGS_wal_zero_ahead_mib);
+  if (wal_zero_ahead_mib > 1024) {
+    LogError(
+        absl::StrCat("--wal_zero_ahead_mib: must be between 0 and 1024, not ", wal_zero_ahead_mib));
+    return 2;
+  }
   CallsService calls(backend, calls_deadline_ms == 0 ? absl::InfiniteDuration()
                                                      : absl::Milliseconds(calls_deadline_ms));
   ReportsService reports(backend);
@@ -347,6 +357,7 @@ int Run() {
   options.committer.commit_when_idle = absl::GetFlag(FLAGS_commit_when_idle);
   options.max_wal_mib = max_wal_mib;
   options.block_cache_mib = block_cache_mib;
+  options.wal_zero_ahead_mib = wal_zero_ahead_mib;
   auto started = std::chrono::steady_clock::now();
   auto last_report = started;
   bool replayed_all = false;

@@ -2,8 +2,11 @@
 // (through the client library PBX nodes link) making concurrent calls for one CallerID,
 // a node that crashes and leaves holds behind, holds surviving a server crash, node binding
 // and the deadline of a write.
+#include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <cstdint>
+#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -370,6 +373,39 @@ TEST(CallsEndToEnd, StorageSizesOutsideTheirRangeAreRefused) {
                                                              value)));
     }
   }
+}
+
+// The live write-ahead log runs a chunk of zeros ahead of its end (ledger/wal_zero_ahead.h)
+// unless --wal_zero_ahead_mib=0 (or LEDGERD_WAL_ZERO_AHEAD_MIB=0); a kill -9 then leaves a log
+// ending in zeros, and the next start finds every acknowledged write.
+TEST(CallsEndToEnd, TheWriteAheadLogIsZeroedAheadAndAKillNineLosesNothing) {
+  auto largest_log = [](const LedgerServer& server) {
+    uintmax_t largest = 0;
+    for (const auto& entry : std::filesystem::directory_iterator(server.data_dir())) {
+      if (entry.path().extension() == ".log") largest = std::max(largest, entry.file_size());
+    }
+    return largest;
+  };
+  LedgerServer server;
+  ASSERT_TRUE(server.Start().ok());
+  v1::CallerId first = AddCallerId(server, "+40721000401", "5.00");
+  EXPECT_GE(largest_log(server), uintmax_t{1} << 20) << "1 MiB of zeros ahead by default";
+  EXPECT_EQ(server.Kill(), 128 + 9);
+  ASSERT_TRUE(server.Start().ok());
+  EXPECT_EQ(GetCallerId(server, first.id()).available_credit(), "5.00");
+
+  LedgerServer plain;
+  ASSERT_TRUE(plain.Start({}, {{"LEDGERD_WAL_ZERO_AHEAD_MIB", "0"}}).ok());
+  v1::CallerId second = AddCallerId(plain, "+40721000402", "6.00");
+  EXPECT_LT(largest_log(plain), uintmax_t{64} << 10) << "no zeros: the log is what was written";
+  EXPECT_EQ(plain.Kill(), 128 + 9);
+  ASSERT_TRUE(plain.Start({"--wal_zero_ahead_mib=0"}).ok());
+  EXPECT_EQ(GetCallerId(plain, second.id()).available_credit(), "6.00");
+
+  e2e::ProcessResult run = LedgerServer().RunUntilExit({"--wal_zero_ahead_mib=1025"});
+  EXPECT_EQ(run.exit_code, 2) << run.Describe();
+  EXPECT_THAT(run.err,
+              ::testing::HasSubstr("--wal_zero_ahead_mib: must be between 0 and 1024, not 1025"));
 }
 
 }  // namespace
