@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Smoke test of wal-sync-bench: one short round of each mode in a fresh directory; checks
+# that it succeeds, alternates the modes, writes JSON with positive times, and leaves no
+# database behind. Also checks that it refuses a run without --dir.
+# Usage: wal_sync_bench_smoke_test.sh WAL_SYNC_BENCH
+set -euo pipefail
+bench="$1"
+dir=$(mktemp -d)
+trap 'rm -rf "$dir"' EXIT
+
+"$bench" --dir "$dir/disk" --rounds 1 --writes 20 --value_bytes 100 --json "$dir/out.json" \
+  >"$dir/out.txt"
+grep -q "median zero_ahead" "$dir/out.txt" || { echo "FAIL: no median line" >&2; exit 1; }
+python3 - "$dir/out.json" <<'PY'
+import json, sys
+d = json.load(open(sys.argv[1]))
+modes = [r["zero_ahead"] for r in d["rounds"]]
+assert modes == [True, False], modes
+for r in d["rounds"]:
+    assert 0 < r["p50_us"] <= r["p90_us"] <= r["p99_us"], r
+for mode in ("zero_ahead", "plain"):
+    assert d["median"][mode]["p50_us"] > 0, d["median"]
+assert d["writes_per_round"] == 20 and d["value_bytes"] == 100, d
+PY
+[ -z "$(ls -A "$dir/disk")" ] || { echo "FAIL: a database was left behind" >&2; exit 1; }
+if "$bench" --rounds 1 >/dev/null 2>&1; then
+  echo "FAIL: ran without --dir" >&2
+  exit 1
+fi
+echo "wal-sync-bench smoke: ok"
