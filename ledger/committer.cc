@@ -18,7 +18,10 @@ struct Committer::Group {
   std::vector<Command> commands;
   std::vector<CommandResult> results;  // one per command
   std::vector<v1::Event> events;       // what the group writes, in sequence order
-  Delta delta;                         // the group's changes, read by the next group
+  // Per command, its events in `events` ([first, second)): they move into its result when it
+  // is answered, so that no event is copied.
+  std::vector<std::pair<size_t, size_t>> own_events;
+  Delta delta;  // the group's changes, read by the next group
   rocksdb::WriteBatch batch;
   GroupStats stats;
   // The clock when the last commands were taken: their deadlines are checked against it,
@@ -30,6 +33,7 @@ struct Committer::Group {
     commands.clear();
     results.clear();
     events.clear();
+    own_events.clear();
     LEDGER_CHECK(delta.empty());
     delta.Clear();  // what it read from the store (a group with no event is never merged)
     batch.Clear();
@@ -201,6 +205,7 @@ void Committer::Collect(Group* group) {
 
 void Committer::DecideFrom(Group* group, size_t first) {
   group->results.resize(group->commands.size());
+  group->own_events.resize(group->commands.size());
   const size_t events_before = group->events.size();
   {
     MutexLock lock(&decide_mu_);
@@ -217,10 +222,11 @@ void Committer::DecideFrom(Group* group, size_t first) {
     }
   }
   // Serialized now, while the group before is still being written.
+  std::string value;
   for (size_t i = events_before; i < group->events.size(); ++i) {
     const v1::Event& event = group->events[i];
-    group->batch.Put(store_->events(), BigEndian64(event.sequence()), event.SerializeAsString())
-        .PermitUncheckedError();
+    event.SerializeToString(&value);
+    group->batch.Put(store_->events(), BigEndian64(event.sequence()), value).PermitUncheckedError();
   }
 }
 
@@ -261,6 +267,7 @@ void Committer::DecideCommand(View* view, Group* group, size_t i) {
     return;
   }
   const google::protobuf::Timestamp now = FromUnixMicros(group->event_micros);
+  group->own_events[i] = {group->events.size(), group->events.size() + decided->events.size()};
   for (v1::Event& event : decided->events) {
     event.set_sequence(view->meta().last_sequence + 1);
     *event.mutable_time() = now;
@@ -270,7 +277,6 @@ void Committer::DecideCommand(View* view, Group* group, size_t i) {
       event.set_request_fingerprint(command.fingerprint);
     }
     ApplyEvent(event, view);
-    result.events.push_back(event);
     group->events.push_back(std::move(event));
   }
 }
@@ -325,12 +331,14 @@ void Committer::Drop(Group* group, const absl::Status& status, bool every_comman
     if (pending_ == group) pending_ = nullptr;
     group->delta.Clear();
   }
-  for (CommandResult& result : group->results) {
+  for (size_t i = 0; i < group->results.size(); ++i) {
+    CommandResult& result = group->results[i];
     if (result.status.ok() || every_command) {
       result.status = status;
       result.replayed = false;
       result.events.clear();
     }
+    group->own_events[i] = {0, 0};
   }
   group->events.clear();
 }
@@ -348,10 +356,15 @@ void Committer::Announce(Group* group) {
     if (!group->events.empty()) listener = listener_;
     observer = observer_;
   }
-  for (size_t i = 0; i < group->commands.size(); ++i) {
-    if (group->commands[i].done) group->commands[i].done(std::move(group->results[i]));
-  }
+  // The listener first: the answers take the events.
   if (listener) listener(group->events);
+  for (size_t i = 0; i < group->commands.size(); ++i) {
+    CommandResult& result = group->results[i];
+    const auto [first, end] = group->own_events[i];
+    result.events.reserve(result.events.size() + (end - first));
+    for (size_t e = first; e < end; ++e) result.events.push_back(std::move(group->events[e]));
+    if (group->commands[i].done) group->commands[i].done(std::move(result));
+  }
   if (observer != nullptr) (*observer)(group->stats);
   MutexLock lock(&mu_);
   ++answer_turn_;

@@ -100,8 +100,8 @@ class Committer {
   absl::Status write_error() const;
   size_t queue_depth() const;
 
-  // Called after each durable group, with its events: in log order, one call at a time
-  // (on either of the committer's threads).
+  // Called after each durable group, with its events, before its commands are answered: in
+  // log order, one call at a time (on either of the committer's threads).
   void SetCommitListener(std::function<void(const std::vector<v1::Event>&)> listener);
 
   // Called after each group, durable or not, once its commands are answered: in order,

@@ -236,7 +236,7 @@ TEST_F(CommitterPipelineTest, ListenerAndObserverSeeEveryGroupInLogOrder) {
     });
   }
   for (std::thread& thread : threads) thread.join();
-  ledger_->Shutdown();  // the listener and the observer run after the answers
+  ledger_->Shutdown();  // the observer runs after the answers
 
   MutexLock lock(&mu);
   ASSERT_EQ(committed.size(), size_t{kThreads * kPerThread});

@@ -156,10 +156,6 @@ MetaState FromRow(const store::v1::MetaRow& row) {
 
 namespace {
 
-void PutCallerId(const CallerIdState& callerid, RowSink* sink) {
-  sink->Put(Cf::kCallerIds, BigEndian64(callerid.id), ToRow(callerid).SerializeAsString());
-}
-
 void PutNumber(std::string_view key, uint64_t id, RowSink* sink) {
   sink->Put(Cf::kNumbers, key, BigEndian64(id));
 }
@@ -182,9 +178,15 @@ void ForEachInKeyOrder(const Map& map, Emit emit) {
 }  // namespace
 
 void EmitDelta(const Delta& delta, RowSink* sink) {
-  for (const auto& [id, value] : delta.callerids_) {
-    if (value.has_value()) {
-      PutCallerId(*value, sink);
+  // One row message and one value for all rows of a kind, reused: a group makes no
+  // allocation a row once they have grown.
+  std::string value;
+  store::v1::CallerIdRow callerid_row;
+  for (const auto& [id, callerid] : delta.callerids_) {
+    if (callerid.has_value()) {
+      ToRow(*callerid, &callerid_row);
+      callerid_row.SerializeToString(&value);
+      sink->Put(Cf::kCallerIds, BigEndian64(id), value);
     } else {
       sink->Delete(Cf::kCallerIds, BigEndian64(id));
     }
@@ -200,7 +202,6 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
     if (value.has_value()) PutExtension(extension, *value, sink);
   }
   store::v1::IdempotencyRow row;
-  std::string value;
   for (const auto& [key, entry] : delta.idempotency_) {
     entry.ToRow(&row);
     row.SerializeToString(&value);
@@ -210,10 +211,12 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
     if (ClosedForGood(reservation)) {
       // It moves: a start reads the reservations family whole, so that family keeps only
       // those still open, expired or orphaned, however long the history.
+      reservation.SerializeToString(&value);
       sink->Delete(Cf::kReservations, id);
-      sink->Put(Cf::kClosedReservations, id, reservation.SerializeAsString());
+      sink->Put(Cf::kClosedReservations, id, value);
     } else {
-      sink->Put(Cf::kReservations, id, reservation.SerializeAsString());
+      reservation.SerializeToString(&value);
+      sink->Put(Cf::kReservations, id, value);
     }
   }
   if (delta.meta_.has_value()) {

@@ -1,3 +1,6 @@
+#include <string>
+#include <utility>
+
 #include "absl/strings/str_cat.h"
 #include "server/origin.h"
 #include "server/services.h"
@@ -22,14 +25,19 @@ grpc::ServerUnaryReactor* NodeWrite(const Backend& backend, grpc::CallbackServer
                                     absl::Duration default_deadline, Method method) {
   return Write(backend, context, rpc, response,
                [&](Ledger* ledger, const Identity& identity, Done<Reply> done) {
-                 Request bound = *request;
-                 if (absl::Status owned = BindNode(identity, bound.mutable_node_id());
-                     !owned.ok()) {
+                 std::string node_id = request->node_id();
+                 if (absl::Status owned = BindNode(identity, &node_id); !owned.ok()) {
                    done(owned);
                    return;
                  }
-                 (ledger->*method)(bound, OriginOf(context, identity.name, default_deadline),
-                                   std::move(done));
+                 const Origin origin = OriginOf(context, identity.name, default_deadline);
+                 if (node_id == request->node_id()) {
+                   (ledger->*method)(*request, origin, std::move(done));
+                   return;
+                 }
+                 Request bound = *request;  // a PBX node's own name as its node_id
+                 bound.set_node_id(std::move(node_id));
+                 (ledger->*method)(bound, origin, std::move(done));
                });
 }
 

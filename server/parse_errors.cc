@@ -12,37 +12,43 @@ namespace {
 
 using grpc::experimental::InterceptionHookPoints;
 
+constexpr absl::string_view kOurPrefix = "/callbackledger.";
+
 class ParseErrorInterceptor final : public grpc::experimental::Interceptor {
  public:
-  explicit ParseErrorInterceptor(std::string request_type)
-      : request_type_(std::move(request_type)) {}
+  // `method` is gRPC's, alive as long as the RPC and so as this interceptor. The request type
+  // is looked up only for the status it rewrites: every other RPC pays no lookup.
+  explicit ParseErrorInterceptor(const char* method) : method_(method) {}
 
   void Intercept(grpc::experimental::InterceptorBatchMethods* methods) override {
     if (methods->QueryInterceptionHookPoint(InterceptionHookPoints::PRE_SEND_STATUS)) {
       grpc::Status status = methods->GetSendStatus();
       if (status.error_code() == grpc::StatusCode::UNIMPLEMENTED &&
           status.error_message().empty()) {
-        methods->ModifySendStatus(grpc::Status(
-            grpc::StatusCode::INVALID_ARGUMENT,
-            absl::StrCat("request: not a valid ", request_type_,
-                         " message (its bytes do not parse: a truncated message, a bad wire type "
-                         "or a string that is not UTF-8)")));
+        const std::string request_type = RequestTypeOf(method_);
+        if (!request_type.empty()) {
+          methods->ModifySendStatus(grpc::Status(
+              grpc::StatusCode::INVALID_ARGUMENT,
+              absl::StrCat("request: not a valid ", request_type,
+                           " message (its bytes do not parse: a truncated message, a bad wire "
+                           "type or a string that is not UTF-8)")));
+        }
       }
     }
     methods->Proceed();
   }
 
  private:
-  const std::string request_type_;
+  const char* const method_;
 };
 
 class ParseErrorFactory final : public grpc::experimental::ServerInterceptorFactoryInterface {
  public:
   grpc::experimental::Interceptor* CreateServerInterceptor(
       grpc::experimental::ServerRpcInfo* info) override {
-    std::string request_type = RequestTypeOf(info->method());
-    if (request_type.empty()) return nullptr;  // not ours: left alone
-    return new ParseErrorInterceptor(std::move(request_type));
+    const char* method = info->method();
+    if (method == nullptr || !absl::StartsWith(method, kOurPrefix)) return nullptr;  // not ours
+    return new ParseErrorInterceptor(method);
   }
 };
 
@@ -51,7 +57,7 @@ class ParseErrorFactory final : public grpc::experimental::ServerInterceptorFact
 std::string RequestTypeOf(const char* method_path) {
   if (method_path == nullptr) return "";
   std::string name(method_path);
-  if (!absl::StartsWith(name, "/callbackledger.")) return "";
+  if (!absl::StartsWith(name, kOurPrefix)) return "";
   name.erase(0, 1);
   size_t slash = name.find('/');
   if (slash == std::string::npos) return "";
