@@ -110,8 +110,9 @@ class ZeroAheadFile final : public rocksdb::FSWritableFileOwnerWrapper {
     for (uint64_t at = zeroed_; at < target;) {
       const size_t n = static_cast<size_t>(std::min<uint64_t>(sizeof(kZeros), target - at));
       const ssize_t wrote = ::pwrite(fd_, kZeros, n, static_cast<off_t>(at));
-      if (wrote < 0) {
-        if (errno == EINTR) continue;
+      if (wrote < 0 && errno == EINTR) continue;
+      if (wrote <= 0) {
+        if (wrote == 0) errno = EIO;  // a regular file takes at least a byte, or fails
         return ErrnoError("cannot write zeros ahead of the log", path_);
       }
       at += static_cast<uint64_t>(wrote);

@@ -1,6 +1,8 @@
 #include "ledger/wal_zero_ahead.h"
 
+#include <signal.h>
 #include <stdlib.h>
+#include <sys/resource.h>
 
 #include <filesystem>
 #include <fstream>
@@ -95,6 +97,37 @@ TEST_F(WalZeroAheadTest, ZerosRunAChunkAheadOfTheLogAndACloseCutsThemOff) {
   ASSERT_NO_FATAL_FAILURE(Append(table.get(), "abc"));
   EXPECT_EQ(Contents(dir_ + "/000008.sst"), "abc");
   ASSERT_TRUE(table->Close(rocksdb::IOOptions(), nullptr).ok());
+}
+
+// A disk that cannot take the zeros cannot take the log either: the append fails with an
+// error naming the file, and appends nothing (here the file size limit stands for a full disk).
+TEST_F(WalZeroAheadTest, AppendFailsWhenTheZerosCannotBeWritten) {
+  std::shared_ptr<rocksdb::FileSystem> fs =
+      NewZeroAheadFileSystem(rocksdb::FileSystem::Default(), 1 << 20);
+  std::unique_ptr<rocksdb::FSWritableFile> file = NewFile(fs.get(), "000009.log");
+  ASSERT_NE(file, nullptr);
+  rlimit before{};
+  ASSERT_EQ(getrlimit(RLIMIT_FSIZE, &before), 0);
+  struct sigaction ignore {
+  }, previous{};
+  ignore.sa_handler = SIG_IGN;
+  ASSERT_EQ(sigaction(SIGXFSZ, &ignore, &previous), 0);
+  rlimit small = before;
+  small.rlim_cur = 64 << 10;
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &small), 0);
+  rocksdb::IOStatus s = file->Append("abc", rocksdb::IOOptions(), nullptr);
+  ASSERT_EQ(setrlimit(RLIMIT_FSIZE, &before), 0);
+  ASSERT_EQ(sigaction(SIGXFSZ, &previous, nullptr), 0);
+
+  EXPECT_TRUE(s.IsIOError()) << s.ToString();
+  EXPECT_NE(s.ToString().find("cannot write zeros ahead of the log " + dir_ + "/000009.log"),
+            std::string::npos)
+      << s.ToString();
+  EXPECT_EQ(file->GetFileSize(rocksdb::IOOptions(), nullptr), 0u);
+  EXPECT_EQ(Contents(dir_ + "/000009.log"), std::string(64 << 10, '\0'))
+      << "zeros up to the limit, and not one byte of the log";
+  ASSERT_TRUE(file->Close(rocksdb::IOOptions(), nullptr).ok());
+  EXPECT_EQ(fs::file_size(dir_ + "/000009.log"), 0u);
 }
 
 // What a crash leaves: the data directory as it is on disk while the store is open, its
