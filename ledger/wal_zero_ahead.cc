@@ -37,42 +37,30 @@ class ZeroAheadFile final : public rocksdb::FSWritableFileOwnerWrapper {
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus zeroed = ZeroAhead(written_ + data.size());
-    if (!zeroed.ok()) return zeroed;
-    rocksdb::IOStatus s = target()->Append(data, options, dbg);
-    if (s.ok()) written_ += data.size();
-    return s;
+    return Appended(written_, data.size(), [&] { return target()->Append(data, options, dbg); });
   }
 
   rocksdb::IOStatus Append(const rocksdb::Slice& data, const rocksdb::IOOptions& options,
                            const rocksdb::DataVerificationInfo& verification_info,
                            rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus zeroed = ZeroAhead(written_ + data.size());
-    if (!zeroed.ok()) return zeroed;
-    rocksdb::IOStatus s = target()->Append(data, options, verification_info, dbg);
-    if (s.ok()) written_ += data.size();
-    return s;
+    return Appended(written_, data.size(),
+                    [&] { return target()->Append(data, options, verification_info, dbg); });
   }
 
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                      const rocksdb::IOOptions& options,
                                      rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus zeroed = ZeroAhead(offset + data.size());
-    if (!zeroed.ok()) return zeroed;
-    rocksdb::IOStatus s = target()->PositionedAppend(data, offset, options, dbg);
-    if (s.ok()) written_ = std::max(written_, offset + data.size());
-    return s;
+    return Appended(offset, data.size(),
+                    [&] { return target()->PositionedAppend(data, offset, options, dbg); });
   }
 
   rocksdb::IOStatus PositionedAppend(const rocksdb::Slice& data, uint64_t offset,
                                      const rocksdb::IOOptions& options,
                                      const rocksdb::DataVerificationInfo& verification_info,
                                      rocksdb::IODebugContext* dbg) override {
-    rocksdb::IOStatus zeroed = ZeroAhead(offset + data.size());
-    if (!zeroed.ok()) return zeroed;
-    rocksdb::IOStatus s = target()->PositionedAppend(data, offset, options, verification_info, dbg);
-    if (s.ok()) written_ = std::max(written_, offset + data.size());
-    return s;
+    return Appended(offset, data.size(), [&] {
+      return target()->PositionedAppend(data, offset, options, verification_info, dbg);
+    });
   }
 
   rocksdb::IOStatus Truncate(uint64_t size, const rocksdb::IOOptions& options,
@@ -101,6 +89,16 @@ class ZeroAheadFile final : public rocksdb::FSWritableFileOwnerWrapper {
   }
 
  private:
+  // Zeroes ahead of [offset, offset + size), then writes it with `append`.
+  template <typename Append>
+  rocksdb::IOStatus Appended(uint64_t offset, uint64_t size, Append append) {
+    rocksdb::IOStatus zeroed = ZeroAhead(offset + size);
+    if (!zeroed.ok()) return zeroed;
+    rocksdb::IOStatus s = append();
+    if (s.ok()) written_ = std::max(written_, offset + size);
+    return s;
+  }
+
   // Makes sure the file is zeroed up to `end` and half a chunk beyond; when it is not,
   // zeroes the next chunk past `end`, from where the zeros end (never over appended bytes).
   rocksdb::IOStatus ZeroAhead(uint64_t end) {

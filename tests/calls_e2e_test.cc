@@ -2,11 +2,9 @@
 // (through the client library PBX nodes link) making concurrent calls for one CallerID,
 // a node that crashes and leaves holds behind, holds surviving a server crash, node binding
 // and the deadline of a write.
-#include <algorithm>
 #include <atomic>
 #include <chrono>
 #include <cstdint>
-#include <filesystem>
 #include <memory>
 #include <string>
 #include <thread>
@@ -19,6 +17,7 @@
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/money.h"
+#include "ledger/testing/write_ahead_log.h"
 #include "tests/server_harness.h"
 
 namespace callbackledger {
@@ -379,17 +378,11 @@ TEST(CallsEndToEnd, StorageSizesOutsideTheirRangeAreRefused) {
 // unless --wal_zero_ahead_mib=0 (or LEDGERD_WAL_ZERO_AHEAD_MIB=0); a kill -9 then leaves a log
 // ending in zeros, and the next start finds every acknowledged write.
 TEST(CallsEndToEnd, TheWriteAheadLogIsZeroedAheadAndAKillNineLosesNothing) {
-  auto largest_log = [](const LedgerServer& server) {
-    uintmax_t largest = 0;
-    for (const auto& entry : std::filesystem::directory_iterator(server.data_dir())) {
-      if (entry.path().extension() == ".log") largest = std::max(largest, entry.file_size());
-    }
-    return largest;
-  };
   LedgerServer server;
   ASSERT_TRUE(server.Start().ok());
   v1::CallerId first = AddCallerId(server, "+40721000401", "5.00");
-  EXPECT_GE(largest_log(server), uintmax_t{1} << 20) << "1 MiB of zeros ahead by default";
+  EXPECT_GE(testing::WriteAheadLogBytes(server.data_dir()), uintmax_t{1} << 20)
+      << "1 MiB of zeros ahead by default";
   EXPECT_EQ(server.Kill(), 128 + 9);
   ASSERT_TRUE(server.Start().ok());
   EXPECT_EQ(GetCallerId(server, first.id()).available_credit(), "5.00");
@@ -397,7 +390,8 @@ TEST(CallsEndToEnd, TheWriteAheadLogIsZeroedAheadAndAKillNineLosesNothing) {
   LedgerServer plain;
   ASSERT_TRUE(plain.Start({}, {{"LEDGERD_WAL_ZERO_AHEAD_MIB", "0"}}).ok());
   v1::CallerId second = AddCallerId(plain, "+40721000402", "6.00");
-  EXPECT_LT(largest_log(plain), uintmax_t{64} << 10) << "no zeros: the log is what was written";
+  EXPECT_LT(testing::WriteAheadLogBytes(plain.data_dir()), uintmax_t{64} << 10)
+      << "no zeros: the log is what was written";
   EXPECT_EQ(plain.Kill(), 128 + 9);
   ASSERT_TRUE(plain.Start({"--wal_zero_ahead_mib=0"}).ok());
   EXPECT_EQ(GetCallerId(plain, second.id()).available_credit(), "6.00");
