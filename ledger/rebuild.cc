@@ -86,8 +86,8 @@ class RunWriter {
 
   void Submit(Run run) {
     MutexLock lock(&mu_);
-    mu_.Await(Condition(
-        +[](RunWriter* w) { return w->queue_.size() < 2; }, this));
+    auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return queue_.size() < 2; };
+    mu_.Await(Condition(&room));
     queue_.push_back(std::move(run));
   }
 
@@ -121,8 +121,9 @@ class RunWriter {
       Run run;
       {
         MutexLock lock(&mu_);
-        mu_.Await(Condition(
-            +[](RunWriter* w) { return w->closed_ || !w->queue_.empty(); }, this));
+        auto ready = [this]()
+                         ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return closed_ || !queue_.empty(); };
+        mu_.Await(Condition(&ready));
         if (queue_.empty()) return;
         run = std::move(queue_.front());
         queue_.pop_front();

@@ -319,8 +319,8 @@ class ChunkReader {
   const std::vector<const v1::Event*>* Next(int n) {
     MutexLock lock(&mu_);
     taken_ = n;
-    mu_.Await(Condition(
-        +[](ChunkReader* r) { return r->filled_ > r->taken_ || r->done_; }, this));
+    auto read = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) { return filled_ > taken_ || done_; };
+    mu_.Await(Condition(&read));
     if (filled_ <= n) return nullptr;
     return &slots_[n % 2]->events;
   }
@@ -343,8 +343,10 @@ class ChunkReader {
     for (int n = 0;; ++n) {
       {
         MutexLock lock(&mu_);
-        mu_.Await(Condition(
-            +[](ChunkReader* r) { return r->stopped_ || r->filled_ - r->taken_ < 2; }, this));
+        auto room = [this]() ABSL_EXCLUSIVE_LOCKS_REQUIRED(mu_) {
+          return stopped_ || filled_ - taken_ < 2;
+        };
+        mu_.Await(Condition(&room));
         if (stopped_) return;
       }
       Slot& slot = *slots_[n % 2];
