@@ -104,20 +104,27 @@ absl::Status Ledger::Load() {
 absl::Status Ledger::LoadOrRebuild() {
   absl::StatusOr<uint64_t> last = store_->LastSequence();
   if (!last.ok()) return last.status();
-  // The projections of an older format are made again from the log (which every format
-  // shares), and only then is the directory marked with this format: a crash before that
-  // leaves it in the old one, rebuilt again at the next start. A new directory is marked
-  // the same way, after a rebuild of nothing.
+  // The projections of format 1 are made again from the log (which every format shares);
+  // those of format 2 are loaded, which moves its expired and orphaned reservations to
+  // closed_reservations. Only then is the directory marked with this format: a crash before
+  // that leaves it in the old one, upgraded again at the next start. A new directory is
+  // marked the same way, after a rebuild of nothing.
   const std::string format = store_->format();
   const bool upgrade = format != Store::kFormat;
+  const bool rebuild = format != Store::kFormat && format != Store::kFormatTwo;
   if (upgrade && *last > 0) {
-    std::fprintf(stderr,
-                 "the data directory is in format %s: rebuilding its projections in format %s\n",
-                 format.c_str(), Store::kFormat);
+    std::fprintf(stderr, "the data directory is in format %s: %s its projections to format %s\n",
+                 format.c_str(), rebuild ? "rebuilding" : "moving", Store::kFormat);
   }
-  if (!options_.rebuild_projections && !upgrade) {
+  auto mark = [this, upgrade]() -> absl::Status {
+    if (!upgrade) return absl::OkStatus();
+    rocksdb::WriteBatch batch;
+    batch.Put(store_->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
+    return store_->WriteSynced(&batch);
+  };
+  if (!options_.rebuild_projections && !rebuild) {
     if (absl::Status s = LoadProjections(store_.get(), &state_); !s.ok()) return s;
-    if (state_.meta().last_sequence == *last) return absl::OkStatus();
+    if (state_.meta().last_sequence == *last) return mark();
     // Projections are written in the same batch as their events, so this means rows
     // were lost or damaged: the log is the truth, rebuild from it.
     std::fprintf(stderr, "projections stop at event %llu but the log at %llu: rebuilding\n",
@@ -133,11 +140,7 @@ absl::Status Ledger::LoadOrRebuild() {
   if (state_.meta().last_sequence != *last) {
     return absl::DataLossError("the rebuilt projections do not reach the end of the log");
   }
-  if (upgrade) {
-    rocksdb::WriteBatch batch;
-    batch.Put(store_->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
-    if (absl::Status s = store_->WriteSynced(&batch); !s.ok()) return s;
-  }
+  if (absl::Status s = mark(); !s.ok()) return s;
   progress(total);
   return absl::OkStatus();
 }

@@ -87,6 +87,7 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
   AppendedRows rows;
   View view = View::Direct(state, &rows);
   state->SuspendReservationIndexes();
+  state->KeepLapsedReservations();  // a late Settle further on may charge one
   uint64_t next = 1;
   absl::Status replayed = store->ScanEvents(
       next, kReplayChunk, [&](const std::vector<const v1::Event*>& events) -> absl::Status {
@@ -103,6 +104,11 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
         if (progress) progress(next - 1);
         return absl::OkStatus();
       });
+  // The expired and orphaned reservations no event settled join the closed ones on disk.
+  for (ReservationState& lapsed : state->TakeLapsedReservations()) {
+    rows.reservations.Add()->Swap(&lapsed);
+  }
+  if (replayed.ok()) EmitAppended(rows, sink);
   state->IndexOpenReservations();
   return replayed;
 }
@@ -129,17 +135,29 @@ absl::Status LoadProjections(Store* store, State* state) {
           return absl::OkStatus();
         });
   }
+  // Format 2 kept expired and orphaned reservations in the reservations family too: they
+  // move to closed_reservations, where a late Settle finds them, and stay out of memory.
+  rocksdb::WriteBatch lapsed;
   if (s.ok()) {
-    // Indexed once they are all in (most rows are of closed reservations, which stay out).
+    // Indexed once they are all in.
     state->SuspendReservationIndexes();
+    BatchSink move(store, &lapsed);
+    std::string value;
     s = ForEachRow<store::v1::ReservationRow>(
         store, Cf::kReservations, "reservation row", "reservations",
-        [state](const rocksdb::Slice&, store::v1::ReservationRow& row) {
+        [state, &move, &value](const rocksdb::Slice& key, store::v1::ReservationRow& row) {
+          if (!IsOpen(row)) {
+            row.SerializeToString(&value);
+            move.Delete(Cf::kReservations, std::string_view(key.data(), key.size()));
+            move.Put(Cf::kClosedReservations, std::string_view(key.data(), key.size()), value);
+            return absl::OkStatus();
+          }
           state->LoadReservation(std::move(row));
           return absl::OkStatus();
         });
     state->IndexOpenReservations();
   }
+  if (s.ok() && lapsed.Count() > 0) s = store->WriteSynced(&lapsed);
   if (!s.ok()) return s;
   return LoadMetaRow(store, state);
 }
@@ -147,10 +165,9 @@ absl::Status LoadProjections(Store* store, State* state) {
 absl::StatusOr<VerifyReport> VerifyProjections(
     Store* store, size_t max_samples, const std::function<void(uint64_t sequence)>& progress) {
   if (std::string format = store->format(); format != Store::kFormat) {
-    return absl::FailedPreconditionError(
-        absl::StrCat("the data directory is in format ", format, ", whose projections this ",
-                     "build does not check: start ledgerd once, which rebuilds them in format ",
-                     Store::kFormat));
+    return absl::FailedPreconditionError(absl::StrCat(
+        "the data directory is in format ", format, ", whose projections this ",
+        "build does not check: start ledgerd once, which brings them to format ", Store::kFormat));
   }
   State replayed;
   MapSink expected;

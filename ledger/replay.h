@@ -29,7 +29,9 @@ absl::Status ReplayLog(Store* store, State* state, RowSink* sink,
 // they grow.
 void ReserveForStoredRows(Store* store, State* state, size_t most = SIZE_MAX);
 
-// Loads the projections from their stored rows.
+// Loads the projections from their stored rows. An expired or orphaned reservation found
+// among the open ones (where format 2 kept them) moves to closed_reservations, in one
+// synced write, and is not loaded.
 absl::Status LoadProjections(Store* store, State* state);
 
 struct VerifyReport {

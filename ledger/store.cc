@@ -149,10 +149,10 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     if (handle == nullptr) handle = store->default_handle();
   }
   std::string format = store->format();
-  if (format != kFormat && format != kOldFormat) {
+  if (format != kFormat && format != kFormatTwo && format != kOldFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the data directory ", options.path, " is in format \"", absl::CHexEscape(format),
-        "\", which this ledgerd does not know (it reads formats ", kOldFormat, " and ", kFormat,
+        "\", which this ledgerd does not know (it reads formats ", kOldFormat, " to ", kFormat,
         "): a newer ledgerd wrote it; run that one"));
   }
   return store;

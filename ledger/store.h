@@ -121,9 +121,11 @@ class Store : public RowArchive {
   // says a format it does not know; one that says none (made before the key existed) is
   // format 1. Format 1 kept closed reservations in the reservations family; its log is the
   // same, so Ledger::Open rebuilds the projections of a format 1 directory and then marks
-  // it format 2 (kFormat).
+  // it with kFormat. Format 2 kept expired and orphaned reservations there too: Ledger::Open
+  // moves those (LoadProjections) and then marks it format 3 (kFormat).
   static constexpr char kFormatKey[] = "format";
-  static constexpr char kFormat[] = "2";
+  static constexpr char kFormat[] = "3";
+  static constexpr char kFormatTwo[] = "2";
   static constexpr char kOldFormat[] = "1";
   // The format the directory says (kOldFormat when it says none).
   std::string format();

@@ -208,9 +208,9 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
     sink->Put(Cf::kIdempotency, key, value);
   }
   for (const auto& [id, reservation] : delta.reservations_) {
-    if (ClosedForGood(reservation)) {
+    if (!IsOpen(reservation)) {
       // It moves: a start reads the reservations family whole, so that family keeps only
-      // those still open, expired or orphaned, however long the history.
+      // the open ones, however long the history.
       reservation.SerializeToString(&value);
       sink->Delete(Cf::kReservations, id);
       sink->Put(Cf::kClosedReservations, id, value);
@@ -239,11 +239,11 @@ void EmitReplayedState(const State& state, RowSink* sink) {
   ForEachInKeyOrder(state.extensions(), [sink](const std::string& key, const ExtensionState& e) {
     PutExtension(key, e, sink);
   });
-  ForEachInKeyOrder(state.reservations(),
-                    [sink, &value](const std::string& id, const ReservationState& reservation) {
-                      reservation.SerializeToString(&value);
-                      sink->Put(Cf::kReservations, id, value);
-                    });
+  ForEachInKeyOrder(state.reservations(), [sink, &value](const std::string& id,
+                                                         const ReservationState& reservation) {
+    reservation.SerializeToString(&value);
+    sink->Put(IsOpen(reservation) ? Cf::kReservations : Cf::kClosedReservations, id, value);
+  });
   sink->Put(Cf::kMeta, kMetaKey, ToRow(state.meta()).SerializeAsString());
 }
 

@@ -205,7 +205,9 @@ void State::SetExtension(std::string_view key, const ExtensionState& state) {
 }
 
 void State::SetReservation(ReservationState reservation) {
-  if (ClosedForGood(reservation)) return EraseReservation(reservation.reservation_id());
+  if (ClosedForGood(reservation) || (!IsOpen(reservation) && !keep_lapsed_)) {
+    return EraseReservation(reservation.reservation_id());
+  }
   auto it = reservations_.find(reservation.reservation_id());
   if (it != reservations_.end()) {
     IndexReservation(it->second, false);
@@ -216,6 +218,20 @@ void State::SetReservation(ReservationState reservation) {
     std::string id = reservation.reservation_id();
     reservations_.emplace(std::move(id), std::move(reservation));
   }
+}
+
+std::vector<ReservationState> State::TakeLapsedReservations() {
+  keep_lapsed_ = false;
+  std::vector<ReservationState> lapsed;
+  for (auto it = reservations_.begin(); it != reservations_.end();) {
+    if (IsOpen(it->second)) {
+      ++it;
+      continue;
+    }
+    lapsed.push_back(std::move(it->second));
+    reservations_.erase(it++);
+  }
+  return lapsed;
 }
 
 void State::EraseReservation(std::string_view reservation_id) {
@@ -356,7 +372,8 @@ std::vector<std::string> View::ReservationsNotInBase() const {
 
 void View::PutReservation(ReservationState reservation) {
   if (direct_ != nullptr) {
-    if (ClosedForGood(reservation)) {
+    // Leaving the State (lapsed ones stay while it keeps them): its row is appended.
+    if (ClosedForGood(reservation) || (!IsOpen(reservation) && !direct_->keep_lapsed_)) {
       direct_->EraseReservation(reservation.reservation_id());
       appended_->reservations.Add()->Swap(&reservation);
       return;

@@ -1,9 +1,9 @@
 // The projections of the event log kept in memory: the CallerID table, the number index,
-// extension policies and counters, license counters and the reservations not closed for
-// good. The committer decides every command against this state; it reads RocksDB only for
-// a reservation that is not in it (a new reservation_id, mostly answered by a bloom filter,
-// or a repeated call on a closed one) and for a request_id (idempotency keys live on disk
-// only: a new one is answered by a bloom filter too).
+// extension policies and counters, license counters and the open reservations. The
+// committer decides every command against this state; it reads RocksDB only for a
+// reservation that is not in it (a new reservation_id, mostly answered by a bloom filter, a
+// repeated call on a closed one, or a late Settle of an expired one) and for a request_id
+// (idempotency keys live on disk only: a new one is answered by a bloom filter too).
 //
 // State is the committed view. A Delta holds the changes of the group of commands being
 // decided; a View reads through the Delta to the State and writes only to the Delta.
@@ -130,8 +130,8 @@ struct AppendedRows {
 
   google::protobuf::RepeatedPtrField<store::v1::RechargeRow> recharges;
   google::protobuf::RepeatedPtrField<store::v1::CallRow> calls;
-  // Reservations closed for good by a direct View: they leave the State as they close, so
-  // their rows are written with the appended ones.
+  // Reservations that left the State of a direct View (see View::PutReservation): their
+  // rows are written with the appended ones.
   google::protobuf::RepeatedPtrField<store::v1::ReservationRow> reservations;
 
  private:
@@ -157,10 +157,18 @@ struct AppendedRows {
 
 using ReservationState = store::v1::ReservationRow;
 
-// Settled and released reservations are closed for good: no later event changes them. The
-// State lets them go (memory would otherwise grow with every call); their stored rows still
-// answer a repeated Reserve, Settle or Release, through a RowArchive. Expired and
-// orphaned reservations stay: a late Settle may still come for them.
+// The State keeps only open reservations: their holds count against credit, they expire,
+// and their node's SyncReservations may release them. Every other one leaves it as it
+// closes (memory would otherwise grow with every call, and with every call a crashed node
+// left to expire), and its stored row, in the closed_reservations family, answers what may
+// still come for it through a RowArchive: a repeated Reserve, Settle or Release, and a late
+// Settle of an expired or orphaned one.
+inline bool IsOpen(const ReservationState& reservation) {
+  return reservation.state() == store::v1::ReservationRow::OPEN;
+}
+
+// Settled and released reservations are closed for good: no later event changes them.
+// Expired and orphaned ones may still be settled, late, once.
 inline bool ClosedForGood(const ReservationState& reservation) {
   return reservation.state() == store::v1::ReservationRow::SETTLED ||
          reservation.state() == store::v1::ReservationRow::RELEASED;
@@ -173,9 +181,8 @@ inline bool ClosedForGood(const ReservationState& reservation) {
 class RowArchive {
  public:
   virtual ~RowArchive() = default;
-  // The stored row of `reservation_id` if it is closed for good; nullopt when none is
-  // stored, an error when the storage cannot be read. (Those not closed for good are all in
-  // the State.)
+  // The stored row of `reservation_id` if it is not open; nullopt when none is stored, an
+  // error when the storage cannot be read. (The open ones are all in the State.)
   virtual absl::StatusOr<std::optional<ReservationState>> FindClosedReservation(
       std::string_view reservation_id) const = 0;
   // The stored idempotency key `key` (IdempotencyKey); nullopt when none is stored, an
@@ -199,9 +206,10 @@ struct Delta {
   std::optional<MetaState> meta_;
   AppendedRows appended_;
   // Rows read from the archive while deciding this group (nullopt: none is stored), so that
-  // each is read once a group; node maps, for pointers that stay valid. A closed
-  // reservation or a key never changes, and only this group could store one it did not
-  // find (the pending group's changes are read before the archive).
+  // each is read once a group; node maps, for pointers that stay valid. Only this group
+  // can change or store one after reading it (a late Settle of an expired reservation, a
+  // new key): its own changes are read first, and the pending group's are read before the
+  // archive.
   absl::node_hash_map<std::string, std::optional<ReservationState>> archived_reservations_;
   absl::node_hash_map<std::string, std::optional<IdempotencyEntry>> archived_idempotency_;
   // The first failed archive read since the last TakeReadError.
@@ -220,14 +228,14 @@ class State {
   std::optional<uint64_t> FindNumberKey(std::string_view key) const;
   const ExtensionState* FindExtension(std::string_view extension) const;
   const MetaState& meta() const { return meta_; }
-  // A reservation not closed for good (see ClosedForGood); null for any other.
+  // An open reservation (see IsOpen); null for any other (but see KeepLapsedReservations).
   const ReservationState* FindReservation(std::string_view reservation_id) const;
 
   // Open reservations by expiry time (Unix micros), earliest first.
   const absl::btree_set<std::pair<int64_t, std::string>>& expiry_index() const { return expiry_; }
   // The open reservations of a PBX node.
   const absl::btree_set<std::string>* OpenReservationsOfNode(std::string_view node_id) const;
-  // The reservations not closed for good.
+  // The open reservations.
   const absl::flat_hash_map<std::string, ReservationState>& reservations() const {
     return reservations_;
   }
@@ -251,8 +259,16 @@ class State {
   void LoadCallerId(CallerIdState callerid);
   void LoadExtension(std::string extension, ExtensionState state);
   void LoadMeta(const MetaState& meta) { meta_ = meta; }
-  // Keeps only a reservation not closed for good.
+  // Keeps only an open reservation.
   void LoadReservation(ReservationState reservation);
+
+  // For a replay: expired and orphaned reservations stay in the State (FindReservation,
+  // reservations()) until TakeLapsedReservations, since a late Settle further on in the
+  // log may still charge one, and a direct View has no archive to read it back from.
+  void KeepLapsedReservations() { keep_lapsed_ = true; }
+  // Ends KeepLapsedReservations: hands out the expired and orphaned reservations still
+  // kept, in no particular order, and lets them go.
+  std::vector<ReservationState> TakeLapsedReservations();
 
   // For a replay into a State nobody reads while it runs: the indexes of the open
   // reservations (expiry_index, OpenReservationsOfNode) are not kept as reservations come
@@ -270,6 +286,7 @@ class State {
   absl::btree_set<std::pair<int64_t, std::string>> expiry_;
   absl::flat_hash_map<std::string, absl::btree_set<std::string>> open_by_node_;
   bool index_reservations_ = true;  // false while the indexes are suspended
+  bool keep_lapsed_ = false;        // see KeepLapsedReservations
   MetaState meta_;
 
   // One change each, keeping the indexes: what Merge does for every entry of a Delta, and a
@@ -279,7 +296,8 @@ class State {
   void SetNumber(std::string key, std::optional<uint64_t> id);
   void EraseNumber(std::string_view key);
   void SetExtension(std::string_view key, const ExtensionState& state);
-  void SetReservation(ReservationState reservation);  // closed for good: erases it
+  // Erases a reservation that is not open (unless lapsed ones are kept).
+  void SetReservation(ReservationState reservation);
   void EraseReservation(std::string_view reservation_id);
   void IndexReservation(const ReservationState& reservation, bool add);
 };

@@ -5,15 +5,31 @@
 #include <limits>
 #include <map>
 #include <optional>
+#include <set>
 #include <string>
 #include <utility>
 #include <vector>
 
+#include "gmock/gmock.h"
 #include "google/protobuf/timestamp.pb.h"
 #include "gtest/gtest.h"
+#include "projections/rows.h"
 
 namespace callbackledger {
 namespace {
+
+using ::testing::ElementsAre;
+using ::testing::UnorderedElementsAre;
+
+// Records which rows a Delta emits.
+struct RecordingSink : RowSink {
+  void Put(Cf cf, std::string_view key, std::string_view /*value*/) override {
+    puts.insert({cf, std::string(key)});
+  }
+  void Delete(Cf cf, std::string_view key) override { deletes.insert({cf, std::string(key)}); }
+  std::set<std::pair<Cf, std::string>> puts;
+  std::set<std::pair<Cf, std::string>> deletes;
+};
 
 constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
 constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
@@ -168,7 +184,7 @@ void ChangeThrough(View* view) {
   ReservationState expired = Reservation("r-3", 30);
   expired.set_node_id("node-a");
   view->PutReservation(expired);
-  expired.set_state(store::v1::ReservationRow::EXPIRED);  // closed, but a late Settle may come
+  expired.set_state(store::v1::ReservationRow::EXPIRED);  // out too (a late Settle reads it back)
   view->PutReservation(expired);
   view->EraseNumber("100", "+407210000001");
   view->EraseCallerId(1);
@@ -211,10 +227,13 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
             (std::vector<NumberChange>{{NumberKey("100", "+407210000001"), 1},
                                        {NumberKey("100", "+407210000002"), 2},
                                        {NumberKey("100", "+407210000001"), std::nullopt}}));
-  // The settled reservation left the State as it closed: its row is listed, to be written.
-  ASSERT_EQ(appended.reservations.size(), 1);
+  // The settled and the expired reservations left the State as they closed: their rows are
+  // listed, to be written.
+  ASSERT_EQ(appended.reservations.size(), 2);
   EXPECT_EQ(appended.reservations[0].reservation_id(), "r-1");
   EXPECT_EQ(appended.reservations[0].state(), store::v1::ReservationRow::SETTLED);
+  EXPECT_EQ(appended.reservations[1].reservation_id(), "r-3");
+  EXPECT_EQ(appended.reservations[1].state(), store::v1::ReservationRow::EXPIRED);
 
   for (const State* state : {&merged, &direct}) {
     SCOPED_TRACE(state == &direct ? "direct" : "merged");
@@ -232,9 +251,8 @@ TEST(DirectViewTest, WritesStraightIntoTheStateWhatAMergedDeltaWould) {
     EXPECT_EQ(View(state, &none).FindIdempotency("AddCredit/k1"), nullptr)
         << "keys stay on disk only";
     EXPECT_EQ(state->FindReservation("r-1"), nullptr) << "settled: let go";
-    ASSERT_NE(state->FindReservation("r-3"), nullptr) << "expired: kept for a late Settle";
-    EXPECT_EQ(state->FindReservation("r-3")->state(), store::v1::ReservationRow::EXPIRED);
-    EXPECT_EQ(state->reservations().size(), 2u);
+    EXPECT_EQ(state->FindReservation("r-3"), nullptr) << "expired: let go";
+    EXPECT_EQ(state->reservations().size(), 1u);
     EXPECT_EQ(state->expiry_index(),
               (absl::btree_set<std::pair<int64_t, std::string>>{{20, "r-2"}}));
     ASSERT_NE(state->OpenReservationsOfNode("node-a"), nullptr);
@@ -324,7 +342,7 @@ ReservationState Closed(const std::string& id, store::v1::ReservationRow::State 
   return reservation;
 }
 
-TEST(ClosedReservationsTest, MergeLetsSettledAndReleasedGoAndKeepsTheOthers) {
+TEST(ClosedReservationsTest, MergeKeepsOnlyTheOpenOnes) {
   State state;
   Delta delta;
   {
@@ -343,24 +361,71 @@ TEST(ClosedReservationsTest, MergeLetsSettledAndReleasedGoAndKeepsTheOthers) {
     view.PutReservation(Closed("r-expired", store::v1::ReservationRow::EXPIRED));
     view.PutReservation(Closed("r-orphaned", store::v1::ReservationRow::ORPHANED));
   }
+  // Every one that closed is written to closed_reservations and deleted from reservations.
+  RecordingSink rows;
+  EmitDelta(delta, &rows);
+  for (const char* id : {"r-settled", "r-released", "r-expired", "r-orphaned"}) {
+    SCOPED_TRACE(id);
+    EXPECT_EQ(rows.puts.count({Cf::kClosedReservations, id}), 1u);
+    EXPECT_EQ(rows.puts.count({Cf::kReservations, id}), 0u);
+    EXPECT_EQ(rows.deletes.count({Cf::kReservations, id}), 1u);
+  }
   state.Merge(&delta);
-  EXPECT_EQ(state.FindReservation("r-settled"), nullptr);
-  EXPECT_EQ(state.FindReservation("r-released"), nullptr);
-  ASSERT_NE(state.FindReservation("r-expired"), nullptr);
-  ASSERT_NE(state.FindReservation("r-orphaned"), nullptr);
+  for (const char* id : {"r-settled", "r-released", "r-expired", "r-orphaned"}) {
+    EXPECT_EQ(state.FindReservation(id), nullptr) << id;
+  }
   ASSERT_NE(state.FindReservation("r-open"), nullptr);
-  EXPECT_EQ(state.reservations().size(), 3u);
+  EXPECT_EQ(state.reservations().size(), 1u);
   EXPECT_EQ(state.expiry_index(),
             (absl::btree_set<std::pair<int64_t, std::string>>{{10, "r-open"}}));
   EXPECT_EQ(*state.OpenReservationsOfNode("node-a"), (absl::btree_set<std::string>{"r-open"}));
 
-  // Loading stored rows keeps the same ones.
+  // Loading stored rows keeps the same one.
   State loaded;
   loaded.LoadReservation(Closed("r-settled", store::v1::ReservationRow::SETTLED));
   loaded.LoadReservation(Closed("r-released", store::v1::ReservationRow::RELEASED));
   loaded.LoadReservation(Closed("r-expired", store::v1::ReservationRow::EXPIRED));
+  loaded.LoadReservation(Closed("r-open", store::v1::ReservationRow::OPEN));
   EXPECT_EQ(loaded.reservations().size(), 1u);
-  EXPECT_NE(loaded.FindReservation("r-expired"), nullptr);
+  EXPECT_NE(loaded.FindReservation("r-open"), nullptr);
+}
+
+// A replay keeps the expired and orphaned reservations until it ends, for a late Settle
+// further on in the log: a direct View has no archive to read them back from.
+TEST(ClosedReservationsTest, AReplayKeepsLapsedReservationsUntilItTakesThem) {
+  State state;
+  AppendedRows appended;
+  View direct = View::Direct(&state, &appended);
+  state.KeepLapsedReservations();
+  for (const char* id : {"r-expired", "r-orphaned", "r-late", "r-open", "r-settled"}) {
+    direct.PutReservation(Closed(id, store::v1::ReservationRow::OPEN));
+  }
+  direct.PutReservation(Closed("r-expired", store::v1::ReservationRow::EXPIRED));
+  direct.PutReservation(Closed("r-orphaned", store::v1::ReservationRow::ORPHANED));
+  direct.PutReservation(Closed("r-late", store::v1::ReservationRow::EXPIRED));
+  direct.PutReservation(Closed("r-settled", store::v1::ReservationRow::SETTLED));
+  const ReservationState* late = direct.FindReservation("r-late");
+  ASSERT_NE(late, nullptr) << "a late Settle must find it";
+  EXPECT_EQ(late->state(), store::v1::ReservationRow::EXPIRED);
+  direct.PutReservation(Closed("r-late", store::v1::ReservationRow::SETTLED));
+  // The final ones went out with the appended rows as they closed.
+  std::vector<std::string> appended_ids;
+  for (const auto& row : appended.reservations) appended_ids.push_back(row.reservation_id());
+  EXPECT_THAT(appended_ids, ElementsAre("r-settled", "r-late"));
+
+  std::vector<std::string> lapsed;
+  for (const ReservationState& row : state.TakeLapsedReservations()) {
+    lapsed.push_back(row.reservation_id());
+  }
+  EXPECT_THAT(lapsed, UnorderedElementsAre("r-expired", "r-orphaned"));
+  EXPECT_EQ(state.reservations().size(), 1u);
+  EXPECT_NE(state.FindReservation("r-open"), nullptr);
+
+  // Kept no longer: the next one that lapses leaves at once, with the appended rows.
+  direct.PutReservation(Closed("r-open", store::v1::ReservationRow::EXPIRED));
+  EXPECT_TRUE(state.reservations().empty());
+  ASSERT_EQ(appended.reservations.size(), 3);
+  EXPECT_EQ(appended.reservations[2].reservation_id(), "r-open");
 }
 
 // A replay leaves the indexes of open reservations alone and builds them at the end: they
@@ -385,7 +450,7 @@ TEST(ClosedReservationsTest, IndexesBuiltAtTheEndEqualTheOnesKeptAlong) {
   EXPECT_TRUE(suspended.expiry_index().empty());
   suspended.IndexOpenReservations();
 
-  EXPECT_EQ(suspended.reservations().size(), 3u);
+  EXPECT_EQ(suspended.reservations().size(), 2u);  // r-c expired and left
   EXPECT_EQ(suspended.expiry_index(), kept.expiry_index());
   EXPECT_EQ(kept.expiry_index(),
             (absl::btree_set<std::pair<int64_t, std::string>>{{10, "r-b"}, {10, "r-d"}}));
