@@ -210,9 +210,11 @@ void EmitDelta(const Delta& delta, RowSink* sink) {
   for (const auto& [id, reservation] : delta.reservations_) {
     if (!IsOpen(reservation)) {
       // It moves: a start reads the reservations family whole, so that family keeps only
-      // the open ones, however long the history.
+      // the open ones, however long the history. One the group looked up in the archive
+      // has no row there to delete: it was opened in this group, or it was closed already
+      // (a late Settle of an expired one).
       reservation.SerializeToString(&value);
-      sink->Delete(Cf::kReservations, id);
+      if (!delta.archived_reservations_.contains(id)) sink->Delete(Cf::kReservations, id);
       sink->Put(Cf::kClosedReservations, id, value);
     } else {
       reservation.SerializeToString(&value);

@@ -504,6 +504,36 @@ TEST(ClosedReservationsTest, AViewReadsWhatTheStateLetGoFromTheArchiveOnceAGroup
   EXPECT_EQ(View(&state, &delta).FindReservation("r-done"), nullptr) << "no archive, no row";
 }
 
+// A reservation that closes moves to closed_reservations; only one the reservations family
+// holds (an open one the State has) gets a deletion there, not one the group found in the
+// archive or did not find at all (opened in this group).
+TEST(ClosedReservationsTest, OnlyARowInTheReservationsFamilyIsDeletedThere) {
+  State state;
+  Delta delta;
+  {
+    View setup(&state, &delta);
+    setup.PutReservation(Closed("r-open", store::v1::ReservationRow::OPEN));
+  }
+  state.Merge(&delta);
+  MapArchive archive;
+  archive.rows["r-expired"] = Closed("r-expired", store::v1::ReservationRow::EXPIRED);
+
+  View view(&state, nullptr, &delta, &archive);
+  ASSERT_NE(view.FindReservation("r-expired"), nullptr);
+  ASSERT_EQ(view.FindReservation("r-new"), nullptr);
+  view.PutReservation(Closed("r-open", store::v1::ReservationRow::SETTLED));
+  view.PutReservation(Closed("r-expired", store::v1::ReservationRow::SETTLED));  // late
+  view.PutReservation(Closed("r-new", store::v1::ReservationRow::OPEN));
+  view.PutReservation(Closed("r-new", store::v1::ReservationRow::RELEASED));
+  RecordingSink rows;
+  EmitDelta(delta, &rows);
+  for (const char* id : {"r-open", "r-expired", "r-new"}) {
+    EXPECT_EQ(rows.puts.count({Cf::kClosedReservations, id}), 1u) << id;
+    EXPECT_EQ(rows.puts.count({Cf::kReservations, id}), 0u) << id;
+  }
+  EXPECT_EQ(rows.deletes, (std::set<std::pair<Cf, std::string>>{{Cf::kReservations, "r-open"}}));
+}
+
 TEST(ClosedReservationsTest, AFailedArchiveReadIsKeptForTheDeciderAndNotRemembered) {
   State state;
   Delta delta;
