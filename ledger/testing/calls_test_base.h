@@ -1,8 +1,8 @@
 // The fixture of the call-credit protocol tests (SPEC section 3) through the public Ledger
 // facade: a real RocksDB store in a fresh temporary directory, a fake clock and no expiry
 // thread (expiry happens only when a test calls ExpireDue), and the operator and PBX calls
-// the tests make. Used by calls_authorize_test, calls_reserve_test, calls_settle_test and
-// cost_report_test.
+// the tests make. Used by calls_authorize_test, calls_reserve_test, calls_settle_test,
+// calls_expiry_test, cost_report_test and format_upgrade_test.
 #ifndef LEDGER_TESTING_CALLS_TEST_BASE_H_
 #define LEDGER_TESTING_CALLS_TEST_BASE_H_
 
