@@ -5,6 +5,7 @@
 #include <utility>
 
 #include "absl/strings/str_cat.h"
+#include "ledger/thread_name.h"
 #include "projections/check.h"
 #include "projections/projector.h"
 #include "projections/rows.h"
@@ -50,7 +51,11 @@ Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, 
       rules_(rules),
       options_(options) {
   LEDGER_CHECK(options_.threads == 1 || options_.threads == 2);
-  for (int i = 0; i < options_.threads; ++i) threads_.emplace_back([this] { Run(); });
+  for (int i = 0; i < options_.threads; ++i)
+    threads_.emplace_back([this] {
+      NameThisThread("ledger-commit");
+      Run();
+    });
 }
 
 Committer::~Committer() { Stop(); }

@@ -9,6 +9,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/rebuild.h"
 #include "ledger/replay.h"
+#include "ledger/thread_name.h"
 
 namespace callbackledger {
 namespace {
@@ -80,7 +81,10 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
                                   ledger->clock_, rules, options.committer);
   if (options.expiry_poll_milliseconds > 0) {
     Ledger* raw = ledger.get();
-    ledger->expiry_thread_ = std::thread([raw] { raw->RunExpiry(); });
+    ledger->expiry_thread_ = std::thread([raw] {
+      NameThisThread("ledger-expiry");
+      raw->RunExpiry();
+    });
   }
   return ledger;
 }

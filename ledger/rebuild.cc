@@ -11,6 +11,7 @@
 #include "absl/strings/str_cat.h"
 #include "ledger/replay.h"
 #include "ledger/sync.h"
+#include "ledger/thread_name.h"
 #include "projections/rows.h"
 
 namespace callbackledger {
@@ -81,7 +82,11 @@ class Run {
 // their memory is not given back to the system and faulted in anew for every run.
 class RunWriter {
  public:
-  explicit RunWriter(Store* store) : store_(store), thread_([this] { Loop(); }) {}
+  explicit RunWriter(Store* store)
+      : store_(store), thread_([this] {
+          NameThisThread("ledger-rebuild");
+          Loop();
+        }) {}
   ~RunWriter() { Close().IgnoreError(); }
 
   void Submit(Run run) {

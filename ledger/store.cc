@@ -10,6 +10,7 @@
 #include "absl/strings/str_cat.h"
 #include "google/protobuf/arena.h"
 #include "ledger/sync.h"
+#include "ledger/thread_name.h"
 #include "ledger/wal_zero_ahead.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
@@ -304,7 +305,10 @@ class ChunkReader {
       slot = std::make_unique<Slot>(options);
       slot->events.reserve(chunk);
     }
-    thread_ = std::thread([this] { Read(); });
+    thread_ = std::thread([this] {
+      NameThisThread("ledger-readlog");
+      Read();
+    });
   }
   ~ChunkReader() {
     {

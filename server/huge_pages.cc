@@ -31,4 +31,11 @@ void ReexecWithHugePageMalloc(char** argv) {
   }
 }
 
+std::string ProgramName(const char* argv0) {
+  std::string_view path = argv0 != nullptr ? argv0 : "";
+  const size_t slash = path.rfind('/');
+  if (slash != std::string_view::npos) path.remove_prefix(slash + 1);
+  return std::string(path);
+}
+
 }  // namespace callbackledger

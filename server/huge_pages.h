@@ -23,6 +23,11 @@ std::optional<std::string> TunablesWithHugePages(const char* current);
 // returns only when there is nothing to do or the re-execution failed.
 void ReexecWithHugePageMalloc(char** argv);
 
+// The name a process started as `argv0` has: its last path component. A re-executed
+// ledgerd is named after the link it was started through ("exe"), which `ps`, `pgrep` and
+// `top` would show; main names itself with this instead.
+std::string ProgramName(const char* argv0);
+
 }  // namespace callbackledger
 
 #endif  // CALLBACKLEDGER_SERVER_HUGE_PAGES_H_

@@ -19,5 +19,13 @@ TEST(TunablesWithHugePagesTest, KeepsAnyHugetlbSettingAlreadyThere) {
   EXPECT_EQ(TunablesWithHugePages("glibc.malloc.arena_max=2:glibc.malloc.hugetlb=1"), std::nullopt);
 }
 
+TEST(ProgramNameTest, IsTheLastPathComponent) {
+  EXPECT_EQ(ProgramName("ledgerd"), "ledgerd");
+  EXPECT_EQ(ProgramName("./build/server/ledgerd"), "ledgerd");
+  EXPECT_EQ(ProgramName("/usr/local/bin/ledgerd"), "ledgerd");
+  EXPECT_EQ(ProgramName(""), "");
+  EXPECT_EQ(ProgramName(nullptr), "");
+}
+
 }  // namespace
 }  // namespace callbackledger

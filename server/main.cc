@@ -25,6 +25,7 @@
 #include "grpcpp/grpcpp.h"
 #include "grpcpp/health_check_service_interface.h"
 #include "ledger/ledger.h"
+#include "ledger/thread_name.h"
 #include "server/huge_pages.h"
 #include "server/log.h"
 #include "server/metrics.h"
@@ -440,6 +441,9 @@ int Run() {
 int main(int argc, char** argv) {
   // First of all, before any thread or allocation that matters (see server/huge_pages.h).
   callbackledger::ReexecWithHugePageMalloc(argv);
+  // Named as started, not "exe"; the threads started from here on inherit the name until
+  // they name themselves (the committer, the expiry, ...).
+  callbackledger::NameThisThread(callbackledger::ProgramName(argv[0]));
   // Debian's Abseil is built without NDEBUG, so every absl::Mutex lock would feed a
   // lock-order graph: about a tenth of ledgerd's instructions under load (see
   // docs/benchmarks.md). The unit tests keep the detection on; the server turns it off.

@@ -3,6 +3,7 @@
 #include <deque>
 #include <utility>
 
+#include "ledger/thread_name.h"
 #include "ledger/views.h"
 
 namespace callbackledger {
@@ -126,7 +127,11 @@ std::vector<std::shared_ptr<EventFollower>> WatchHub::Live() {
   return live;
 }
 
-WatchHub::WatchHub() : waker_([this] { WakeFollowers(); }) {}
+WatchHub::WatchHub()
+    : waker_([this] {
+        NameThisThread("ledger-watch");
+        WakeFollowers();
+      }) {}
 
 WatchHub::~WatchHub() { Shutdown(); }
 

@@ -2,14 +2,17 @@
 // --metrics_listen on a free loopback port, a few RPCs, a scrape of /metrics with a plain
 // socket HTTP GET, and checks of the counters, gauges and histograms; the JSON log format
 // parsed line by line; no PIN in any log line. The log line format and the monitoring hooks
-// in process are in monitor_test.cc. Every RPC has a deadline; every wait is bounded.
+// in process are in monitor_test.cc. Every RPC has a deadline; every wait is bounded. Also the
+// names of the process and its threads, as `ps` and `top -H` show them.
 #include "server/metrics.h"
 
 #include <arpa/inet.h>
+#include <dirent.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <optional>
 #include <string>
@@ -19,6 +22,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
 #include "tests/metrics_text.h"
@@ -235,6 +239,49 @@ TEST(MetricsFlagsTest, ATakenMetricsPortIsAnError) {
   close(fd);
   EXPECT_EQ(run.exit_code, 1) << run.Describe();
   EXPECT_TRUE(absl::StrContains(run.err, "for metrics")) << run.Describe();
+}
+
+// The names of a process's threads, the main thread's (the process's own) first.
+std::vector<std::string> ThreadNames(pid_t pid) {
+  std::vector<std::string> names;
+  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
+  DIR* dir = opendir(tasks.c_str());
+  if (dir == nullptr) return names;
+  std::vector<long> tids;
+  while (const dirent* entry = readdir(dir)) {
+    long tid = 0;
+    if (absl::SimpleAtoi(entry->d_name, &tid)) tids.push_back(tid);
+  }
+  closedir(dir);
+  std::sort(tids.begin(), tids.end());
+  for (long tid : tids) {
+    names.emplace_back(
+        absl::StripAsciiWhitespace(e2e::ReadWholeFile(absl::StrCat(tasks, "/", tid, "/comm"))));
+  }
+  return names;
+}
+
+// What `ps`, `pgrep ledgerd` and `top -H` show: the process by its own name, whether it
+// re-executed itself for huge pages (the default) or not (the operator's GLIBC_TUNABLES
+// already says), and ledgerd's own threads by theirs.
+TEST(ProcessNamesTest, TheProcessAndItsThreadsAreNamedForTheOperator) {
+  for (const char* tunables : {"", "glibc.malloc.hugetlb=0"}) {
+    SCOPED_TRACE(absl::StrCat("GLIBC_TUNABLES=", tunables));
+    LedgerServer server;
+    e2e::EnvVars env;
+    if (*tunables != '\0') env.push_back({"GLIBC_TUNABLES", tunables});
+    ASSERT_TRUE(IsOk(server.Start({}, env)));
+    const std::vector<std::string> names = ThreadNames(server.pid());
+    ASSERT_FALSE(names.empty());
+    EXPECT_EQ(names.front(), "ledgerd");
+    for (const char* own : {"ledger-commit", "ledger-expiry", "ledger-watch"}) {
+      EXPECT_NE(std::find(names.begin(), names.end(), own), names.end())
+          << own << " in " << absl::StrJoin(names, ", ");
+    }
+    EXPECT_EQ(std::find(names.begin(), names.end(), "exe"), names.end())
+        << absl::StrJoin(names, ", ");
+    EXPECT_EQ(server.Stop(), 0) << server.Log();
+  }
 }
 
 }  // namespace
