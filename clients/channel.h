@@ -9,6 +9,8 @@
 // Never falls back to something less safe than asked: a half TLS configuration is an
 // error, and a token travels in plaintext only to a loopback address. Error messages name
 // the setting and the file that is wrong, never the token.
+//
+// Also the names of gRPC status codes, for the messages of every client.
 #ifndef CALLBACKLEDGER_CLIENTS_CHANNEL_H_
 #define CALLBACKLEDGER_CLIENTS_CHANNEL_H_
 
@@ -43,6 +45,10 @@ absl::StatusOr<std::string> LoadToken(const std::string& token_file);
 
 // Whether `target` is a loopback address (127.x.x.x, localhost, [::1] or a unix socket).
 bool IsLoopbackTarget(const std::string& target);
+
+// The name of a gRPC status code as the API and grpcurl spell it ("INVALID_ARGUMENT"),
+// for messages; "UNKNOWN_CODE" for a number gRPC does not define.
+const char* StatusCodeName(grpc::StatusCode code);
 
 }  // namespace callbackledger
 

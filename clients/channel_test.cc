@@ -315,5 +315,13 @@ TEST_F(ChannelTlsTest, AServerTheCaDidNotSignIsRefused) {
   EXPECT_THAT(health_.seen(), IsEmpty());
 }
 
+TEST(StatusCodeNameTest, NamesCodesAsTheApiSpellsThem) {
+  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
+  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_STREQ(StatusCodeName(static_cast<grpc::StatusCode>(99)), "UNKNOWN_CODE");
+}
+
 }  // namespace
 }  // namespace callbackledger

@@ -25,6 +25,7 @@
 #include "absl/strings/str_join.h"
 #include "gtest/gtest.h"
 #include "server/log.h"
+#include "tests/e2e_client.h"
 #include "tests/metrics_text.h"
 #include "tests/server_harness.h"
 
@@ -35,6 +36,7 @@ using e2e::CheckJsonLines;
 using e2e::Find;
 using e2e::HttpGet;
 using e2e::HttpReply;
+using e2e::IsOk;
 using e2e::LedgerServer;
 using e2e::PickFreeLoopbackPort;
 using e2e::ProcessResult;
@@ -46,17 +48,6 @@ constexpr std::chrono::seconds kRpcTimeout(5);
 // PINs no other part of a log line could contain by chance.
 constexpr char kGoodPin[] = "80417263";
 constexpr char kBadPin[] = "6150937248351";  // 13 digits: refused, INVALID_ARGUMENT
-
-::testing::AssertionResult IsOk(const grpc::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure()
-         << "gRPC status " << status.error_code() << ": " << status.error_message();
-}
-
-::testing::AssertionResult IsOk(const absl::Status& status) {
-  if (status.ok()) return ::testing::AssertionSuccess();
-  return ::testing::AssertionFailure() << status.ToString();
-}
 
 // ---------------------------------------------------------------------------------------
 // End to end.

@@ -50,9 +50,6 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> OpenChannel(const Globals& global
 // Prints "ledgerctl <command>: <message>" on stderr and returns `exit_code`.
 int Fail(const std::string& command, int exit_code, const std::string& message);
 
-// The name of a gRPC status code, e.g. "INVALID_ARGUMENT".
-const char* CodeName(grpc::StatusCode code);
-
 // Whether a failed RPC means the server was not reached or did not answer (exit code 3).
 bool IsUnreachable(const grpc::Status& status);
 

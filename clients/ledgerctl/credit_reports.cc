@@ -7,6 +7,7 @@
 #include <thread>
 
 #include "absl/strings/str_cat.h"
+#include "clients/channel.h"
 #include "clients/ledgerctl/commands.h"
 #include "clients/ledgerctl/listings.h"
 #include "clients/ledgerctl/output.h"
@@ -231,7 +232,7 @@ int Events(const Globals& globals, const EventsOptions& options) {
       std::fprintf(stderr,
                    "ledgerctl events: the stream ended (%s: %s); waiting up to %g s for "
                    "ledgerd to come back\n",
-                   CodeName(status.error_code()), status.error_message().c_str(),
+                   StatusCodeName(status.error_code()), status.error_message().c_str(),
                    globals.timeout_seconds);
     }
     if (now >= give_up) {
