@@ -44,6 +44,7 @@
 #include "absl/synchronization/mutex.h"
 #include "callbackledger/v1/caller_ids.grpc.pb.h"
 #include "callbackledger/v1/calls.grpc.pb.h"
+#include "clients/bench/completion_thread.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/server_metrics.h"
 #include "clients/channel_flags.h"
@@ -215,11 +216,12 @@ void SetDeadline(grpc::ClientContext* ctx, double seconds) {
 // Adds the CallerIDs, with ample credit; those already there are skipped.
 class PreloadPhase : public Phase {
  public:
-  PreloadPhase(const Options& options, v1::CallerIds::Stub* stub)
+  PreloadPhase(const Options& options, v1::CallerIds::Stub* stub, CompletionThread* completions)
       : Phase("preload", std::max(1, options.preload_in_flight), options.preload_seconds,
               static_cast<uint64_t>(options.callerids), options.max_errors),
         options_(options),
         stub_(stub),
+        completions_(completions),
         started_epoch_(std::chrono::duration_cast<std::chrono::seconds>(
                            std::chrono::system_clock::now().time_since_epoch())
                            .count()) {}
@@ -243,8 +245,9 @@ class PreloadPhase : public Phase {
     add->request.set_order_no("ledger-bench");
     add->request.set_request_id(absl::StrCat("ledger-bench-add-", i));
     SetDeadline(&add->ctx, options_.rpc_timeout_seconds);
-    stub_->async()->AddCallerId(
-        &add->ctx, &add->request, &add->reply, [this, add, slot](grpc::Status status) {
+    completions_->Call(
+        stub_, &v1::CallerIds::Stub::PrepareAsyncAddCallerId, &add->ctx, add->request, &add->reply,
+        [this, add, slot](grpc::Status status) {
           bool error = false;
           if (status.ok()) {
             // A repeated request_id answers with the first reply: created before this run.
@@ -268,6 +271,7 @@ class PreloadPhase : public Phase {
  private:
   const Options& options_;
   v1::CallerIds::Stub* const stub_;
+  CompletionThread* const completions_;
   const int64_t started_epoch_;
   std::atomic<uint64_t> added_{0};
   std::atomic<uint64_t> existing_{0};
@@ -284,10 +288,11 @@ struct CallCounts {
 // The PBX side of simulated calls.
 class CallsPhase : public Phase {
  public:
-  CallsPhase(const Options& options, v1::Calls::Stub* stub)
+  CallsPhase(const Options& options, v1::Calls::Stub* stub, CompletionThread* completions)
       : Phase("calls", options.in_flight, options.seconds, options.calls, options.max_errors),
         options_(options),
         stub_(stub),
+        completions_(completions),
         run_id_(absl::StrFormat(
             "%x-%x",
             static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
@@ -379,16 +384,17 @@ class CallsPhase : public Phase {
     *call->authorize_request.mutable_rate() = rate_;
     SetDeadline(&call->authorize_ctx, options_.rpc_timeout_seconds);
     call->t0 = Clock::now();
-    stub_->async()->Authorize(&call->authorize_ctx, &call->authorize_request,
-                              &call->authorize_reply, [this, call](grpc::Status status) {
-                                if (!Check(call, authorize, status)) return;
-                                if (call->authorize_reply.decision() != v1::ALLOWED) {
-                                  counts.denied.fetch_add(1);
-                                  Finish(call, false);
-                                  return;
-                                }
-                                Reserve(call);
-                              });
+    completions_->Call(stub_, &v1::Calls::Stub::PrepareAsyncAuthorize, &call->authorize_ctx,
+                       call->authorize_request, &call->authorize_reply,
+                       [this, call](grpc::Status status) {
+                         if (!Check(call, authorize, status)) return;
+                         if (call->authorize_reply.decision() != v1::ALLOWED) {
+                           counts.denied.fetch_add(1);
+                           Finish(call, false);
+                           return;
+                         }
+                         Reserve(call);
+                       });
   }
 
   void Reserve(SimCall* call) {
@@ -404,20 +410,20 @@ class CallsPhase : public Phase {
     r.set_destination("0040213100200");
     SetDeadline(&call->reserve_ctx, options_.rpc_timeout_seconds);
     call->t0 = Clock::now();
-    stub_->async()->Reserve(&call->reserve_ctx, &r, &call->reserve_reply,
-                            [this, call](grpc::Status status) {
-                              if (!Check(call, reserve, status)) return;
-                              if (call->reserve_reply.decision() != v1::ALLOWED) {
-                                counts.no_credit.fetch_add(1);
-                                Finish(call, false);
-                              } else if (call->no_answer) {
-                                Release(call);
-                              } else if (call->extend) {
-                                Extend(call);
-                              } else {
-                                Settle(call);
-                              }
-                            });
+    completions_->Call(stub_, &v1::Calls::Stub::PrepareAsyncReserve, &call->reserve_ctx, r,
+                       &call->reserve_reply, [this, call](grpc::Status status) {
+                         if (!Check(call, reserve, status)) return;
+                         if (call->reserve_reply.decision() != v1::ALLOWED) {
+                           counts.no_credit.fetch_add(1);
+                           Finish(call, false);
+                         } else if (call->no_answer) {
+                           Release(call);
+                         } else if (call->extend) {
+                           Extend(call);
+                         } else {
+                           Settle(call);
+                         }
+                       });
   }
 
   void Extend(SimCall* call) {
@@ -429,11 +435,11 @@ class CallsPhase : public Phase {
     r.set_request_id("ext-1");
     SetDeadline(&call->extend_ctx, options_.rpc_timeout_seconds);
     call->t0 = Clock::now();
-    stub_->async()->Extend(&call->extend_ctx, &r, &call->extend_reply,
-                           [this, call](grpc::Status status) {
-                             if (!Check(call, extend, status)) return;
-                             Settle(call);
-                           });
+    completions_->Call(stub_, &v1::Calls::Stub::PrepareAsyncExtend, &call->extend_ctx, r,
+                       &call->extend_reply, [this, call](grpc::Status status) {
+                         if (!Check(call, extend, status)) return;
+                         Settle(call);
+                       });
   }
 
   void Settle(SimCall* call) {
@@ -444,12 +450,12 @@ class CallsPhase : public Phase {
     r.set_destination("0040213100200");
     SetDeadline(&call->end_ctx, options_.rpc_timeout_seconds);
     call->t0 = Clock::now();
-    stub_->async()->Settle(&call->end_ctx, &r, &call->settle_reply,
-                           [this, call](grpc::Status status) {
-                             if (!Check(call, settle, status)) return;
-                             counts.settled.fetch_add(1);
-                             Finish(call, false);
-                           });
+    completions_->Call(stub_, &v1::Calls::Stub::PrepareAsyncSettle, &call->end_ctx, r,
+                       &call->settle_reply, [this, call](grpc::Status status) {
+                         if (!Check(call, settle, status)) return;
+                         counts.settled.fetch_add(1);
+                         Finish(call, false);
+                       });
   }
 
   void Release(SimCall* call) {
@@ -458,16 +464,17 @@ class CallsPhase : public Phase {
     r.set_node_id(kNodeId);
     SetDeadline(&call->end_ctx, options_.rpc_timeout_seconds);
     call->t0 = Clock::now();
-    stub_->async()->Release(&call->end_ctx, &r, &call->release_reply,
-                            [this, call](grpc::Status status) {
-                              if (!Check(call, release, status)) return;
-                              counts.released.fetch_add(1);
-                              Finish(call, false);
-                            });
+    completions_->Call(stub_, &v1::Calls::Stub::PrepareAsyncRelease, &call->end_ctx, r,
+                       &call->release_reply, [this, call](grpc::Status status) {
+                         if (!Check(call, release, status)) return;
+                         counts.released.fetch_add(1);
+                         Finish(call, false);
+                       });
   }
 
   const Options& options_;
   v1::Calls::Stub* const stub_;
+  CompletionThread* const completions_;
   const std::string run_id_;
   // One generator per slot: a slot runs one call at a time, so no locking is needed.
   std::vector<std::mt19937_64> rngs_;
@@ -479,12 +486,14 @@ class CallsPhase : public Phase {
 // has them to load.
 class LeaveOpenPhase : public Phase {
  public:
-  LeaveOpenPhase(const Options& options, const std::string& run_id, v1::Calls::Stub* stub)
+  LeaveOpenPhase(const Options& options, const std::string& run_id, v1::Calls::Stub* stub,
+                 CompletionThread* completions)
       : Phase("leave_open", std::max(1, options.preload_in_flight), options.preload_seconds,
               options.leave_open, options.max_errors),
         options_(options),
         run_id_(run_id),
-        stub_(stub) {}
+        stub_(stub),
+        completions_(completions) {}
 
   uint64_t opened() const { return opened_.load(); }
 
@@ -510,33 +519,38 @@ class LeaveOpenPhase : public Phase {
     r.set_node_id("ledger-bench");
     r.set_destination("0040213100200");
     SetDeadline(&open->ctx, options_.rpc_timeout_seconds);
-    stub_->async()->Reserve(&open->ctx, &r, &open->reply, [this, open, slot](grpc::Status status) {
-      const bool granted = status.ok() && open->reply.decision() == v1::ALLOWED;
-      if (granted) {
-        opened_.fetch_add(1);
-      } else {
-        NoteError(absl::StrCat(open->request.reservation_id(), ": ",
-                               status.ok() ? "not granted" : status.error_message()));
-      }
-      delete open;
-      Done(slot, !granted);
-    });
+    completions_->Call(
+        stub_, &v1::Calls::Stub::PrepareAsyncReserve, &open->ctx, r, &open->reply,
+        [this, open, slot](grpc::Status status) {
+          const bool granted = status.ok() && open->reply.decision() == v1::ALLOWED;
+          if (granted) {
+            opened_.fetch_add(1);
+          } else {
+            NoteError(absl::StrCat(open->request.reservation_id(), ": ",
+                                   status.ok() ? "not granted" : status.error_message()));
+          }
+          delete open;
+          Done(slot, !granted);
+        });
   }
 
  private:
   const Options& options_;
   const std::string run_id_;
   v1::Calls::Stub* const stub_;
+  CompletionThread* const completions_;
   std::atomic<uint64_t> opened_{0};
 };
 
 // The floor: Health/Check, which touches no storage, at the same concurrency.
 class FloorPhase : public Phase {
  public:
-  FloorPhase(const Options& options, double seconds, grpc::health::v1::Health::Stub* stub)
+  FloorPhase(const Options& options, double seconds, grpc::health::v1::Health::Stub* stub,
+             CompletionThread* completions)
       : Phase("floor", options.in_flight, seconds, UINT64_MAX, options.max_errors),
         options_(options),
-        stub_(stub) {}
+        stub_(stub),
+        completions_(completions) {}
 
   LatencyRecorder check{"Health/Check"};
 
@@ -551,17 +565,18 @@ class FloorPhase : public Phase {
     auto* probe = new Probe;
     SetDeadline(&probe->ctx, options_.rpc_timeout_seconds);
     probe->t0 = Clock::now();
-    stub_->async()->Check(&probe->ctx, &probe->request, &probe->reply,
-                          [this, probe, slot](grpc::Status status) {
-                            check.Record(Micros(Clock::now() - probe->t0), status.ok());
-                            delete probe;
-                            Done(slot, !status.ok());
-                          });
+    completions_->Call(stub_, &grpc::health::v1::Health::Stub::PrepareAsyncCheck, &probe->ctx,
+                       probe->request, &probe->reply, [this, probe, slot](grpc::Status status) {
+                         check.Record(Micros(Clock::now() - probe->t0), status.ok());
+                         delete probe;
+                         Done(slot, !status.ok());
+                       });
   }
 
  private:
   const Options& options_;
   grpc::health::v1::Health::Stub* const stub_;
+  CompletionThread* const completions_;
 };
 
 std::string SummaryJson(const LatencySummary& s) {
@@ -669,11 +684,13 @@ int Main(int argc, char** argv) {
   auto caller_ids = v1::CallerIds::NewStub(channel);
   auto calls_stub = v1::Calls::NewStub(channel);
   auto health = grpc::health::v1::Health::NewStub(channel);
+  // Every RPC of every phase is answered on this one thread (completion_thread.h).
+  CompletionThread completions;
 
   uint64_t preload_added = 0, preload_existing = 0;
   double preload_seconds = 0;
   if (o.preload) {
-    PreloadPhase preload(o, caller_ids.get());
+    PreloadPhase preload(o, caller_ids.get(), &completions);
     preload_seconds = preload.Run();
     preload_added = preload.added();
     preload_existing = preload.existing();
@@ -697,7 +714,7 @@ int Main(int argc, char** argv) {
     }
     commit_before = *std::move(scraped);
   }
-  CallsPhase calls(o, calls_stub.get());
+  CallsPhase calls(o, calls_stub.get(), &completions);
   const double calls_cpu_started = ProcessCpuSeconds();
   const double calls_seconds = calls.Run();
   const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
@@ -711,7 +728,7 @@ int Main(int argc, char** argv) {
     }
     commit = Difference(commit_before, *scraped);
   }
-  FloorPhase floor(o, calls_seconds, health.get());
+  FloorPhase floor(o, calls_seconds, health.get(), &completions);
   const double floor_cpu_started = ProcessCpuSeconds();
   const double floor_seconds = floor.Run();
   const double floor_cpu = ProcessCpuSeconds() - floor_cpu_started;
@@ -719,7 +736,7 @@ int Main(int argc, char** argv) {
   uint64_t left_open = 0;
   double left_open_seconds = 0;
   if (o.leave_open > 0) {
-    LeaveOpenPhase leave(o, calls.run_id(), calls_stub.get());
+    LeaveOpenPhase leave(o, calls.run_id(), calls_stub.get(), &completions);
     left_open_seconds = leave.Run();
     left_open = leave.opened();
     std::cerr << absl::StrFormat("left open: %d reservations, %.1f s\n", left_open,
