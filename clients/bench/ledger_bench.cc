@@ -1,4 +1,6 @@
-// ledger-bench: an asynchronous gRPC load generator that plays PBX nodes against ledgerd.
+// ledger-bench: an asynchronous gRPC load generator that plays PBX nodes against ledgerd, on
+// one channel, every answer taken by one thread polling a completion queue
+// (completion_thread.h): the least client CPU per RPC on a machine it shares with the server.
 //
 // Per simulated call: Authorize (with a rate) -> Reserve (rate + seconds, a unique
 // reservation_id) -> sometimes Extend (with a request_id) -> Settle by duration, or Release
