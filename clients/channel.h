@@ -47,7 +47,7 @@ absl::StatusOr<std::string> LoadToken(const std::string& token_file);
 bool IsLoopbackTarget(const std::string& target);
 
 // The name of a gRPC status code as the API and grpcurl spell it ("INVALID_ARGUMENT"),
-// for messages; "UNKNOWN_CODE" for a number gRPC does not define.
+// for messages; "UNKNOWN_CODE" for any other value (grpc::StatusCode::DO_NOT_USE).
 const char* StatusCodeName(grpc::StatusCode code);
 
 }  // namespace callbackledger

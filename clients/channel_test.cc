@@ -320,7 +320,7 @@ TEST(StatusCodeNameTest, NamesCodesAsTheApiSpellsThem) {
   EXPECT_STREQ(StatusCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
   EXPECT_STREQ(StatusCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
   EXPECT_STREQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
-  EXPECT_STREQ(StatusCodeName(static_cast<grpc::StatusCode>(99)), "UNKNOWN_CODE");
+  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::DO_NOT_USE), "UNKNOWN_CODE");
 }
 
 }  // namespace
