@@ -18,11 +18,13 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <set>
 #include <sstream>
 #include <thread>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
+#include "absl/synchronization/mutex.h"
 
 extern char** environ;
 
@@ -215,7 +217,10 @@ ProcessResult RunLedgerctl(const std::vector<std::string>& args, milliseconds ti
   return RunProcess(argv, {}, timeout);
 }
 
-int PickFreeLoopbackPort() {
+namespace {
+
+// One free port from the kernel (bound to port 0, read back, closed), or 0.
+int AskKernelForFreePort() {
   int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
   if (fd < 0) return 0;
   sockaddr_in address{};
@@ -230,6 +235,24 @@ int PickFreeLoopbackPort() {
   }
   close(fd);
   return port;
+}
+
+}  // namespace
+
+int PickFreeLoopbackPort() {
+  // The kernel may hand the same free port out twice in a row (it is closed again at once);
+  // a test that picks two (the gRPC port and the metrics port, say) must get two different
+  // ones, or the second server start fails on the first's port. So no port is handed out
+  // twice in one process.
+  static absl::Mutex mu(absl::kConstInit);
+  static std::set<int>* given = new std::set<int>();
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const int port = AskKernelForFreePort();
+    if (port == 0) return 0;
+    absl::MutexLock lock(&mu);
+    if (given->insert(port).second) return port;
+  }
+  return 0;
 }
 
 LedgerServer::LedgerServer() {

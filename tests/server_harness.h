@@ -58,7 +58,8 @@ ProcessResult RunProcess(const std::vector<std::string>& argv, const EnvVars& en
 ProcessResult RunLedgerctl(const std::vector<std::string>& args,
                            std::chrono::milliseconds timeout = std::chrono::seconds(30));
 
-// A free TCP port on 127.0.0.1 (bound to port 0, read back, closed), or 0 on failure.
+// A free TCP port on 127.0.0.1 (bound to port 0, read back, closed), never the same one twice
+// in a process, or 0 on failure.
 int PickFreeLoopbackPort();
 
 // One ledgerd server and its data directory, which outlives restarts.
