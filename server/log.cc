@@ -7,6 +7,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/time/clock.h"
+#include "grpc/support/log.h"
 
 namespace callbackledger {
 namespace {
@@ -246,6 +247,20 @@ void Log(LogLevel level, std::string_view event, std::string_view message, LogFi
   std::fwrite(line.data(), 1, line.size(), stderr);
   std::fflush(stderr);
 }
+
+namespace {
+
+void LogFromGrpc(gpr_log_func_args* args) {
+  LogLevel level = LogLevel::kDebug;
+  if (args->severity == GPR_LOG_SEVERITY_ERROR) level = LogLevel::kError;
+  if (args->severity == GPR_LOG_SEVERITY_INFO) level = LogLevel::kInfo;
+  Log(level, "grpc", args->message != nullptr ? args->message : "",
+      {{"file", args->file != nullptr ? args->file : ""}, {"line", args->line}});
+}
+
+}  // namespace
+
+void RouteGrpcLogs() { gpr_set_log_function(&LogFromGrpc); }
 
 void LogInfo(std::string_view message) { Log(LogLevel::kInfo, "message", message); }
 void LogWarning(std::string_view message) { Log(LogLevel::kWarning, "message", message); }

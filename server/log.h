@@ -95,6 +95,12 @@ void Log(LogLevel level, std::string_view event, std::string_view message, LogFi
 std::string FormatLogLine(LogFormat format, absl::Time time, LogLevel level, std::string_view event,
                           std::string_view message, LogFields fields);
 
+// Sends what gRPC's core logs itself (a listen that fails, a TLS handshake refused, ...)
+// through Log, event "grpc", with its source file and line as fields: in the JSON format
+// too, every line on stderr is then one JSON object. gRPC's own verbosity
+// (GRPC_VERBOSITY, ERROR by default) still decides what it logs.
+void RouteGrpcLogs();
+
 // Unstructured shorthands (event "message").
 void LogInfo(std::string_view message);
 void LogWarning(std::string_view message);

@@ -454,5 +454,6 @@ int main(int argc, char** argv) {
   if (!callbackledger::ApplyEnvironment()) return 2;
   absl::ParseCommandLine(argc, argv);
   if (!callbackledger::ApplyLogFlags(/*strict=*/true)) return 2;
+  callbackledger::RouteGrpcLogs();
   return callbackledger::Run();
 }

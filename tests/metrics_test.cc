@@ -14,6 +14,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <fstream>
 #include <optional>
 #include <string>
 #include <vector>
@@ -213,23 +214,60 @@ TEST(MetricsFlagsTest, RefusesAnUnknownLogFormatOrLevel) {
   EXPECT_TRUE(absl::StrContains(level.err, "--log_level")) << level.Describe();
 }
 
+// A port on 127.0.0.1 held by a listening socket, so that ledgerd cannot listen on it.
+class HeldPort {
+ public:
+  HeldPort() {
+    fd_ = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    sockaddr_in address{};
+    address.sin_family = AF_INET;
+    address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    socklen_t length = sizeof(address);
+    if (fd_ >= 0 && bind(fd_, reinterpret_cast<sockaddr*>(&address), sizeof(address)) == 0 &&
+        listen(fd_, 1) == 0 &&
+        getsockname(fd_, reinterpret_cast<sockaddr*>(&address), &length) == 0) {
+      port_ = ntohs(address.sin_port);
+    }
+  }
+  ~HeldPort() {
+    if (fd_ >= 0) close(fd_);
+  }
+  int port() const { return port_; }  // 0 if none could be held
+
+ private:
+  int fd_ = -1;
+  int port_ = 0;
+};
+
 TEST(MetricsFlagsTest, ATakenMetricsPortIsAnError) {
-  // Hold a port on 127.0.0.1 so that ledgerd cannot listen on it.
-  int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  ASSERT_GE(fd, 0);
-  sockaddr_in address{};
-  address.sin_family = AF_INET;
-  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-  socklen_t length = sizeof(address);
-  ASSERT_EQ(bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof(address)), 0);
-  ASSERT_EQ(listen(fd, 1), 0);
-  ASSERT_EQ(getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length), 0);
-  const int port = ntohs(address.sin_port);
+  HeldPort held;
+  ASSERT_GT(held.port(), 0);
   LedgerServer server;
-  ProcessResult run = server.RunUntilExit({absl::StrCat("--metrics_listen=127.0.0.1:", port)});
-  close(fd);
+  ProcessResult run =
+      server.RunUntilExit({absl::StrCat("--metrics_listen=127.0.0.1:", held.port())});
   EXPECT_EQ(run.exit_code, 1) << run.Describe();
   EXPECT_TRUE(absl::StrContains(run.err, "for metrics")) << run.Describe();
+}
+
+// What gRPC's core logs itself (here: the listen that fails) goes through ledgerd's log, so
+// in the JSON format every line is still one JSON object.
+TEST(MetricsFlagsTest, GrpcsOwnLinesAreJsonLinesToo) {
+  HeldPort held;
+  ASSERT_GT(held.port(), 0);
+  LedgerServer server;
+  ProcessResult run = server.RunUntilExit({absl::StrCat("--listen=127.0.0.1:", held.port())},
+                                          {{"LEDGERD_LOG_FORMAT", "json"}});
+  EXPECT_EQ(run.exit_code, 1) << run.Describe();
+  EXPECT_TRUE(absl::StrContains(run.err, R"("level":"ERROR","logger":"ledgerd","event":"grpc")"))
+      << run.Describe();
+  EXPECT_TRUE(absl::StrContains(run.err, R"("event":"listen_failed")")) << run.Describe();
+  const std::string path = server.dir() + "/grpc_lines.jsonl";
+  {
+    std::ofstream out(path, std::ios::binary | std::ios::trunc);
+    out << run.err;
+  }
+  ProcessResult parsed = CheckJsonLines(path);
+  EXPECT_EQ(parsed.exit_code, 0) << parsed.Describe() << "\n--- stderr ---\n" << run.err;
 }
 
 // The names of a process's threads, the main thread's (the process's own) first.
