@@ -48,7 +48,7 @@ bool IsLoopbackTarget(const std::string& target);
 
 // The name of a gRPC status code as the API and grpcurl spell it ("INVALID_ARGUMENT"),
 // for messages; "UNKNOWN_CODE" for any other value (grpc::StatusCode::DO_NOT_USE).
-const char* StatusCodeName(grpc::StatusCode code);
+std::string StatusCodeName(grpc::StatusCode code);
 
 }  // namespace callbackledger
 

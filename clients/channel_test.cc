@@ -316,11 +316,11 @@ TEST_F(ChannelTlsTest, AServerTheCaDidNotSignIsRefused) {
 }
 
 TEST(StatusCodeNameTest, NamesCodesAsTheApiSpellsThem) {
-  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::OK), "OK");
-  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
-  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
-  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
-  EXPECT_STREQ(StatusCodeName(grpc::StatusCode::DO_NOT_USE), "UNKNOWN_CODE");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::OK), "OK");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::INVALID_ARGUMENT), "INVALID_ARGUMENT");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::FAILED_PRECONDITION), "FAILED_PRECONDITION");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::UNAUTHENTICATED), "UNAUTHENTICATED");
+  EXPECT_EQ(StatusCodeName(grpc::StatusCode::DO_NOT_USE), "UNKNOWN_CODE");
 }
 
 }  // namespace

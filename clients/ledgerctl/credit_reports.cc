@@ -232,7 +232,7 @@ int Events(const Globals& globals, const EventsOptions& options) {
       std::fprintf(stderr,
                    "ledgerctl events: the stream ended (%s: %s); waiting up to %g s for "
                    "ledgerd to come back\n",
-                   StatusCodeName(status.error_code()), status.error_message().c_str(),
+                   StatusCodeName(status.error_code()).c_str(), status.error_message().c_str(),
                    globals.timeout_seconds);
     }
     if (now >= give_up) {
