@@ -15,12 +15,24 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 
 namespace callbackledger {
 namespace {
 
 rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.size()); }
+
+// RocksDB counts into a thread-local PerfContext unless told not to (its default level is
+// kEnableCount): every key comparison of a memtable insert or lookup then adds to a counter
+// nobody here reads, through a thread-local of a shared library, i.e. a __tls_get_addr call
+// each. Turned off once in every thread that writes or looks up keys.
+void StopPerfCounting() {
+  static thread_local bool stopped = false;
+  if (stopped) return;
+  rocksdb::SetPerfLevel(rocksdb::PerfLevel::kDisable);
+  stopped = true;
+}
 
 // Parses the event under `it` into `event`; DATA_LOSS when its key or value is malformed.
 absl::Status ParseEventAt(const rocksdb::Iterator& it, v1::Event* event) {
@@ -171,12 +183,14 @@ Store::~Store() {
 }
 
 absl::Status Store::WriteSynced(rocksdb::WriteBatch* batch) {
+  StopPerfCounting();
   rocksdb::WriteOptions write_options;
   write_options.sync = true;
   return FromRocks(db_->Write(write_options, batch), "writing to the event log");
 }
 
 absl::Status Store::WriteUnlogged(rocksdb::WriteBatch* batch) {
+  StopPerfCounting();
   rocksdb::WriteOptions write_options;
   write_options.disableWAL = true;
   return FromRocks(db_->Write(write_options, batch), "writing projection rows");
@@ -244,6 +258,7 @@ absl::StatusOr<v1::Event> Store::ReadEvent(uint64_t sequence) {
 
 absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindClosedReservation(
     std::string_view reservation_id) const {
+  StopPerfCounting();
   std::string value;
   rocksdb::Status status = db_->Get(rocksdb::ReadOptions(), projection(Cf::kClosedReservations),
                                     ToSlice(reservation_id), &value);
@@ -260,6 +275,7 @@ absl::StatusOr<std::optional<store::v1::ReservationRow>> Store::FindClosedReserv
 
 absl::StatusOr<std::optional<IdempotencyEntry>> Store::FindStoredIdempotency(
     std::string_view key) const {
+  StopPerfCounting();
   std::string value;
   rocksdb::Status status =
       db_->Get(rocksdb::ReadOptions(), projection(Cf::kIdempotency), ToSlice(key), &value);

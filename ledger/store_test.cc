@@ -21,6 +21,8 @@
 #include "ledger/testing/write_ahead_log.h"
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
+#include "rocksdb/perf_context.h"
+#include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 
 namespace callbackledger {
@@ -225,6 +227,41 @@ TEST_F(StoreTest, WriteAheadLogBytesAreTheLiveLogFiles) {
   Put(store_->events(), BigEndian64(2));
   EXPECT_GT(store_->WriteAheadLogBytes(), 0u);
   EXPECT_EQ(store_->WriteAheadLogBytes(), WriteAheadLogBytes(dir_ + "/data"));
+}
+
+// The committer's thread (and a rebuild's) writes and looks up keys without RocksDB
+// counting each key comparison into its thread-local PerfContext: a thread that never wrote
+// counts (RocksDB's default), one that wrote or looked up through the store does not.
+TEST_F(StoreTest, WritesAndLookupsLeaveRocksDbPerfCountingOff) {
+  auto level_after = [this](auto use_store) {
+    rocksdb::PerfLevel level = rocksdb::PerfLevel::kUninitialized;
+    std::thread([&] {
+      use_store();
+      level = rocksdb::GetPerfLevel();
+    }).join();
+    return level;
+  };
+  EXPECT_EQ(level_after([] {}), rocksdb::PerfLevel::kEnableCount);
+  EXPECT_EQ(level_after([this] { Put(store_->events(), BigEndian64(1)); }),
+            rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(level_after([this] {
+              rocksdb::WriteBatch batch;
+              ASSERT_TRUE(batch.Put(store_->projection(Cf::kCallerIds), "k", "v").ok());
+              ASSERT_TRUE(store_->WriteUnlogged(&batch).ok());
+            }),
+            rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(level_after([this] { EXPECT_TRUE(store_->FindClosedReservation("r").ok()); }),
+            rocksdb::PerfLevel::kDisable);
+  EXPECT_EQ(level_after([this] { EXPECT_TRUE(store_->FindStoredIdempotency("k").ok()); }),
+            rocksdb::PerfLevel::kDisable);
+
+  // No count grows on such a thread, however many keys its writes compare.
+  uint64_t comparisons = 1;
+  std::thread([&] {
+    for (int i = 0; i < 100; ++i) Put(store_->events(), BigEndian64(100 + i));
+    comparisons = rocksdb::get_perf_context()->user_key_comparison_count;
+  }).join();
+  EXPECT_EQ(comparisons, 0u);
 }
 
 // A family written once (config) holds rows of the first log file until it is flushed; the
