@@ -7,6 +7,11 @@
 // and so on, --rounds of each, so that a disk whose speed drifts affects both alike. It
 // prints each round's p50/p90/p99 and each mode's median of them, and with --json writes the
 // same as JSON.
+//
+// --pause_us sleeps that long between one write's return and the next write: a sync that
+// follows an idle spell, as each of a ledger's syncs does when one call is in flight, can
+// cost a good deal more than one of a back-to-back loop (a virtual disk's host side goes
+// idle too); the pause is not part of the time measured.
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
@@ -16,6 +21,7 @@
 #include <iostream>
 #include <memory>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "CLI/CLI.hpp"
@@ -35,7 +41,7 @@ struct Round {
 
 // Runs one round; false (with a message on stderr) when RocksDB fails.
 bool RunRound(const std::string& dir, bool zero_ahead, int writes, int value_bytes,
-              uint64_t chunk_bytes, Round* round) {
+              uint64_t chunk_bytes, int pause_us, Round* round) {
   std::filesystem::remove_all(dir);
   rocksdb::Options options;
   options.create_if_missing = true;
@@ -58,6 +64,7 @@ bool RunRound(const std::string& dir, bool zero_ahead, int writes, int value_byt
   std::vector<double> micros;
   micros.reserve(static_cast<size_t>(writes));
   for (int i = 0; i < writes; ++i) {
+    if (pause_us > 0) std::this_thread::sleep_for(std::chrono::microseconds(pause_us));
     const auto started = std::chrono::steady_clock::now();
     s = db->Put(sync, absl::StrCat(i), value);
     micros.push_back(
@@ -89,7 +96,7 @@ double Median(std::vector<double> v) {
 
 int Main(int argc, char** argv) {
   std::string dir;
-  int rounds = 8, writes = 3000, value_bytes = 1500;
+  int rounds = 8, writes = 3000, value_bytes = 1500, pause_us = 0;
   uint32_t chunk_kib = 1024;
   std::string json;
   CLI::App app{
@@ -109,6 +116,10 @@ int Main(int argc, char** argv) {
   app.add_option("--zero_ahead_kib", chunk_kib, "zeros kept ahead of the log, KiB")
       ->check(CLI::Range(4, 1 << 20))
       ->capture_default_str();
+  app.add_option("--pause_us", pause_us,
+                 "sleep this long before each write (not timed): syncs after an idle spell")
+      ->check(CLI::Range(0, 1000000))
+      ->capture_default_str();
   app.add_option("--json", json, "also write the results to this JSON file");
   CLI11_PARSE(app, argc, argv);
 
@@ -123,7 +134,7 @@ int Main(int argc, char** argv) {
   for (int r = 0; r < rounds; ++r) {
     for (bool zero_ahead : {true, false}) {
       Round round;
-      if (!RunRound(round_dir, zero_ahead, writes, value_bytes, uint64_t{chunk_kib} << 10,
+      if (!RunRound(round_dir, zero_ahead, writes, value_bytes, uint64_t{chunk_kib} << 10, pause_us,
                     &round)) {
         return 1;
       }
@@ -134,8 +145,8 @@ int Main(int argc, char** argv) {
   }
   std::string out = absl::StrFormat(
       "{\n  \"writes_per_round\": %d,\n  \"value_bytes\": %d,\n  \"zero_ahead_kib\": %d,\n"
-      "  \"rounds\": [\n",
-      writes, value_bytes, chunk_kib);
+      "  \"pause_us\": %d,\n  \"rounds\": [\n",
+      writes, value_bytes, chunk_kib, pause_us);
   for (size_t i = 0; i < results.size(); ++i) {
     absl::StrAppendFormat(
         &out, "    {\"zero_ahead\": %s, \"p50_us\": %.1f, \"p90_us\": %.1f, \"p99_us\": %.1f}%s\n",
