@@ -29,6 +29,8 @@
 #include "gtest/gtest.h"
 
 namespace callbackledger::simulation {
+
+using ::absl::StrCat;
 namespace {
 
 std::vector<uint64_t> Seeds() {

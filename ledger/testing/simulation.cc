@@ -27,6 +27,9 @@
 
 namespace callbackledger::simulation {
 
+using ::absl::StrCat;
+using ::google::protobuf::Message;
+
 void Simulation::Run() {
   std::string pattern = "/tmp/simulation_test.XXXXXX";
   ASSERT_NE(mkdtemp(pattern.data()), nullptr);

@@ -37,11 +37,6 @@
 
 namespace callbackledger::simulation {
 
-using ::absl::StrCat;
-using ::google::protobuf::Message;
-using ::google::protobuf::util::MessageDifferencer;
-using Code = ::absl::StatusCode;
-
 inline constexpr int64_t kStartMicros = 1700000000000000;  // 2023-11-14T22:13:20Z
 inline constexpr int64_t kMicrosPerSecond = 1000000;
 inline constexpr int64_t kUnit = 1000000;  // one unit of the currency, in micros
@@ -146,7 +141,9 @@ struct RateModel {
     rate.set_minimum_billed_seconds(minimum);
     return rate;
   }
-  std::string Key() const { return StrCat(fee, ",", per_minute, ",", increment, ",", minimum); }
+  std::string Key() const {
+    return absl::StrCat(fee, ",", per_minute, ",", increment, ",", minimum);
+  }
 };
 
 // The arguments of the calls, kept so that a call can be repeated exactly, or with its money
@@ -179,8 +176,8 @@ struct ReserveArgs {
     return request;
   }
   std::string Key() const {
-    return StrCat(number, "|", amount, "|", rate.has_value() ? rate->Key() : "-", "|", seconds, "|",
-                  ttl, "|", call_id, "|", node, "|", destination);
+    return absl::StrCat(number, "|", amount, "|", rate.has_value() ? rate->Key() : "-", "|",
+                        seconds, "|", ttl, "|", call_id, "|", node, "|", destination);
   }
 };
 
@@ -205,7 +202,8 @@ struct ExtendArgs {
     return request;
   }
   std::string Key() const {
-    return StrCat(reservation_id, "|", amount, "|", seconds, "|", ttl, "|", node, "|", request_id);
+    return absl::StrCat(reservation_id, "|", amount, "|", seconds, "|", ttl, "|", node, "|",
+                        request_id);
   }
 };
 
@@ -229,8 +227,8 @@ struct SettleArgs {
     return request;
   }
   std::string Key() const {
-    return StrCat(cost.has_value() ? StrCat(*cost) : "-", "|", duration, "|", node, "|",
-                  destination, "|", started_at);
+    return absl::StrCat(cost.has_value() ? absl::StrCat(*cost) : "-", "|", duration, "|", node, "|",
+                        destination, "|", started_at);
   }
 };
 
@@ -270,8 +268,8 @@ struct CreditArgs {
     return request;
   }
   std::string Key() const {
-    return StrCat(callerid_id, "|", callerid_id == 0 ? number : "", "|", amount, "|", order_no, "|",
-                  description);
+    return absl::StrCat(callerid_id, "|", callerid_id == 0 ? number : "", "|", amount, "|",
+                        order_no, "|", description);
   }
 };
 
@@ -318,16 +316,17 @@ struct ModelReservation {
   v1::ReleaseResponse release_reply;
 };
 
-inline bool Equal(const Message& a, const Message& b, std::string* diff) {
-  MessageDifferencer differencer;
+inline bool Equal(const google::protobuf::Message& a, const google::protobuf::Message& b,
+                  std::string* diff) {
+  google::protobuf::util::MessageDifferencer differencer;
   differencer.ReportDifferencesToString(diff);
   return differencer.Compare(a, b);
 }
 
-inline std::string Describe(const Message& reply) {
-  return StrCat(" {", reply.ShortDebugString(), "}");
+inline std::string Describe(const google::protobuf::Message& reply) {
+  return absl::StrCat(" {", reply.ShortDebugString(), "}");
 }
-inline std::string Describe(uint64_t value) { return StrCat(" ", value); }
+inline std::string Describe(uint64_t value) { return absl::StrCat(" ", value); }
 
 class Simulation {
  public:
@@ -351,18 +350,20 @@ class Simulation {
   void Count(const std::string& what);
 
   template <typename T>
-  bool ExpectStatus(const absl::StatusOr<T>& got, Code want) {
+  bool ExpectStatus(const absl::StatusOr<T>& got, absl::StatusCode want) {
     if (got.status().code() == want) return true;
-    Fail(StrCat("expected ", absl::StatusCodeToString(want), ", got ", got.status().ToString(),
-                got.ok() ? Describe(*got) : ""));
+    Fail(absl::StrCat("expected ", absl::StatusCodeToString(want), ", got ",
+                      got.status().ToString(), got.ok() ? Describe(*got) : ""));
     return false;
   }
 
   // The log grew by exactly `events` (and the model agrees where it stands).
   bool ExpectWrites(uint64_t before, uint64_t events);
 
-  bool ExpectReply(const Message& got, const Message& want, const char* rpc);
-  void ExpectSameReply(const Message& got, const Message& first, const std::string& rpc);
+  bool ExpectReply(const google::protobuf::Message& got, const google::protobuf::Message& want,
+                   const char* rpc);
+  void ExpectSameReply(const google::protobuf::Message& got, const google::protobuf::Message& first,
+                       const std::string& rpc);
   bool ParseField(const char* field, const std::string& text, int64_t* value,
                   std::vector<std::string>* problems);
 

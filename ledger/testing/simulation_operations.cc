@@ -18,6 +18,9 @@
 
 namespace callbackledger::simulation {
 
+using ::absl::StrCat;
+using Code = ::absl::StatusCode;
+
 // ---- Operations: each predicts from the model, calls the ledger, checks the answer and
 // the log, then applies the change to the model. ----------------------------------------
 

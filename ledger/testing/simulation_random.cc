@@ -13,6 +13,8 @@
 
 namespace callbackledger::simulation {
 
+using ::absl::StrCat;
+
 // ---- Random operations ------------------------------------------------------------------
 
 int64_t Simulation::RandomAmount() {
