@@ -48,6 +48,7 @@
 #include "callbackledger/v1/calls.grpc.pb.h"
 #include "clients/bench/completion_thread.h"
 #include "clients/bench/latency.h"
+#include "clients/bench/report.h"
 #include "clients/bench/server_metrics.h"
 #include "clients/channel_flags.h"
 #include "grpc/health/v1/health.grpc.pb.h"
@@ -581,20 +582,58 @@ class FloorPhase : public Phase {
   CompletionThread* const completions_;
 };
 
-std::string SummaryJson(const LatencySummary& s) {
-  return absl::StrFormat(
-      "{\"count\": %d, \"errors\": %d, \"mean\": %.1f, \"p50\": %d, \"p99\": %d, "
-      "\"p999\": %d, \"max\": %d}",
-      s.count, s.errors, s.mean_us, s.p50_us, s.p99_us, s.p999_us, s.max_us);
-}
-
-void PrintRow(const std::string& name, const LatencySummary& s, double seconds) {
-  std::printf("%-14s %10llu %10.1f %10llu %10llu %10llu %10llu %8llu\n", name.c_str(),
-              static_cast<unsigned long long>(s.count),
-              seconds > 0 ? static_cast<double>(s.count) / seconds : 0.0,
-              static_cast<unsigned long long>(s.p50_us), static_cast<unsigned long long>(s.p99_us),
-              static_cast<unsigned long long>(s.p999_us), static_cast<unsigned long long>(s.max_us),
-              static_cast<unsigned long long>(s.errors));
+// ledger-bench's own flags (the channel's are AddChannelFlags').
+void AddOptions(CLI::App* app_ptr, Options* o) {
+  CLI::App& app = *app_ptr;
+  app.add_option("--server", o->server, "ledgerd's address (loopback only)")->capture_default_str();
+  app.add_option("--callerids", o->callerids, "CallerIDs the calls are spread over")
+      ->check(CLI::Range(1, 100000000))
+      ->capture_default_str();
+  app.add_option("--extensions", o->extensions, "Callback extensions the CallerIDs are on")
+      ->check(CLI::Range(1, 999))
+      ->capture_default_str();
+  app.add_option("--in_flight", o->in_flight, "simulated calls open at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--calls", o->calls, "at most this many simulated calls")->capture_default_str();
+  app.add_option("--seconds", o->seconds, "at most this long, for the calls and for the floor")
+      ->check(CLI::Range(0.1, 3600.0))
+      ->capture_default_str();
+  app.add_option("--extend_ratio", o->extend_ratio, "share of connected calls that Extend")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_option("--no_answer_ratio", o->no_answer_ratio, "share of calls that Release")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
+  app.add_flag("--preload,!--no_preload", o->preload,
+               "add the CallerIDs first (existing ones are skipped)")
+      ->capture_default_str();
+  app.add_option("--preload_in_flight", o->preload_in_flight, "AddCallerId calls open at once")
+      ->check(CLI::Range(1, 10000))
+      ->capture_default_str();
+  app.add_option("--preload_seconds", o->preload_seconds, "at most this long for the preload")
+      ->check(CLI::Range(1.0, 86400.0))
+      ->capture_default_str();
+  app.add_option("--initial_credit", o->initial_credit, "credit of each preloaded CallerID")
+      ->capture_default_str();
+  app.add_option("--rpc_timeout", o->rpc_timeout_seconds, "deadline of each RPC, seconds")
+      ->check(CLI::Range(0.01, 600.0))
+      ->capture_default_str();
+  app.add_option("--max_errors", o->max_errors, "stop a phase after this many failed RPCs")
+      ->capture_default_str();
+  app.add_option("--json", o->json, "also write the results to this JSON file");
+  app.add_option("--server_metrics", o->server_metrics,
+                 "ledgerd's --metrics_listen address (loopback): also report the committer's "
+                 "groups and sync times during the calls phase");
+  app.add_option("--seed", o->seed, "random seed")->capture_default_str();
+  app.add_option("--leave_open", o->leave_open,
+                 "at the end, reserve this many calls and never settle them (at "
+                 "--preload_in_flight at once)")
+      ->capture_default_str();
+  app.add_option("--leave_open_ttl", o->leave_open_ttl_seconds,
+                 "TTL of the reservations left open, seconds (the ledger allows a day at most)")
+      ->check(CLI::Range(1, 86400))
+      ->capture_default_str();
 }
 
 int Main(int argc, char** argv) {
@@ -605,55 +644,7 @@ int Main(int argc, char** argv) {
   CLI::App app{
       "ledger-bench: plays PBX nodes against ledgerd (Authorize, Reserve, Extend, Settle or "
       "Release) and measures the floor (Health/Check) at the same concurrency. Loopback only."};
-  app.add_option("--server", o.server, "ledgerd's address (loopback only)")->capture_default_str();
-  app.add_option("--callerids", o.callerids, "CallerIDs the calls are spread over")
-      ->check(CLI::Range(1, 100000000))
-      ->capture_default_str();
-  app.add_option("--extensions", o.extensions, "Callback extensions the CallerIDs are on")
-      ->check(CLI::Range(1, 999))
-      ->capture_default_str();
-  app.add_option("--in_flight", o.in_flight, "simulated calls open at once")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  app.add_option("--calls", o.calls, "at most this many simulated calls")->capture_default_str();
-  app.add_option("--seconds", o.seconds, "at most this long, for the calls and for the floor")
-      ->check(CLI::Range(0.1, 3600.0))
-      ->capture_default_str();
-  app.add_option("--extend_ratio", o.extend_ratio, "share of connected calls that Extend")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
-  app.add_option("--no_answer_ratio", o.no_answer_ratio, "share of calls that Release")
-      ->check(CLI::Range(0.0, 1.0))
-      ->capture_default_str();
-  app.add_flag("--preload,!--no_preload", o.preload,
-               "add the CallerIDs first (existing ones are skipped)")
-      ->capture_default_str();
-  app.add_option("--preload_in_flight", o.preload_in_flight, "AddCallerId calls open at once")
-      ->check(CLI::Range(1, 10000))
-      ->capture_default_str();
-  app.add_option("--preload_seconds", o.preload_seconds, "at most this long for the preload")
-      ->check(CLI::Range(1.0, 86400.0))
-      ->capture_default_str();
-  app.add_option("--initial_credit", o.initial_credit, "credit of each preloaded CallerID")
-      ->capture_default_str();
-  app.add_option("--rpc_timeout", o.rpc_timeout_seconds, "deadline of each RPC, seconds")
-      ->check(CLI::Range(0.01, 600.0))
-      ->capture_default_str();
-  app.add_option("--max_errors", o.max_errors, "stop a phase after this many failed RPCs")
-      ->capture_default_str();
-  app.add_option("--json", o.json, "also write the results to this JSON file");
-  app.add_option("--server_metrics", o.server_metrics,
-                 "ledgerd's --metrics_listen address (loopback): also report the committer's "
-                 "groups and sync times during the calls phase");
-  app.add_option("--seed", o.seed, "random seed")->capture_default_str();
-  app.add_option("--leave_open", o.leave_open,
-                 "at the end, reserve this many calls and never settle them (at "
-                 "--preload_in_flight at once)")
-      ->capture_default_str();
-  app.add_option("--leave_open_ttl", o.leave_open_ttl_seconds,
-                 "TTL of the reservations left open, seconds (the ledger allows a day at most)")
-      ->check(CLI::Range(1, 86400))
-      ->capture_default_str();
+  AddOptions(&app, &o);
   ChannelFlags channel_flags;
   AddChannelFlags(&app, &channel_flags);
   CLI11_PARSE(app, argc, argv);
@@ -750,106 +741,48 @@ int Main(int argc, char** argv) {
     }
   }
 
-  std::vector<std::pair<std::string, LatencySummary>> rpcs;
-  uint64_t rpc_count = 0, rpc_errors = 0;
+  RunReport report;
+  report.server = o.server;
+  report.callerids = o.callerids;
+  report.extensions = o.extensions;
+  report.in_flight = o.in_flight;
+  report.seed = o.seed;
+  report.extend_ratio = o.extend_ratio;
+  report.no_answer_ratio = o.no_answer_ratio;
+  report.preload_enabled = o.preload;
+  report.preload_added = preload_added;
+  report.preload_existing = preload_existing;
+  report.preload_seconds = preload_seconds;
+  report.left_open = left_open;
+  report.left_open_seconds = left_open_seconds;
+  report.calls_seconds = calls_seconds;
+  report.settled = calls.counts.settled;
+  report.released = calls.counts.released;
+  report.denied = calls.counts.denied;
+  report.no_credit = calls.counts.no_credit;
+  report.failed = calls.counts.failed;
   for (const LatencyRecorder* r :
        {&calls.authorize, &calls.reserve, &calls.extend, &calls.settle, &calls.release}) {
-    rpcs.emplace_back(r->name(), r->Summarize());
-    rpc_count += rpcs.back().second.count;
-    rpc_errors += rpcs.back().second.errors;
+    report.rpcs.emplace_back(r->name(), r->Summarize());
   }
-  const LatencySummary floor_summary = floor.check.Summarize();
-  const uint64_t settled = calls.counts.settled, released = calls.counts.released;
-  const uint64_t denied = calls.counts.denied, no_credit = calls.counts.no_credit;
-  const uint64_t failed = calls.counts.failed;
-  const double rpcs_per_second = static_cast<double>(rpc_count) / calls_seconds;
-  const double calls_per_second = static_cast<double>(settled + released) / calls_seconds;
-  const double floor_rps = static_cast<double>(floor_summary.count) / floor_seconds;
-  const double ratio = floor_rps > 0 ? rpcs_per_second / floor_rps : 0;
-  const double calls_cpu_us = rpc_count > 0 ? calls_cpu * 1e6 / static_cast<double>(rpc_count) : 0;
-  const double floor_cpu_us =
-      floor_summary.count > 0 ? floor_cpu * 1e6 / static_cast<double>(floor_summary.count) : 0;
+  report.calls_cpu_seconds = calls_cpu;
+  report.floor_seconds = floor_seconds;
+  report.floor = floor.check.Summarize();
+  report.floor_cpu_seconds = floor_cpu;
+  report.commit = commit;
 
-  std::printf("ledger-bench: %s, %d CallerIDs on %d extensions, %d in flight, %.2f s\n",
-              o.server.c_str(), o.callerids, o.extensions, o.in_flight, calls_seconds);
-  std::printf("calls: %llu settled, %llu released, %llu denied, %llu no credit, %llu failed\n",
-              static_cast<unsigned long long>(settled), static_cast<unsigned long long>(released),
-              static_cast<unsigned long long>(denied), static_cast<unsigned long long>(no_credit),
-              static_cast<unsigned long long>(failed));
-  std::printf("%-14s %10s %10s %10s %10s %10s %10s %8s\n", "rpc", "count", "per_s", "p50_us",
-              "p99_us", "p99.9_us", "max_us", "errors");
-  for (const auto& [name, summary] : rpcs) PrintRow(name, summary, calls_seconds);
-  PrintRow("floor:Health", floor_summary, floor_seconds);
-  std::printf("ledger: %.1f RPCs/s, %.1f calls/s; floor: %.1f RPCs/s; ratio %.3f\n",
-              rpcs_per_second, calls_per_second, floor_rps, ratio);
-  std::printf("client CPU: %.1f us per ledger RPC, %.1f us per Health/Check\n", calls_cpu_us,
-              floor_cpu_us);
-  if (commit) {
-    std::printf(
-        "server committer: %llu groups, %.2f commands a group; write+sync of a group: mean %.0f "
-        "us, p50 <= %.0f us, p99 <= %.0f us\n",
-        static_cast<unsigned long long>(commit->groups), commit->mean_group_size,
-        commit->mean_sync_us, commit->p50_sync_us, commit->p99_sync_us);
-  }
-
+  std::fputs(FormatTable(report).c_str(), stdout);
   if (!o.json.empty()) {
-    std::string json = "{\n";
-    absl::StrAppendFormat(&json,
-                          "  \"server\": \"%s\",\n  \"callerids\": %d,\n  \"extensions\": %d,\n"
-                          "  \"in_flight\": %d,\n  \"seed\": %d,\n  \"extend_ratio\": %.3f,\n"
-                          "  \"no_answer_ratio\": %.3f,\n",
-                          o.server, o.callerids, o.extensions, o.in_flight, o.seed, o.extend_ratio,
-                          o.no_answer_ratio);
-    absl::StrAppendFormat(&json,
-                          "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
-                          "\"seconds\": %.3f},\n",
-                          o.preload ? "true" : "false", preload_added, preload_existing,
-                          preload_seconds);
-    absl::StrAppendFormat(&json, "  \"left_open\": {\"reservations\": %d, \"seconds\": %.3f},\n",
-                          left_open, left_open_seconds);
-    absl::StrAppendFormat(&json,
-                          "  \"duration_seconds\": %.3f,\n  \"calls\": {\"settled\": %d, "
-                          "\"released\": %d, \"denied\": %d, \"no_credit\": %d, \"failed\": "
-                          "%d},\n  \"rpcs\": %d,\n  \"rpc_errors\": %d,\n",
-                          calls_seconds, settled, released, denied, no_credit, failed, rpc_count,
-                          rpc_errors);
-    absl::StrAppendFormat(&json, "  \"rpcs_per_second\": %.1f,\n  \"calls_per_second\": %.1f,\n",
-                          rpcs_per_second, calls_per_second);
-    json += "  \"latency_us\": {\n";
-    for (size_t i = 0; i < rpcs.size(); ++i) {
-      absl::StrAppendFormat(&json, "    \"%s\": %s%s\n", rpcs[i].first, SummaryJson(rpcs[i].second),
-                            i + 1 < rpcs.size() ? "," : "");
-    }
-    json += "  },\n";
-    absl::StrAppendFormat(&json,
-                          "  \"floor\": {\"rpc\": \"grpc.health.v1.Health/Check\", "
-                          "\"duration_seconds\": %.3f, \"rpcs_per_second\": %.1f, "
-                          "\"latency_us\": %s},\n",
-                          floor_seconds, floor_rps, SummaryJson(floor_summary));
-    absl::StrAppendFormat(&json,
-                          "  \"client_cpu_us_per_rpc\": {\"ledger\": %.2f, \"floor\": %.2f},\n",
-                          calls_cpu_us, floor_cpu_us);
-    if (commit) {
-      absl::StrAppendFormat(
-          &json,
-          "  \"server_commit\": {\"groups\": %d, \"mean_group_size\": %.3f, "
-          "\"synced_groups\": %d, \"mean_sync_us\": %.1f, \"p50_sync_us_at_most\": %.0f, "
-          "\"p99_sync_us_at_most\": %.0f},\n",
-          commit->groups, commit->mean_group_size, commit->synced_groups, commit->mean_sync_us,
-          commit->p50_sync_us, commit->p99_sync_us);
-    }
-    absl::StrAppendFormat(&json, "  \"floor_rpcs_per_second\": %.1f,\n  \"ratio\": %.4f\n}\n",
-                          floor_rps, ratio);
     std::ofstream out(o.json);
-    out << json;
+    out << FormatJson(report);
     if (!out) {
       std::cerr << "ledger-bench: cannot write " << o.json << "\n";
       return 1;
     }
   }
 
-  if (rpc_errors > 0 || floor_summary.errors > 0) {
-    std::cerr << "ledger-bench: " << rpc_errors + floor_summary.errors
+  if (report.RpcErrors() > 0 || report.floor.errors > 0) {
+    std::cerr << "ledger-bench: " << report.RpcErrors() + report.floor.errors
               << " RPCs failed; first: " << calls.first_error() << "\n";
     return 1;
   }

@@ -1,0 +1,140 @@
+#include "clients/bench/report.h"
+
+#include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
+
+namespace callbackledger::bench {
+namespace {
+
+double PerSecond(uint64_t count, double seconds) {
+  return seconds > 0 ? static_cast<double>(count) / seconds : 0;
+}
+
+double MicrosEach(double cpu_seconds, uint64_t count) {
+  return count > 0 ? cpu_seconds * 1e6 / static_cast<double>(count) : 0;
+}
+
+std::string SummaryJson(const LatencySummary& s) {
+  return absl::StrFormat(
+      "{\"count\": %d, \"errors\": %d, \"mean\": %.1f, \"p50\": %d, \"p99\": %d, "
+      "\"p999\": %d, \"max\": %d}",
+      s.count, s.errors, s.mean_us, s.p50_us, s.p99_us, s.p999_us, s.max_us);
+}
+
+std::string Row(const std::string& name, const LatencySummary& s, double seconds) {
+  return absl::StrFormat("%-14s %10d %10.1f %10d %10d %10d %10d %8d\n", name, s.count,
+                         PerSecond(s.count, seconds), s.p50_us, s.p99_us, s.p999_us, s.max_us,
+                         s.errors);
+}
+
+}  // namespace
+
+uint64_t RunReport::RpcCount() const {
+  uint64_t count = 0;
+  for (const auto& [name, summary] : rpcs) count += summary.count;
+  return count;
+}
+
+uint64_t RunReport::RpcErrors() const {
+  uint64_t errors = 0;
+  for (const auto& [name, summary] : rpcs) errors += summary.errors;
+  return errors;
+}
+
+double RunReport::RpcsPerSecond() const { return PerSecond(RpcCount(), calls_seconds); }
+
+double RunReport::CallsPerSecond() const { return PerSecond(settled + released, calls_seconds); }
+
+double RunReport::FloorRpcsPerSecond() const { return PerSecond(floor.count, floor_seconds); }
+
+double RunReport::Ratio() const {
+  const double floor_rps = FloorRpcsPerSecond();
+  return floor_rps > 0 ? RpcsPerSecond() / floor_rps : 0;
+}
+
+double RunReport::ClientCpuMicrosPerLedgerRpc() const {
+  return MicrosEach(calls_cpu_seconds, RpcCount());
+}
+
+double RunReport::ClientCpuMicrosPerFloorRpc() const {
+  return MicrosEach(floor_cpu_seconds, floor.count);
+}
+
+std::string FormatTable(const RunReport& r) {
+  std::string out =
+      absl::StrFormat("ledger-bench: %s, %d CallerIDs on %d extensions, %d in flight, %.2f s\n",
+                      r.server, r.callerids, r.extensions, r.in_flight, r.calls_seconds);
+  absl::StrAppendFormat(&out,
+                        "calls: %d settled, %d released, %d denied, %d no credit, %d failed\n",
+                        r.settled, r.released, r.denied, r.no_credit, r.failed);
+  absl::StrAppendFormat(&out, "%-14s %10s %10s %10s %10s %10s %10s %8s\n", "rpc", "count", "per_s",
+                        "p50_us", "p99_us", "p99.9_us", "max_us", "errors");
+  for (const auto& [name, summary] : r.rpcs) out += Row(name, summary, r.calls_seconds);
+  out += Row("floor:Health", r.floor, r.floor_seconds);
+  absl::StrAppendFormat(&out, "ledger: %.1f RPCs/s, %.1f calls/s; floor: %.1f RPCs/s; ratio %.3f\n",
+                        r.RpcsPerSecond(), r.CallsPerSecond(), r.FloorRpcsPerSecond(), r.Ratio());
+  absl::StrAppendFormat(&out, "client CPU: %.1f us per ledger RPC, %.1f us per Health/Check\n",
+                        r.ClientCpuMicrosPerLedgerRpc(), r.ClientCpuMicrosPerFloorRpc());
+  if (r.commit) {
+    absl::StrAppendFormat(
+        &out,
+        "server committer: %d groups, %.2f commands a group; write+sync of a group: mean %.0f "
+        "us, p50 <= %.0f us, p99 <= %.0f us\n",
+        r.commit->groups, r.commit->mean_group_size, r.commit->mean_sync_us, r.commit->p50_sync_us,
+        r.commit->p99_sync_us);
+  }
+  return out;
+}
+
+std::string FormatJson(const RunReport& r) {
+  std::string json = "{\n";
+  absl::StrAppendFormat(&json,
+                        "  \"server\": \"%s\",\n  \"callerids\": %d,\n  \"extensions\": %d,\n"
+                        "  \"in_flight\": %d,\n  \"seed\": %d,\n  \"extend_ratio\": %.3f,\n"
+                        "  \"no_answer_ratio\": %.3f,\n",
+                        r.server, r.callerids, r.extensions, r.in_flight, r.seed, r.extend_ratio,
+                        r.no_answer_ratio);
+  absl::StrAppendFormat(&json,
+                        "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
+                        "\"seconds\": %.3f},\n",
+                        r.preload_enabled ? "true" : "false", r.preload_added, r.preload_existing,
+                        r.preload_seconds);
+  absl::StrAppendFormat(&json, "  \"left_open\": {\"reservations\": %d, \"seconds\": %.3f},\n",
+                        r.left_open, r.left_open_seconds);
+  absl::StrAppendFormat(&json,
+                        "  \"duration_seconds\": %.3f,\n  \"calls\": {\"settled\": %d, "
+                        "\"released\": %d, \"denied\": %d, \"no_credit\": %d, \"failed\": "
+                        "%d},\n  \"rpcs\": %d,\n  \"rpc_errors\": %d,\n",
+                        r.calls_seconds, r.settled, r.released, r.denied, r.no_credit, r.failed,
+                        r.RpcCount(), r.RpcErrors());
+  absl::StrAppendFormat(&json, "  \"rpcs_per_second\": %.1f,\n  \"calls_per_second\": %.1f,\n",
+                        r.RpcsPerSecond(), r.CallsPerSecond());
+  json += "  \"latency_us\": {\n";
+  for (size_t i = 0; i < r.rpcs.size(); ++i) {
+    absl::StrAppendFormat(&json, "    \"%s\": %s%s\n", r.rpcs[i].first,
+                          SummaryJson(r.rpcs[i].second), i + 1 < r.rpcs.size() ? "," : "");
+  }
+  json += "  },\n";
+  absl::StrAppendFormat(&json,
+                        "  \"floor\": {\"rpc\": \"grpc.health.v1.Health/Check\", "
+                        "\"duration_seconds\": %.3f, \"rpcs_per_second\": %.1f, "
+                        "\"latency_us\": %s},\n",
+                        r.floor_seconds, r.FloorRpcsPerSecond(), SummaryJson(r.floor));
+  absl::StrAppendFormat(&json,
+                        "  \"client_cpu_us_per_rpc\": {\"ledger\": %.2f, \"floor\": %.2f},\n",
+                        r.ClientCpuMicrosPerLedgerRpc(), r.ClientCpuMicrosPerFloorRpc());
+  if (r.commit) {
+    absl::StrAppendFormat(
+        &json,
+        "  \"server_commit\": {\"groups\": %d, \"mean_group_size\": %.3f, "
+        "\"synced_groups\": %d, \"mean_sync_us\": %.1f, \"p50_sync_us_at_most\": %.0f, "
+        "\"p99_sync_us_at_most\": %.0f},\n",
+        r.commit->groups, r.commit->mean_group_size, r.commit->synced_groups,
+        r.commit->mean_sync_us, r.commit->p50_sync_us, r.commit->p99_sync_us);
+  }
+  absl::StrAppendFormat(&json, "  \"floor_rpcs_per_second\": %.1f,\n  \"ratio\": %.4f\n}\n",
+                        r.FloorRpcsPerSecond(), r.Ratio());
+  return json;
+}
+
+}  // namespace callbackledger::bench

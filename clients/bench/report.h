@@ -1,0 +1,73 @@
+// What one run of ledger-bench measured, and the two ways it is shown: the table on stdout
+// and the JSON of --json (docs/benchmarks.md, "Output", names every field).
+#ifndef CALLBACKLEDGER_CLIENTS_BENCH_REPORT_H_
+#define CALLBACKLEDGER_CLIENTS_BENCH_REPORT_H_
+
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "clients/bench/latency.h"
+#include "clients/bench/server_metrics.h"
+
+namespace callbackledger::bench {
+
+struct RunReport {
+  // What was asked.
+  std::string server;
+  int callerids = 0;
+  int extensions = 0;
+  int in_flight = 0;
+  uint64_t seed = 0;
+  double extend_ratio = 0;
+  double no_answer_ratio = 0;
+
+  // The preload (when enabled) and the reservations left open at the end (--leave_open).
+  bool preload_enabled = false;
+  uint64_t preload_added = 0;
+  uint64_t preload_existing = 0;
+  double preload_seconds = 0;
+  uint64_t left_open = 0;
+  double left_open_seconds = 0;
+
+  // The calls phase: how the simulated calls ended, and each ledger RPC's latency, in the
+  // order shown (Authorize, Reserve, Extend, Settle, Release).
+  double calls_seconds = 0;
+  uint64_t settled = 0;
+  uint64_t released = 0;
+  uint64_t denied = 0;     // Authorize did not allow the call
+  uint64_t no_credit = 0;  // Reserve granted nothing
+  uint64_t failed = 0;     // an RPC failed
+  std::vector<std::pair<std::string, LatencySummary>> rpcs;
+  double calls_cpu_seconds = 0;  // this process's CPU time during the calls phase
+
+  // The floor: Health/Check at the same concurrency.
+  double floor_seconds = 0;
+  LatencySummary floor;
+  double floor_cpu_seconds = 0;
+
+  // What ledgerd's committer did during the calls phase (--server_metrics).
+  std::optional<CommitSummary> commit;
+
+  // Derived figures; each is 0 when what it divides by is 0.
+  uint64_t RpcCount() const;
+  uint64_t RpcErrors() const;
+  double RpcsPerSecond() const;
+  double CallsPerSecond() const;  // calls ended (settled or released) per second
+  double FloorRpcsPerSecond() const;
+  double Ratio() const;  // RpcsPerSecond() / FloorRpcsPerSecond()
+  double ClientCpuMicrosPerLedgerRpc() const;
+  double ClientCpuMicrosPerFloorRpc() const;
+};
+
+// The table ledger-bench prints: one row per RPC and the floor's, then the totals.
+std::string FormatTable(const RunReport& report);
+
+// The JSON of --json.
+std::string FormatJson(const RunReport& report);
+
+}  // namespace callbackledger::bench
+
+#endif  // CALLBACKLEDGER_CLIENTS_BENCH_REPORT_H_

@@ -1,0 +1,199 @@
+#include "clients/bench/report.h"
+
+#include <string>
+
+#include "gmock/gmock.h"
+#include "google/protobuf/struct.pb.h"
+#include "google/protobuf/util/json_util.h"
+#include "gtest/gtest.h"
+
+namespace callbackledger::bench {
+namespace {
+
+using ::testing::HasSubstr;
+using ::testing::Not;
+
+LatencySummary Summary(uint64_t count, uint64_t errors, uint64_t p50, uint64_t p99) {
+  LatencySummary s;
+  s.count = count;
+  s.errors = errors;
+  s.mean_us = static_cast<double>(p50) + 0.5;
+  s.p50_us = p50;
+  s.p99_us = p99;
+  s.p999_us = p99 + 10;
+  s.max_us = p99 + 100;
+  return s;
+}
+
+// A run of 10 s: 3,000 calls settled and 500 released over 11,000 ledger RPCs, against a
+// floor of 44,000 Health/Checks in 8 s.
+RunReport TenSecondRun() {
+  RunReport r;
+  r.server = "127.0.0.1:50051";
+  r.callerids = 10000;
+  r.extensions = 10;
+  r.in_flight = 64;
+  r.seed = 7;
+  r.extend_ratio = 0.3;
+  r.no_answer_ratio = 0.1;
+  r.preload_enabled = true;
+  r.preload_added = 9000;
+  r.preload_existing = 1000;
+  r.preload_seconds = 1.5;
+  r.calls_seconds = 10;
+  r.settled = 3000;
+  r.released = 500;
+  r.denied = 2;
+  r.no_credit = 1;
+  r.failed = 1;
+  r.rpcs = {{"Authorize", Summary(3500, 0, 3000, 7000)},
+            {"Reserve", Summary(3500, 1, 8000, 12000)},
+            {"Extend", Summary(500, 0, 7000, 11000)},
+            {"Settle", Summary(3000, 0, 7500, 12500)},
+            {"Release", Summary(500, 0, 7600, 12600)}};
+  r.calls_cpu_seconds = 0.55;  // 50 µs per ledger RPC
+  r.floor_seconds = 8;
+  r.floor = Summary(44000, 0, 2900, 6600);
+  r.floor_cpu_seconds = 1.76;  // 40 µs per Health/Check
+  return r;
+}
+
+google::protobuf::Struct Parse(const std::string& json) {
+  google::protobuf::Struct parsed;
+  const auto status = google::protobuf::util::JsonStringToMessage(json, &parsed);
+  EXPECT_TRUE(status.ok()) << status.ToString() << "\n" << json;
+  return parsed;
+}
+
+double Number(const google::protobuf::Struct& s, const std::string& key) {
+  auto it = s.fields().find(key);
+  EXPECT_NE(it, s.fields().end()) << key;
+  return it == s.fields().end() ? -1 : it->second.number_value();
+}
+
+const google::protobuf::Struct& Object(const google::protobuf::Struct& s, const std::string& key) {
+  static const google::protobuf::Struct kEmpty;
+  auto it = s.fields().find(key);
+  EXPECT_NE(it, s.fields().end()) << key;
+  return it == s.fields().end() ? kEmpty : it->second.struct_value();
+}
+
+TEST(RunReportTest, DerivedFiguresDivideWhatWasCounted) {
+  const RunReport r = TenSecondRun();
+  EXPECT_EQ(r.RpcCount(), 11000u);
+  EXPECT_EQ(r.RpcErrors(), 1u);
+  EXPECT_DOUBLE_EQ(r.RpcsPerSecond(), 1100);
+  EXPECT_DOUBLE_EQ(r.CallsPerSecond(), 350);
+  EXPECT_DOUBLE_EQ(r.FloorRpcsPerSecond(), 5500);
+  EXPECT_DOUBLE_EQ(r.Ratio(), 0.2);
+  EXPECT_DOUBLE_EQ(r.ClientCpuMicrosPerLedgerRpc(), 50);
+  EXPECT_DOUBLE_EQ(r.ClientCpuMicrosPerFloorRpc(), 40);
+}
+
+TEST(RunReportTest, NothingMeasuredIsZeroNotADivisionByZero) {
+  RunReport r;
+  EXPECT_EQ(r.RpcsPerSecond(), 0);
+  EXPECT_EQ(r.CallsPerSecond(), 0);
+  EXPECT_EQ(r.FloorRpcsPerSecond(), 0);
+  EXPECT_EQ(r.Ratio(), 0);
+  EXPECT_EQ(r.ClientCpuMicrosPerLedgerRpc(), 0);
+  EXPECT_EQ(r.ClientCpuMicrosPerFloorRpc(), 0);
+  r.calls_seconds = 1;
+  r.rpcs = {{"Reserve", Summary(10, 0, 1, 2)}};
+  EXPECT_EQ(r.Ratio(), 0);  // no floor measured
+  EXPECT_THAT(FormatJson(r), HasSubstr("\"ratio\": 0.0000"));
+}
+
+TEST(RunReportTest, TheJsonCarriesEveryFigureOfTheRun) {
+  const google::protobuf::Struct json = Parse(FormatJson(TenSecondRun()));
+  EXPECT_EQ(json.fields().at("server").string_value(), "127.0.0.1:50051");
+  EXPECT_EQ(Number(json, "callerids"), 10000);
+  EXPECT_EQ(Number(json, "in_flight"), 64);
+  EXPECT_EQ(Number(json, "seed"), 7);
+  EXPECT_EQ(Number(json, "duration_seconds"), 10);
+  EXPECT_EQ(Number(json, "rpcs"), 11000);
+  EXPECT_EQ(Number(json, "rpc_errors"), 1);
+  EXPECT_EQ(Number(json, "rpcs_per_second"), 1100);
+  EXPECT_EQ(Number(json, "calls_per_second"), 350);
+  EXPECT_EQ(Number(json, "floor_rpcs_per_second"), 5500);
+  EXPECT_EQ(Number(json, "ratio"), 0.2);
+
+  const google::protobuf::Struct& preload = Object(json, "preload");
+  EXPECT_TRUE(preload.fields().at("enabled").bool_value());
+  EXPECT_EQ(Number(preload, "added"), 9000);
+  EXPECT_EQ(Number(preload, "existing"), 1000);
+  EXPECT_EQ(Number(Object(json, "left_open"), "reservations"), 0);
+
+  const google::protobuf::Struct& calls = Object(json, "calls");
+  EXPECT_EQ(Number(calls, "settled"), 3000);
+  EXPECT_EQ(Number(calls, "released"), 500);
+  EXPECT_EQ(Number(calls, "denied"), 2);
+  EXPECT_EQ(Number(calls, "no_credit"), 1);
+  EXPECT_EQ(Number(calls, "failed"), 1);
+
+  const google::protobuf::Struct& latency = Object(json, "latency_us");
+  EXPECT_EQ(latency.fields_size(), 5);
+  const google::protobuf::Struct& reserve = Object(latency, "Reserve");
+  EXPECT_EQ(Number(reserve, "count"), 3500);
+  EXPECT_EQ(Number(reserve, "errors"), 1);
+  EXPECT_EQ(Number(reserve, "mean"), 8000.5);
+  EXPECT_EQ(Number(reserve, "p50"), 8000);
+  EXPECT_EQ(Number(reserve, "p99"), 12000);
+  EXPECT_EQ(Number(reserve, "p999"), 12010);
+  EXPECT_EQ(Number(reserve, "max"), 12100);
+
+  const google::protobuf::Struct& floor = Object(json, "floor");
+  EXPECT_EQ(floor.fields().at("rpc").string_value(), "grpc.health.v1.Health/Check");
+  EXPECT_EQ(Number(floor, "rpcs_per_second"), 5500);
+  EXPECT_EQ(Number(Object(floor, "latency_us"), "p99"), 6600);
+
+  const google::protobuf::Struct& cpu = Object(json, "client_cpu_us_per_rpc");
+  EXPECT_EQ(Number(cpu, "ledger"), 50);
+  EXPECT_EQ(Number(cpu, "floor"), 40);
+  // Without --server_metrics there is nothing of the server's to report.
+  EXPECT_FALSE(json.fields().contains("server_commit"));
+}
+
+TEST(RunReportTest, TheServersCommitterIsReportedWhenItWasRead) {
+  RunReport r = TenSecondRun();
+  CommitSummary commit;
+  commit.groups = 400;
+  commit.mean_group_size = 12.5;
+  commit.synced_groups = 398;
+  commit.mean_sync_us = 812.5;
+  commit.p50_sync_us = 1000;
+  commit.p99_sync_us = 5000;
+  r.commit = commit;
+  const google::protobuf::Struct json = Parse(FormatJson(r));
+  const google::protobuf::Struct& server = Object(json, "server_commit");
+  EXPECT_EQ(Number(server, "groups"), 400);
+  EXPECT_EQ(Number(server, "mean_group_size"), 12.5);
+  EXPECT_EQ(Number(server, "synced_groups"), 398);
+  EXPECT_EQ(Number(server, "mean_sync_us"), 812.5);
+  EXPECT_EQ(Number(server, "p50_sync_us_at_most"), 1000);
+  EXPECT_EQ(Number(server, "p99_sync_us_at_most"), 5000);
+  EXPECT_THAT(FormatTable(r),
+              HasSubstr("server committer: 400 groups, 12.50 commands a group; write+sync of a "
+                        "group: mean 812 us, p50 <= 1000 us, p99 <= 5000 us"));
+}
+
+TEST(RunReportTest, TheTableHasARowPerRpcAndTheTotals) {
+  const std::string table = FormatTable(TenSecondRun());
+  EXPECT_THAT(table, HasSubstr("ledger-bench: 127.0.0.1:50051, 10000 CallerIDs on 10 extensions, "
+                               "64 in flight, 10.00 s\n"));
+  EXPECT_THAT(table, HasSubstr("calls: 3000 settled, 500 released, 2 denied, 1 no credit, 1 "
+                               "failed\n"));
+  EXPECT_THAT(table, HasSubstr("rpc                 count      per_s     p50_us     p99_us   "
+                               "p99.9_us     max_us   errors\n"));
+  EXPECT_THAT(table, HasSubstr("Reserve              3500      350.0       8000      12000      "
+                               "12010      12100        1\n"));
+  EXPECT_THAT(table, HasSubstr("floor:Health        44000     5500.0       2900       6600       "
+                               "6610       6700        0\n"));
+  EXPECT_THAT(table, HasSubstr("ledger: 1100.0 RPCs/s, 350.0 calls/s; floor: 5500.0 RPCs/s; "
+                               "ratio 0.200\n"));
+  EXPECT_THAT(table, HasSubstr("client CPU: 50.0 us per ledger RPC, 40.0 us per Health/Check\n"));
+  EXPECT_THAT(table, Not(HasSubstr("server committer")));
+}
+
+}  // namespace
+}  // namespace callbackledger::bench
