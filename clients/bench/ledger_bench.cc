@@ -26,14 +26,12 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
-#include <condition_variable>
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
 #include <iostream>
 #include <map>
 #include <memory>
-#include <mutex>
 #include <optional>
 #include <random>
 #include <string>
@@ -48,6 +46,7 @@
 #include "callbackledger/v1/calls.grpc.pb.h"
 #include "clients/bench/completion_thread.h"
 #include "clients/bench/latency.h"
+#include "clients/bench/phase.h"
 #include "clients/bench/report.h"
 #include "clients/bench/server_metrics.h"
 #include "clients/channel_flags.h"
@@ -114,100 +113,9 @@ bool IsLoopback(const std::string& address) {
 std::string ExtensionOf(int index) { return absl::StrFormat("0003*%03d", index); }
 std::string NumberOf(int index) { return absl::StrFormat("+4070%08d", index); }
 
-double Seconds(Clock::duration d) { return std::chrono::duration<double>(d).count(); }
 uint64_t Micros(Clock::duration d) {
   return static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::microseconds>(d).count());
 }
-
-// Runs units of work on a fixed number of slots: each slot starts its next unit when the
-// previous one is done, until the time bound, the count bound or the error bound is hit.
-class Phase {
- public:
-  Phase(std::string name, int slots, double max_seconds, uint64_t max_units, uint64_t max_errors)
-      : name_(std::move(name)),
-        slots_(slots),
-        max_time_(std::chrono::duration_cast<Clock::duration>(
-            std::chrono::duration<double>(max_seconds))),
-        max_units_(max_units),
-        max_errors_(max_errors) {}
-  virtual ~Phase() = default;
-
-  // Runs the phase and returns its wall time in seconds, from the first start to the last
-  // unit done. Returns a negative number if units were still open long after the deadline.
-  double Run() {
-    start_ = Clock::now();
-    deadline_ = start_ + max_time_;
-    active_ = slots_;
-    for (int slot = 0; slot < slots_; ++slot) Next(slot);
-    std::unique_lock<std::mutex> lock(mu_);
-    // Every RPC has a deadline, so the slots drain soon after ours; a minute is ample.
-    const bool drained =
-        cv_.wait_until(lock, deadline_ + std::chrono::seconds(60), [this] { return active_ == 0; });
-    if (!drained) {
-      stop_ = true;
-      std::cerr << name_ << ": calls still open a minute after the deadline\n";
-      return -1;
-    }
-    return Seconds(end_ - start_);
-  }
-
-  uint64_t errors() const { return errors_.load(); }
-  bool hit_error_bound() const { return errors_.load() > max_errors_; }
-  std::string first_error() {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    return first_error_;
-  }
-
- protected:
-  // Starts unit `index` on `slot`; must lead to exactly one Done(slot, ...) later.
-  virtual void Start(int slot, uint64_t index) = 0;
-
-  void Done(int slot, bool error) {
-    if (error && errors_.fetch_add(1) + 1 > max_errors_) stop_ = true;
-    Next(slot);
-  }
-
-  Clock::time_point deadline() const { return deadline_; }
-
-  // Keeps the first error's description, for the report.
-  void NoteError(std::string what) {
-    std::lock_guard<std::mutex> lock(error_mu_);
-    if (first_error_.empty()) first_error_ = std::move(what);
-  }
-
- private:
-  void Next(int slot) {
-    if (!stop_.load() && Clock::now() < deadline_) {
-      const uint64_t index = next_.fetch_add(1);
-      if (index < max_units_) {
-        Start(slot, index);
-        return;
-      }
-    }
-    std::lock_guard<std::mutex> lock(mu_);
-    if (--active_ == 0) {
-      end_ = Clock::now();
-      cv_.notify_all();
-    }
-  }
-
-  const std::string name_;
-  const int slots_;
-  const Clock::duration max_time_;
-  const uint64_t max_units_;
-  const uint64_t max_errors_;
-  Clock::time_point start_;
-  Clock::time_point deadline_;
-  Clock::time_point end_;
-  std::atomic<uint64_t> next_{0};
-  std::atomic<uint64_t> errors_{0};
-  std::atomic<bool> stop_{false};
-  std::mutex mu_;
-  std::condition_variable cv_;
-  int active_ = 0;
-  std::mutex error_mu_;
-  std::string first_error_;
-};
 
 void SetDeadline(grpc::ClientContext* ctx, double seconds) {
   // gRPC takes deadlines on the system clock only.
