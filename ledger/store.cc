@@ -26,7 +26,8 @@ rocksdb::Slice ToSlice(std::string_view s) { return rocksdb::Slice(s.data(), s.s
 // RocksDB counts into a thread-local PerfContext unless told not to (its default level is
 // kEnableCount): every key comparison of a memtable insert or lookup then adds to a counter
 // nobody here reads, through a thread-local of a shared library, i.e. a __tls_get_addr call
-// each. Turned off once in every thread that writes or looks up keys.
+// each. Turned off once in every thread that writes or looks up keys, and in the thread that
+// reads the log ahead of a rebuild.
 void StopPerfCounting() {
   static thread_local bool stopped = false;
   if (stopped) return;
@@ -323,6 +324,7 @@ class ChunkReader {
     }
     thread_ = std::thread([this] {
       NameThisThread("ledger-readlog");
+      StopPerfCounting();
       Read();
     });
   }
