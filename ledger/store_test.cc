@@ -233,7 +233,7 @@ TEST_F(StoreTest, WriteAheadLogBytesAreTheLiveLogFiles) {
 // counting each key comparison into its thread-local PerfContext: a thread that never wrote
 // counts (RocksDB's default), one that wrote or looked up through the store does not.
 TEST_F(StoreTest, WritesAndLookupsLeaveRocksDbPerfCountingOff) {
-  auto level_after = [this](auto use_store) {
+  auto level_after = [](auto use_store) {
     rocksdb::PerfLevel level = rocksdb::PerfLevel::kUninitialized;
     std::thread([&] {
       use_store();
