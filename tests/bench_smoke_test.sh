@@ -2,7 +2,8 @@
 # Smoke test of ledger-bench: runs it for about 2 seconds with small numbers against a real
 # ledgerd on a free loopback port and a fresh data directory, and checks that it succeeds and
 # writes JSON with positive calls/s and a ledger-to-floor ratio. Also checks that it refuses
-# a non-loopback server, and that --leave_open leaves reservations open on the server.
+# a non-loopback server, that --leave_open leaves reservations open on the server, and that
+# --nodes plays several PBX nodes, each seen by the ledger under its own node_id.
 # Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH LEDGERCTL
 set -euo pipefail
 ledgerd="$1"
@@ -102,5 +103,40 @@ assert r["left_open"]["reservations"] == 10, r["left_open"]' "$dir/bench3.json" 
 python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))
 assert c["open_reservations"] == 1, c' "$dir/caller0.json" ||
   fail "CallerID 0 does not hold exactly the one reservation left open: $(cat "$dir/caller0.json")"
+
+# --nodes: three PBX nodes, each on a connection of its own with a node_id of its own. The
+# ledger records the node on every call it settles: the cost reports of the five extensions
+# hold the run's 30 calls, each of the three nodes among them.
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --nodes=3 \
+  --in_flight=6 --calls=30 --no_answer_ratio=0 --seconds=5 --json="$dir/bench4.json" \
+  >"$dir/bench4.txt" 2>&1 || { cat "$dir/bench4.txt" >&2; fail "the --nodes=3 run exited with an error"; }
+grep -q "3 nodes" "$dir/bench4.txt" || fail "the table does not name the 3 nodes: $(head -n 1 "$dir/bench4.txt")"
+for e in 0 1 2 3 4; do
+  "$ledgerctl" --server="127.0.0.1:$port" -o json cost-report -e "0003*00$e" \
+    >"$dir/report$e.json" || fail "ledgerctl cost-report -e 0003*00$e failed"
+done
+if ! python3 - "$dir/bench4.json" "$dir"/report?.json <<'PY'; then
+import collections, json, sys
+r = json.load(open(sys.argv[1]))
+assert r["nodes"] == 3, r["nodes"]
+assert r["calls"]["settled"] == 30, r["calls"]
+nodes = collections.Counter()
+for path in sys.argv[2:]:
+    for call in json.load(open(path))["calls"]:
+        nodes[call["node_id"]] += 1
+numbered = {k: v for k, v in nodes.items() if k.startswith("ledger-bench-")}
+assert set(numbered) == {"ledger-bench-1", "ledger-bench-2", "ledger-bench-3"}, nodes
+assert sum(numbered.values()) == 30, nodes
+PY
+  fail "the cost reports do not show the 30 calls of the three nodes"
+fi
+
+# More nodes than calls in flight would leave some idle: refused before connecting.
+if timeout 10 "$bench" --server="127.0.0.1:$port" --nodes=4 --in_flight=2 --seconds=1 \
+  >"$dir/bench5.txt" 2>&1; then
+  fail "ledger-bench accepted more nodes than calls in flight"
+fi
+grep -q -- "--nodes (4) is more than --in_flight (2)" "$dir/bench5.txt" ||
+  fail "the refusal does not say why: $(cat "$dir/bench5.txt")"
 
 echo "ledger-bench smoke test: OK"

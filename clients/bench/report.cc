@@ -61,9 +61,11 @@ double RunReport::ClientCpuMicrosPerFloorRpc() const {
 }
 
 std::string FormatTable(const RunReport& r) {
-  std::string out =
-      absl::StrFormat("ledger-bench: %s, %d CallerIDs on %d extensions, %d in flight, %.2f s\n",
-                      r.server, r.callerids, r.extensions, r.in_flight, r.calls_seconds);
+  std::string out = absl::StrFormat(
+      "ledger-bench: %s, %d %s, %d CallerIDs on %d extensions, %d in flight, "
+      "%.2f s\n",
+      r.server, r.nodes, r.nodes == 1 ? "node" : "nodes", r.callerids, r.extensions, r.in_flight,
+      r.calls_seconds);
   absl::StrAppendFormat(&out,
                         "calls: %d settled, %d released, %d denied, %d no credit, %d failed\n",
                         r.settled, r.released, r.denied, r.no_credit, r.failed);
@@ -89,11 +91,11 @@ std::string FormatTable(const RunReport& r) {
 std::string FormatJson(const RunReport& r) {
   std::string json = "{\n";
   absl::StrAppendFormat(&json,
-                        "  \"server\": \"%s\",\n  \"callerids\": %d,\n  \"extensions\": %d,\n"
-                        "  \"in_flight\": %d,\n  \"seed\": %d,\n  \"extend_ratio\": %.3f,\n"
-                        "  \"no_answer_ratio\": %.3f,\n",
-                        r.server, r.callerids, r.extensions, r.in_flight, r.seed, r.extend_ratio,
-                        r.no_answer_ratio);
+                        "  \"server\": \"%s\",\n  \"nodes\": %d,\n  \"callerids\": %d,\n"
+                        "  \"extensions\": %d,\n  \"in_flight\": %d,\n  \"seed\": %d,\n"
+                        "  \"extend_ratio\": %.3f,\n  \"no_answer_ratio\": %.3f,\n",
+                        r.server, r.nodes, r.callerids, r.extensions, r.in_flight, r.seed,
+                        r.extend_ratio, r.no_answer_ratio);
   absl::StrAppendFormat(&json,
                         "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
                         "\"seconds\": %.3f},\n",

@@ -17,6 +17,7 @@ namespace callbackledger::bench {
 struct RunReport {
   // What was asked.
   std::string server;
+  int nodes = 1;  // PBX nodes, each on a connection of its own
   int callerids = 0;
   int extensions = 0;
   int in_flight = 0;

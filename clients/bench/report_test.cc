@@ -30,6 +30,7 @@ LatencySummary Summary(uint64_t count, uint64_t errors, uint64_t p50, uint64_t p
 RunReport TenSecondRun() {
   RunReport r;
   r.server = "127.0.0.1:50051";
+  r.nodes = 4;
   r.callerids = 10000;
   r.extensions = 10;
   r.in_flight = 64;
@@ -107,6 +108,7 @@ TEST(RunReportTest, NothingMeasuredIsZeroNotADivisionByZero) {
 TEST(RunReportTest, TheJsonCarriesEveryFigureOfTheRun) {
   const google::protobuf::Struct json = Parse(FormatJson(TenSecondRun()));
   EXPECT_EQ(json.fields().at("server").string_value(), "127.0.0.1:50051");
+  EXPECT_EQ(Number(json, "nodes"), 4);
   EXPECT_EQ(Number(json, "callerids"), 10000);
   EXPECT_EQ(Number(json, "in_flight"), 64);
   EXPECT_EQ(Number(json, "seed"), 7);
@@ -179,7 +181,8 @@ TEST(RunReportTest, TheServersCommitterIsReportedWhenItWasRead) {
 
 TEST(RunReportTest, TheTableHasARowPerRpcAndTheTotals) {
   const std::string table = FormatTable(TenSecondRun());
-  EXPECT_THAT(table, HasSubstr("ledger-bench: 127.0.0.1:50051, 10000 CallerIDs on 10 extensions, "
+  EXPECT_THAT(table, HasSubstr("ledger-bench: 127.0.0.1:50051, 4 nodes, 10000 CallerIDs on 10 "
+                               "extensions, "
                                "64 in flight, 10.00 s\n"));
   EXPECT_THAT(table, HasSubstr("calls: 3000 settled, 500 released, 2 denied, 1 no credit, 1 "
                                "failed\n"));
