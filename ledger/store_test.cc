@@ -221,6 +221,44 @@ TEST_F(StoreTest, EveryFamilySharesOneBlockCacheThatHoldsIndexAndFilterBlocks) {
   }
 }
 
+// A rebuild writes its rows without the log and counts on FlushProjections to put every
+// family's rows on disk before it marks the projections whole: the flushes run side by
+// side, but FlushProjections returns only once none is left in a memtable, waiting or not,
+// and a clean stop's FlushAll the same for every family.
+TEST_F(StoreTest, FlushesLeaveNoRowOfAnyFamilyInAMemtable) {
+  auto in_memtables = [this](rocksdb::ColumnFamilyHandle* cf) {
+    uint64_t active = 0, immutable = 0;
+    EXPECT_TRUE(store_->db()->GetIntProperty(cf, "rocksdb.num-entries-active-mem-table", &active));
+    EXPECT_TRUE(store_->db()->GetIntProperty(cf, "rocksdb.num-entries-imm-mem-tables", &immutable));
+    return active + immutable;
+  };
+  for (int round = 0; round < 2; ++round) {
+    for (int i = 0; i < kProjectionCfCount; ++i) {
+      rocksdb::WriteBatch batch;
+      for (int row = 0; row < 2000; ++row) {
+        ASSERT_TRUE(batch
+                        .Put(store_->projection(static_cast<Cf>(i)),
+                             absl::StrCat("key-", round, "-", row), std::string(100, 'v'))
+                        .ok());
+      }
+      ASSERT_TRUE(store_->WriteUnlogged(&batch).ok());
+    }
+    ASSERT_TRUE(store_->FlushProjections().ok());
+    for (int i = 0; i < kProjectionCfCount; ++i) {
+      const Cf cf = static_cast<Cf>(i);
+      EXPECT_EQ(in_memtables(store_->projection(cf)), 0u) << CfName(cf);
+      rocksdb::ColumnFamilyMetaData meta;
+      store_->db()->GetColumnFamilyMetaData(store_->projection(cf), &meta);
+      EXPECT_EQ(meta.file_count, static_cast<size_t>(round + 1)) << CfName(cf);
+    }
+  }
+  Put(store_->events(), BigEndian64(1));
+  Put(store_->projection(Cf::kCallerIds), "after");
+  ASSERT_TRUE(store_->FlushAll().ok());
+  EXPECT_EQ(in_memtables(store_->events()), 0u);
+  EXPECT_EQ(in_memtables(store_->projection(Cf::kCallerIds)), 0u);
+}
+
 // What the metrics show: the live log files' bytes, as the directory has them.
 TEST_F(StoreTest, WriteAheadLogBytesAreTheLiveLogFiles) {
   Put(store_->events(), BigEndian64(1));
