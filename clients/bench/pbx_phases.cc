@@ -27,6 +27,15 @@ const Node& NodeOf(const std::vector<Node>& nodes, int slot) {
   return nodes[static_cast<size_t>(slot) % nodes.size()];
 }
 
+// The rate of every simulated call: 0.05 to connect, 0.60 a minute, billed per minute.
+v1::Rate CallRate() {
+  v1::Rate rate;
+  rate.set_connect_fee("0.05");
+  rate.set_price_per_minute("0.60");
+  rate.set_billing_increment_seconds(60);
+  return rate;
+}
+
 constexpr uint64_t kReserveSeconds = 300;
 constexpr uint64_t kExtendSeconds = 120;
 constexpr uint32_t kTtlSeconds = 120;
@@ -119,13 +128,11 @@ CallsPhase::CallsPhase(const BenchOptions& options, const std::vector<Node>& nod
       run_id_(absl::StrFormat(
           "%x-%x",
           static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
-          options.seed)) {
+          options.seed)),
+      rate_(CallRate()) {
   for (int slot = 0; slot < options.in_flight; ++slot) {
     rngs_.emplace_back(options.seed * 1000003 + static_cast<uint64_t>(slot));
   }
-  rate_.set_connect_fee("0.05");
-  rate_.set_price_per_minute("0.60");
-  rate_.set_billing_increment_seconds(60);
 }
 
 void CallsPhase::Start(int slot, uint64_t index) {
@@ -279,9 +286,7 @@ void LeaveOpenPhase::Start(int slot, uint64_t index) {
   r.set_reservation_id(absl::StrCat("bench-open-", run_id_, "-", index));
   r.set_extension(ExtensionOf(callerid % options_.extensions));
   r.set_callback_number(NumberOf(callerid));
-  r.mutable_rate()->set_connect_fee("0.05");
-  r.mutable_rate()->set_price_per_minute("0.60");
-  r.mutable_rate()->set_billing_increment_seconds(60);
+  *r.mutable_rate() = CallRate();
   r.set_seconds(kReserveSeconds);
   r.set_ttl_seconds(options_.leave_open_ttl_seconds);
   r.set_call_id(r.reservation_id());
