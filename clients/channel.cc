@@ -98,11 +98,6 @@ absl::StatusOr<std::shared_ptr<grpc::ChannelCredentials>> TlsCredentials(
 
 }  // namespace
 
-bool IsLoopbackTarget(const std::string& target) {
-  return absl::StartsWith(target, "127.") || absl::StartsWith(target, "localhost:") ||
-         absl::StartsWith(target, "[::1]:") || absl::StartsWith(target, "unix:");
-}
-
 absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
     const ChannelOptions& options, const grpc::ChannelArguments& arguments) {
   if (options.target.empty()) return absl::InvalidArgumentError("the server address is empty");

@@ -18,6 +18,7 @@
 #include <string>
 
 #include "absl/status/statusor.h"
+#include "clients/address.h"
 #include "grpcpp/grpcpp.h"
 
 namespace callbackledger {
@@ -42,9 +43,6 @@ absl::StatusOr<std::shared_ptr<grpc::Channel>> MakeChannel(
 // else the environment variable LEDGER_TOKEN, else "". Tokens never come from the command
 // line, where other users of the machine could read them.
 absl::StatusOr<std::string> LoadToken(const std::string& token_file);
-
-// Whether `target` is a loopback address (127.x.x.x, localhost, [::1] or a unix socket).
-bool IsLoopbackTarget(const std::string& target);
 
 // The name of a gRPC status code as the API and grpcurl spell it ("INVALID_ARGUMENT"),
 // for messages; "UNKNOWN_CODE" for any other value (grpc::StatusCode::DO_NOT_USE).

@@ -160,6 +160,10 @@ TEST_F(ChannelTest, UnreadableOrEmptyFilesAreNamed) {
 TEST_F(ChannelTest, ATokenTravelsInPlaintextOnlyToLoopback) {
   ExpectRefused(Options("ledger.example.com:50051"),
                 "refusing to send the token in plaintext to ledger.example.com:50051");
+  // A name that only starts like a loopback address may resolve anywhere.
+  ExpectRefused(Options("127.evil.com:50051"),
+                "refusing to send the token in plaintext to 127.evil.com:50051");
+  EXPECT_TRUE(MakeChannel(Options("dns:///localhost:50051")).ok());
   ChannelOptions no_token = Options("ledger.example.com:50051");
   no_token.token.clear();
   EXPECT_TRUE(MakeChannel(no_token).ok());

@@ -20,6 +20,7 @@
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
 #include "absl/synchronization/mutex.h"
+#include "clients/address.h"
 #include "grpc/health/v1/health.pb.h"
 #include "grpcpp/ext/proto_server_reflection_plugin.h"
 #include "grpcpp/grpcpp.h"
@@ -162,11 +163,6 @@ constexpr const char* kWriteServices[] = {"", "callbackledger.v1.CallerIds",
                                           "callbackledger.v1.Credit", "callbackledger.v1.Calls"};
 constexpr const char* kReadServices[] = {"callbackledger.v1.Reports", "callbackledger.v1.Events"};
 
-bool IsLoopback(const std::string& address) {
-  return absl::StartsWith(address, "127.") || absl::StartsWith(address, "localhost:") ||
-         absl::StartsWith(address, "[::1]:") || absl::StartsWith(address, "unix:");
-}
-
 // The port's credentials and the access check, from the flags. Any misconfiguration is
 // logged and returns false (exit 2).
 bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCredentials>* credentials,
@@ -179,7 +175,7 @@ bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCreden
     return false;
   }
   *credentials = *std::move(made);
-  if (!files.tls() && !IsLoopback(listen) && !absl::GetFlag(FLAGS_insecure)) {
+  if (!files.tls() && !IsLoopbackTarget(listen) && !absl::GetFlag(FLAGS_insecure)) {
     LogError(absl::StrCat("refusing to serve plaintext on ", listen,
                           ": give --tls_cert and --tls_key, listen on a loopback address, or "
                           "pass --insecure explicitly"));
@@ -212,7 +208,7 @@ bool SetUpSecurity(const std::string& listen, std::shared_ptr<grpc::ServerCreden
   *mode = absl::StrCat(files.Describe(), (*access)->open()
                                              ? ", no credentials: every caller is an administrator"
                                              : ", every RPC needs an identity with a role");
-  if ((*access)->open() && !IsLoopback(listen)) {
+  if ((*access)->open() && !IsLoopbackTarget(listen)) {
     Log(LogLevel::kWarning, "open_access",
         "no --access_file and no --tls_client_ca: anyone who reaches the port is an "
         "administrator");
@@ -240,7 +236,8 @@ int Run() {
   std::string mode;
   if (!SetUpSecurity(listen, &credentials, &access, &mode)) return 2;
   const std::string metrics_listen = absl::GetFlag(FLAGS_metrics_listen);
-  if (!metrics_listen.empty() && !IsLoopback(metrics_listen) && !absl::GetFlag(FLAGS_insecure)) {
+  if (!metrics_listen.empty() && !IsLoopbackTarget(metrics_listen) &&
+      !absl::GetFlag(FLAGS_insecure)) {
     LogError(absl::StrCat("refusing to serve metrics without credentials on ", metrics_listen,
                           ": listen on a loopback address, or pass --insecure explicitly"));
     return 2;

@@ -161,13 +161,16 @@ TEST(HealthTest, ServingAfterStartupAndReflectionIsOn) {
 // A non-loopback address without --insecure is refused.
 
 TEST(StartupTest, RefusesNonLoopbackWithoutInsecure) {
-  LedgerServer server;
   const int port = e2e::PickFreeLoopbackPort();
-  ProcessResult run =
-      server.RunUntilExit({absl::StrCat("--listen=0.0.0.0:", port)}, {}, std::chrono::seconds(10));
-  EXPECT_FALSE(run.timed_out) << "ledgerd started on 0.0.0.0 without --insecure";
-  EXPECT_NE(run.exit_code, 0) << run.Describe();
-  EXPECT_TRUE(absl::StrContains(run.err, "--insecure")) << run.Describe();
+  // Every interface, and a name that only starts like a loopback address.
+  for (const char* host : {"0.0.0.0", "127.example.invalid"}) {
+    LedgerServer server;
+    ProcessResult run = server.RunUntilExit({absl::StrCat("--listen=", host, ":", port)}, {},
+                                            std::chrono::seconds(10));
+    EXPECT_FALSE(run.timed_out) << "ledgerd started on " << host << " without --insecure";
+    EXPECT_NE(run.exit_code, 0) << run.Describe();
+    EXPECT_TRUE(absl::StrContains(run.err, "--insecure")) << run.Describe();
+  }
 }
 
 TEST(StartupTest, RefusesAnAddressAlreadyInUse) {

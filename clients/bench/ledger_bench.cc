@@ -21,7 +21,8 @@
 // to write and sync a group (server_metrics.h). It reports its own CPU time per RPC in
 // each phase, the client's share of the machine.
 //
-// Loopback only: it refuses any server address that is not 127.x.x.x, localhost or [::1].
+// Loopback only: it refuses any server address that is not 127.x.x.x, localhost, [::1] or a
+// unix socket.
 #include <sys/resource.h>
 
 #include <chrono>
@@ -40,6 +41,7 @@
 #include "absl/status/statusor.h"
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
+#include "clients/address.h"
 #include "clients/bench/completion_thread.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/nodes.h"
@@ -130,9 +132,10 @@ int Main(int argc, char** argv) {
   AddChannelFlags(&app, &channel_flags);
   CLI11_PARSE(app, argc, argv);
 
-  if (!IsLoopbackAddress(o.server)) {
+  if (!IsLoopbackTarget(o.server)) {
     std::cerr << "ledger-bench: refusing " << o.server
-              << ": only loopback servers (127.x.x.x, localhost, [::1]) may be benchmarked\n";
+              << ": only loopback servers (127.x.x.x, localhost, [::1], a unix socket) may be "
+                 "benchmarked\n";
     return 2;
   }
   if (o.nodes > o.in_flight) {

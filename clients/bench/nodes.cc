@@ -5,35 +5,10 @@
 
 #include "absl/status/status.h"
 #include "absl/strings/str_cat.h"
+#include "clients/address.h"
 #include "grpc/grpc.h"
 
 namespace callbackledger::bench {
-
-bool IsLoopbackAddress(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  if (colon == std::string::npos || colon + 1 == address.size()) return false;
-  const std::string port = address.substr(colon + 1);
-  if (!std::all_of(port.begin(), port.end(), [](char c) { return c >= '0' && c <= '9'; })) {
-    return false;
-  }
-  const std::string host = address.substr(0, colon);
-  if (host == "localhost" || host == "[::1]") return true;
-  if (host.rfind("127.", 0) != 0) return false;
-  int dots = 0;
-  bool digit_before = false;
-  for (char c : host) {
-    if (c == '.') {
-      if (!digit_before) return false;
-      ++dots;
-      digit_before = false;
-    } else if (c >= '0' && c <= '9') {
-      digit_before = true;
-    } else {
-      return false;
-    }
-  }
-  return dots == 3 && digit_before;
-}
 
 std::string NodeId(int index, int count) {
   if (count == 1) return "ledger-bench";
@@ -43,10 +18,10 @@ std::string NodeId(int index, int count) {
 absl::StatusOr<std::vector<Node>> ConnectNodes(const ChannelFlags& flags, const std::string& server,
                                                int count,
                                                std::chrono::milliseconds connect_timeout) {
-  if (!IsLoopbackAddress(server)) {
-    return absl::InvalidArgumentError(
-        absl::StrCat("refusing ", server,
-                     ": only loopback servers (127.x.x.x, localhost, [::1]) may be benchmarked"));
+  if (!IsLoopbackTarget(server)) {
+    return absl::InvalidArgumentError(absl::StrCat(
+        "refusing ", server,
+        ": only loopback servers (127.x.x.x, localhost, [::1], a unix socket) may be benchmarked"));
   }
   if (count < 1) {
     return absl::InvalidArgumentError(absl::StrCat("--nodes must be at least 1, not ", count));

@@ -19,10 +19,6 @@
 
 namespace callbackledger::bench {
 
-// True for 127.x.x.x:port (four numbers), localhost:port and [::1]:port; ledger-bench
-// refuses every other server, so that it never loads a machine it was not meant to.
-bool IsLoopbackAddress(const std::string& address);
-
 // The node_id of node `index` (0-based) of `count`: "ledger-bench" when there is one node,
 // else "ledger-bench-1" to "ledger-bench-<count>".
 std::string NodeId(int index, int count);

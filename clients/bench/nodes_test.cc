@@ -17,24 +17,6 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(IsLoopbackAddressTest, AcceptsLoopbackOnly) {
-  EXPECT_TRUE(IsLoopbackAddress("127.0.0.1:50051"));
-  EXPECT_TRUE(IsLoopbackAddress("127.1.2.3:1"));
-  EXPECT_TRUE(IsLoopbackAddress("localhost:50051"));
-  EXPECT_TRUE(IsLoopbackAddress("[::1]:50051"));
-
-  EXPECT_FALSE(IsLoopbackAddress("192.0.2.1:50051"));
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1"));        // no port
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1:"));       // empty port
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.1:80a"));    // not a number
-  EXPECT_FALSE(IsLoopbackAddress("127.evil.com:80"));  // a name that starts like loopback
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0:80"));       // three numbers
-  EXPECT_FALSE(IsLoopbackAddress("127.0..1:80"));      // an empty number
-  EXPECT_FALSE(IsLoopbackAddress("127.0.0.:80"));
-  EXPECT_FALSE(IsLoopbackAddress("ledger:50051"));
-  EXPECT_FALSE(IsLoopbackAddress("[::2]:50051"));
-}
-
 TEST(NodeIdTest, OneNodeKeepsThePlainNameAndSeveralAreNumberedFromOne) {
   EXPECT_EQ(NodeId(0, 1), "ledger-bench");
   EXPECT_EQ(NodeId(0, 3), "ledger-bench-1");

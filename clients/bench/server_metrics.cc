@@ -13,7 +13,7 @@
 #include "absl/status/status.h"
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
-#include "clients/channel.h"
+#include "clients/address.h"
 
 namespace callbackledger::bench {
 namespace {
@@ -54,15 +54,12 @@ class Fd {
 };
 
 absl::StatusOr<std::string> HttpGetMetrics(const std::string& address) {
-  const size_t colon = address.rfind(':');
-  const bool numeric_port = colon != std::string::npos && colon + 1 < address.size() &&
-                            std::all_of(address.begin() + colon + 1, address.end(),
-                                        [](char c) { return c >= '0' && c <= '9'; });
-  if (!IsLoopbackTarget(address) || !numeric_port || address.rfind("unix:", 0) == 0) {
+  if (!IsLoopbackHostPort(address)) {
     return absl::InvalidArgumentError(
         absl::StrCat("--server_metrics ", address,
                      " is not a loopback host:port (127.x.x.x, localhost, [::1])"));
   }
+  const size_t colon = address.rfind(':');
   std::string host = address.substr(0, colon);
   if (host.size() >= 2 && host.front() == '[') host = host.substr(1, host.size() - 2);
   const std::string port = address.substr(colon + 1);
