@@ -629,6 +629,65 @@ TEST_F(LedgerTest, ListCallerIdsPagesInIdOrder) {
   EXPECT_EQ(def->caller_ids_size(), 30);  // page_size 0 means 100
 }
 
+// A listing holds the readers' lock for a few CallerIDs at a time
+// (LedgerOptions::list_scan_chunk). Whatever that chunk, every search pages through exactly
+// the CallerIDs that match, in id order, across removed ids, and total_size counts them all
+// on every page. The expected answers come from reading each CallerID by its id.
+TEST_F(LedgerTest, ListingsPageThroughEveryMatchWhateverTheScanChunk) {
+  std::vector<uint64_t> ids;
+  for (int i = 0; i < 24; ++i) {
+    v1::AddCallerIdRequest request = AddRequest(
+        absl::StrCat(i % 3 == 0 ? "+4155" : "0721", 100 + i), "", i % 2 == 0 ? kExt : kOtherExt);
+    if (i % 4 == 1) request.set_status(v1::CallerId::DISABLED);
+    ids.push_back(AddOk(request));
+  }
+  ASSERT_TRUE(Remove({ids[3], ids[4], ids[5], ids[6], ids[17]}).ok());
+  std::vector<v1::CallerId> held;
+  for (uint64_t id : ids) {
+    absl::StatusOr<v1::CallerId> callerid = Get(id);
+    if (callerid.ok()) held.push_back(*callerid);
+  }
+  ASSERT_EQ(held.size(), 19u);
+
+  for (size_t chunk : {size_t{1}, size_t{2}, size_t{3}, size_t{8192}}) {
+    options_.list_scan_chunk = chunk;
+    Reopen();
+    for (const std::string extension : {"", kExt, kOtherExt, "0003*007"}) {
+      for (const std::string number : {"", "4155", "0721", "9"}) {
+        for (v1::CallerId::Status status :
+             {v1::CallerId::STATUS_UNSPECIFIED, v1::CallerId::ENABLED, v1::CallerId::DISABLED}) {
+          std::vector<uint64_t> expected;
+          for (const v1::CallerId& c : held) {
+            if ((extension.empty() || c.extension() == extension) &&
+                c.callback_number().find(number) != std::string::npos &&
+                (status == v1::CallerId::STATUS_UNSPECIFIED || c.status() == status)) {
+              expected.push_back(c.id());
+            }
+          }
+          for (int page_size : {1, 4, 1000}) {
+            SCOPED_TRACE(absl::StrCat("chunk ", chunk, ", extension '", extension, "', number '",
+                                      number, "', status ", status, ", page_size ", page_size));
+            std::vector<uint64_t> listed;
+            std::string token;
+            int pages = 0;
+            do {
+              absl::StatusOr<v1::ListCallerIdsResponse> page =
+                  List(extension, number, status, page_size, token);
+              ASSERT_TRUE(page.ok()) << page.status();
+              EXPECT_EQ(page->total_size(), expected.size());
+              EXPECT_LE(page->caller_ids_size(), page_size);
+              for (const v1::CallerId& c : page->caller_ids()) listed.push_back(c.id());
+              token = page->next_page_token();
+              ASSERT_LE(++pages, 25);
+            } while (!token.empty());
+            EXPECT_EQ(listed, expected);
+          }
+        }
+      }
+    }
+  }
+}
+
 TEST_F(LedgerTest, ListCallerIdsSearches) {
   uint64_t a = AddOk("+41791234567");
   uint64_t b = AddOk("0791234567");

@@ -1,6 +1,10 @@
 // The read side of Ledger: served from the in-memory projections (under the readers'
 // lock) and from stored rows, never through the committer.
+#include <algorithm>
+#include <cstdint>
 #include <memory>
+#include <optional>
+#include <string>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -44,6 +48,44 @@ absl::StatusOr<uint64_t> CheckSameCallerId(uint64_t id, const CallerIdState* cal
                      callerid->extension, ", not the extension and callback_number given"));
   }
   return id;
+}
+
+// How many CallerIDs of `extension` (of every extension when empty) have `status` (either
+// status when unspecified): counts the ledger keeps as it goes, so no listing scans for them.
+uint64_t KeptCount(const State& state, const std::string& extension, v1::CallerId::Status status) {
+  uint64_t total = state.meta().total_callerids;
+  uint64_t enabled = state.meta().active_callerids;
+  if (!extension.empty()) {
+    const ExtensionState* ext = state.FindExtension(extension);
+    if (ext == nullptr) return 0;
+    total = ext->total_callerids;
+    enabled = ext->active_callerids;
+  }
+  switch (status) {
+    case v1::CallerId::ENABLED:
+      return enabled;
+    case v1::CallerId::DISABLED:
+      return total - enabled;
+    default:
+      return total;
+  }
+}
+
+// IdTable::VisitFrom over the CallerIDs of one extension (`ids`, null when it has none).
+template <typename F>
+std::optional<uint64_t> VisitIdsFrom(const State& state, const absl::btree_set<uint64_t>* ids,
+                                     uint64_t first, size_t max_ids, F&& f) {
+  if (ids == nullptr) return std::nullopt;
+  for (auto it = ids->lower_bound(first); it != ids->end(); ++it) {
+    if (max_ids == 0) return *it;
+    --max_ids;
+    const CallerIdState* callerid = state.FindCallerId(*it);
+    if (callerid != nullptr && !f(*it, *callerid)) {
+      if (*it == UINT64_MAX) return std::nullopt;
+      return *it + 1;
+    }
+  }
+  return std::nullopt;
 }
 
 }  // namespace
@@ -109,26 +151,53 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
            (needle.empty() || c.callback_number.find(needle) != std::string::npos);
   };
 
+  // A search by number counts its matches on every page, from the first CallerID on; any
+  // other search has its count kept by the ledger, and looks only at what follows the page
+  // token, up to the first CallerID beyond the page. Either way the readers' lock is held
+  // for LedgerOptions::list_scan_chunk CallerIDs at a time, so that a listing over a million
+  // CallerIDs never holds back the committer, which folds each group's changes in under the
+  // writers' side of that lock, for long.
+  const size_t chunk = std::max<size_t>(1, options_.list_scan_chunk);
+  const bool by_number = !needle.empty();
   v1::ListCallerIdsResponse response;
-  ReaderMutexLock lock(&state_mu_);
   uint64_t total = 0;
   uint64_t last_id = 0;
   bool more = false;
-  auto visit = [&](const CallerIdState& c) {
-    if (!matches(c)) return;
-    ++total;
-    if (c.id <= *after) return;
+  bool counted = false;
+  auto visit = [&](uint64_t id, const CallerIdState& c) {
+    if (!matches(c)) return true;
+    if (by_number) ++total;
+    if (id <= *after) return true;
     if (response.caller_ids_size() < *page_size) {
       *response.add_caller_ids() = CallerIdView(c, options_.decimals);
-      last_id = c.id;
-    } else {
-      more = true;
+      last_id = id;
+      return true;
     }
+    more = true;
+    return by_number;
   };
-  if (request.extension().empty()) {
-    state_.callerids().ForEach([&](uint64_t, const CallerIdState& c) { visit(c); });
-  } else if (const absl::btree_set<uint64_t>* ids = state_.ExtensionIds(request.extension())) {
-    for (uint64_t id : *ids) visit(*state_.FindCallerId(id));
+  std::optional<uint64_t> next;
+  if (by_number) {
+    next = 0;
+  } else if (*after < UINT64_MAX) {
+    next = *after + 1;
+  }
+  while (next.has_value() && !(more && !by_number)) {
+    ReaderMutexLock lock(&state_mu_);
+    if (!by_number && !counted) {
+      total = KeptCount(state_, request.extension(), status);
+      counted = true;
+    }
+    if (request.extension().empty()) {
+      next = state_.callerids().VisitFrom(*next, chunk, visit);
+    } else {
+      next = VisitIdsFrom(state_, state_.ExtensionIds(request.extension()), *next, chunk, visit);
+    }
+  }
+  if (!by_number && !counted) {
+    // Nothing after the page token to look at.
+    ReaderMutexLock lock(&state_mu_);
+    total = KeptCount(state_, request.extension(), status);
   }
   response.set_total_size(total);
   if (more) response.set_next_page_token(MakePageToken("callerids", last_id));

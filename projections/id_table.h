@@ -89,6 +89,28 @@ class IdTable {
     for (const auto& [id, value] : beyond_) f(id, value);
   }
 
+  // Calls f(id, value) for the ids from `first` on, in ascending order, until f returns
+  // false or `max_ids` ids (held or not) have been looked at. Returns the id to go on from
+  // (for another call, which may come after changes), or nullopt when no id is left.
+  template <typename F>
+  std::optional<uint64_t> VisitFrom(uint64_t first, size_t max_ids, F&& f) const {
+    uint64_t id = first;
+    for (; id < slots_.size(); ++id) {
+      if (max_ids == 0) return id;
+      --max_ids;
+      if (slots_[id].has_value() && !f(id, *slots_[id])) return id + 1;
+    }
+    for (auto it = beyond_.lower_bound(id); it != beyond_.end(); ++it) {
+      if (max_ids == 0) return it->first;
+      --max_ids;
+      if (!f(it->first, it->second)) {
+        if (it->first == UINT64_MAX) return std::nullopt;
+        return it->first + 1;
+      }
+    }
+    return std::nullopt;
+  }
+
  private:
   // Whether an id not held yet, at or above slots_.size(), goes into the vector: near enough
   // to the ids held, and below every id in beyond_ (so the order stays vector first).

@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <random>
 #include <string>
 #include <utility>
@@ -108,6 +109,54 @@ TEST(IdTableTest, AgreesWithAnOrderedMap) {
   EXPECT_EQ(table.size(), expected.size());
   std::vector<std::pair<uint64_t, std::string>> all(expected.begin(), expected.end());
   EXPECT_EQ(Contents(table), all);
+  // Visited a few ids at a time, from 0 and from ids held or not, the ids come out as the
+  // map's from the same point.
+  for (size_t chunk : {size_t{1}, size_t{7}, size_t{1000}}) {
+    for (uint64_t first : {uint64_t{0}, uint64_t{1000}, all[all.size() / 2].first, gap * 2}) {
+      std::vector<std::pair<uint64_t, std::string>> visited;
+      std::optional<uint64_t> next = first;
+      while (next.has_value()) {
+        next = table.VisitFrom(*next, chunk, [&](uint64_t id, const std::string& value) {
+          visited.emplace_back(id, value);
+          return true;
+        });
+      }
+      const std::vector<std::pair<uint64_t, std::string>> from(expected.lower_bound(first),
+                                                               expected.end());
+      EXPECT_EQ(visited, from) << "chunks of " << chunk << " from " << first;
+    }
+  }
+}
+
+// VisitFrom stops where the visitor says, and goes on from the next id; a bound on the ids
+// looked at counts the empty slots too, so that a scan of removed ids is bounded as well.
+TEST(IdTableTest, AVisitStopsWhereTheVisitorSaysAndGoesOnFromThere) {
+  IdTable<std::string> table;
+  const uint64_t far = uint64_t{1} << 62;
+  for (uint64_t id : {uint64_t{1}, uint64_t{2}, uint64_t{5}, far, UINT64_MAX}) {
+    table.InsertOrAssign(id, std::to_string(id));
+  }
+  std::vector<uint64_t> ids;
+  auto until = [&](uint64_t last) {
+    return [&ids, last](uint64_t id, const std::string&) {
+      ids.push_back(id);
+      return id != last;
+    };
+  };
+  EXPECT_EQ(table.VisitFrom(0, 100, until(2)), std::optional<uint64_t>(3));
+  EXPECT_THAT(ids, ElementsAre(1, 2));
+  ids.clear();
+  // Slots 3 and 4 are empty: two ids looked at, none visited.
+  EXPECT_EQ(table.VisitFrom(3, 2, until(0)), std::optional<uint64_t>(5));
+  EXPECT_THAT(ids, ElementsAre());
+  EXPECT_EQ(table.VisitFrom(5, 100, until(far)), std::optional<uint64_t>(far + 1));
+  EXPECT_THAT(ids, ElementsAre(5, far));
+  ids.clear();
+  EXPECT_EQ(table.VisitFrom(far + 1, 100, until(UINT64_MAX)), std::nullopt);
+  EXPECT_THAT(ids, ElementsAre(UINT64_MAX));
+  ids.clear();
+  EXPECT_EQ(table.VisitFrom(6, 100, until(0)), std::nullopt);
+  EXPECT_THAT(ids, ElementsAre(far, UINT64_MAX));
 }
 
 }  // namespace
