@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Smoke test of ledger-bench: runs it for about 2 seconds with small numbers against a real
 # ledgerd on a free loopback port and a fresh data directory, and checks that it succeeds and
-# writes JSON with positive calls/s and a ledger-to-floor ratio. Also checks that it refuses
+# writes JSON with positive calls/s and a ledger-to-floor ratio, and that its audit finds the
+# books exact, and not when a CallerID is recharged during the calls. Also checks that it refuses
 # a non-loopback server, that --leave_open leaves reservations open on the server, and that
 # --nodes plays several PBX nodes, each seen by the ledger under its own node_id.
 # Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH LEDGERCTL
@@ -67,7 +68,34 @@ assert r["preload"]["added"] + r["preload"]["existing"] == 50, r["preload"]
 for rpc in ("Authorize", "Reserve", "Settle"):
     lat = r["latency_us"][rpc]
     assert lat["count"] > 0 and 0 < lat["p50"] <= lat["p99"] <= lat["p999"], (rpc, lat)
+# The books add up: every CallerID's credit fell by what the Settles charged it.
+a = r["audit"]
+assert a["ok"] and a["mismatches"] == 0 and a["callerids"] == 50, a
+assert a["credit_fell_by"] == a["charged"] and float(a["charged"]) > 0, a
 PY
+grep -q "^audit: exact" "$dir/bench.txt" || fail "the table does not show the audit"
+
+# The audit catches credit that moved otherwise than by the run's Settles: a recharge of one
+# of its CallerIDs while the calls go on (once ledger-bench has read the credit before them).
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
+  --seconds=3 --json="$dir/recharged.json" >"$dir/recharged.txt" 2>&1 &
+bench_pid=$!
+for _ in $(seq 1 200); do
+  grep -q "audit: credit read before the calls" "$dir/recharged.txt" && break
+  sleep 0.05
+done
+grep -q "audit: credit read before the calls" "$dir/recharged.txt" ||
+  fail "ledger-bench did not read the credit before the calls: $(cat "$dir/recharged.txt")"
+"$ledgerctl" --server="127.0.0.1:$port" add-credit -e '0003*002' -n '+407000000007' \
+  --amount=1.25 >/dev/null || fail "ledgerctl add-credit failed"
+if wait "$bench_pid"; then
+  fail "ledger-bench passed its audit although a CallerID was recharged during the calls"
+fi
+grep -q "the audit failed: 1 CallerIDs do not add up; first: +407000000007 in 0003\*002" \
+  "$dir/recharged.txt" || fail "the audit does not name the recharged CallerID: $(cat "$dir/recharged.txt")"
+python3 -c 'import json, sys; a = json.load(open(sys.argv[1]))["audit"]
+assert not a["ok"] and a["mismatches"] == 1, a' "$dir/recharged.json" ||
+  fail "the JSON does not report the failed audit"
 
 # A second run skips the CallerIDs already there. With --server_metrics it reports what the
 # server's committer did for its 20 calls: a Reserve and a Settle or Release each, plus an

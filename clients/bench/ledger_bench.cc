@@ -21,6 +21,9 @@
 // to write and sync a group (server_metrics.h). It reports its own CPU time per RPC in
 // each phase, the client's share of the machine.
 //
+// Unless --no_audit, it checks the books after the calls: each CallerID's credit left fell
+// by exactly what the Settles charged it (audit.h), else it exits 1.
+//
 // Loopback only: it refuses any server address that is not 127.x.x.x, localhost, [::1] or a
 // unix socket.
 #include <sys/resource.h>
@@ -42,6 +45,7 @@
 #include "absl/strings/str_format.h"
 #include "absl/synchronization/mutex.h"
 #include "clients/address.h"
+#include "clients/bench/audit.h"
 #include "clients/bench/completion_thread.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/nodes.h"
@@ -112,6 +116,10 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
   app.add_option("--leave_open", o->leave_open,
                  "at the end, reserve this many calls and never settle them (at "
                  "--preload_in_flight at once)")
+      ->capture_default_str();
+  app.add_flag("--audit,!--no_audit", o->audit,
+               "check after the calls that each CallerID's credit left fell by exactly what the "
+               "Settles charged it (reads every CallerID before and after)")
       ->capture_default_str();
   app.add_option("--leave_open_ttl", o->leave_open_ttl_seconds,
                  "TTL of the reservations left open, seconds (the ledger allows a day at most)")
@@ -189,11 +197,44 @@ int Main(int argc, char** argv) {
     }
     commit_before = *std::move(scraped);
   }
-  CallsPhase calls(o, nodes, &completions);
+  // The books before the calls, for the audit after them (audit.h).
+  std::optional<CreditLeft> credit_before;
+  std::unique_ptr<Charges> charges;
+  if (o.audit) {
+    const auto started = std::chrono::steady_clock::now();
+    absl::StatusOr<CreditLeft> read =
+        ReadCreditLeft(nodes[0].caller_ids.get(), o.callerids, o.extensions, o.rpc_timeout_seconds);
+    if (!read.ok()) {
+      std::cerr << "ledger-bench: cannot read the CallerIDs' credit for the audit: "
+                << read.status().message() << " (--no_audit runs without it)\n";
+      return 1;
+    }
+    std::cerr << absl::StrFormat(
+        "audit: credit read before the calls in %.1f s\n",
+        std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
+    credit_before = *std::move(read);
+    charges = std::make_unique<Charges>(o.callerids);
+  }
+  CallsPhase calls(o, nodes, &completions, charges.get());
   const double calls_cpu_started = ProcessCpuSeconds();
   const double calls_seconds = calls.Run();
   const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
   if (calls_seconds <= 0) return 1;
+  std::optional<AuditResult> audit;
+  std::string audit_skipped = "--no_audit";
+  if (o.audit && calls.counts.failed > 0) {
+    audit_skipped = absl::StrCat(calls.counts.failed.load(),
+                                 " calls had a failed RPC, whose outcome is unknown");
+  } else if (o.audit) {
+    absl::StatusOr<CreditLeft> after =
+        ReadCreditLeft(nodes[0].caller_ids.get(), o.callerids, o.extensions, o.rpc_timeout_seconds);
+    if (!after.ok()) {
+      std::cerr << "ledger-bench: cannot read the CallerIDs' credit for the audit: "
+                << after.status().message() << "\n";
+      return 1;
+    }
+    audit = Audit(*credit_before, *after, *charges, o.extensions);
+  }
   std::optional<CommitSummary> commit;
   if (!o.server_metrics.empty()) {
     absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
@@ -253,6 +294,8 @@ int Main(int argc, char** argv) {
   report.floor = floor.check.Summarize();
   report.floor_cpu_seconds = floor_cpu;
   report.commit = commit;
+  report.audit = audit;
+  report.audit_skipped = audit_skipped;
 
   std::fputs(FormatTable(report).c_str(), stdout);
   if (!o.json.empty()) {
@@ -264,6 +307,11 @@ int Main(int argc, char** argv) {
     }
   }
 
+  if (audit && !audit->ok()) {
+    std::cerr << "ledger-bench: the audit failed: " << audit->mismatches
+              << " CallerIDs do not add up; first: " << audit->first_mismatch << "\n";
+    return 1;
+  }
   if (report.RpcErrors() > 0 || report.floor.errors > 0) {
     std::cerr << "ledger-bench: " << report.RpcErrors() + report.floor.errors
               << " RPCs failed; first: " << calls.first_error() << "\n";

@@ -5,6 +5,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "clients/bench/audit.h"
 
 namespace callbackledger::bench {
 namespace {
@@ -97,6 +98,7 @@ void PreloadPhase::Start(int slot, uint64_t index) {
 
 struct CallsPhase::SimCall {
   int slot = 0;
+  int callerid = 0;  // its index: NumberOf, ExtensionOf
   const Node* node = nullptr;
   bool no_answer = false;
   bool extend = false;
@@ -120,11 +122,12 @@ struct CallsPhase::SimCall {
 };
 
 CallsPhase::CallsPhase(const BenchOptions& options, const std::vector<Node>& nodes,
-                       CompletionThread* completions)
+                       CompletionThread* completions, Charges* charges)
     : Phase("calls", options.in_flight, options.seconds, options.calls, options.max_errors),
       options_(options),
       nodes_(nodes),
       completions_(completions),
+      charges_(charges),
       run_id_(absl::StrFormat(
           "%x-%x",
           static_cast<uint64_t>(std::chrono::system_clock::now().time_since_epoch().count()),
@@ -147,6 +150,7 @@ void CallsPhase::Start(int slot, uint64_t index) {
   call->extend = !call->no_answer && unit(rng) < options_.extend_ratio;
   const uint64_t held = kReserveSeconds + (call->extend ? kExtendSeconds : 0);
   call->duration = std::uniform_int_distribution<uint64_t>(1, held)(rng);
+  call->callerid = callerid;
   call->extension = ExtensionOf(callerid % options_.extensions);
   call->number = NumberOf(callerid);
   call->reservation_id = absl::StrCat("bench-", run_id_, "-", index);
@@ -245,6 +249,8 @@ void CallsPhase::Settle(SimCall* call) {
   completions_->Call(call->node->calls.get(), &v1::Calls::Stub::PrepareAsyncSettle, &call->end_ctx,
                      r, &call->settle_reply, [this, call](grpc::Status status) {
                        if (!Check(call, settle, status)) return;
+                       if (charges_ != nullptr)
+                         charges_->Add(call->callerid, call->settle_reply.cost());
                        counts.settled.fetch_add(1);
                        Finish(call, false);
                      });

@@ -25,6 +25,8 @@
 
 namespace callbackledger::bench {
 
+class Charges;  // audit.h
+
 // What a run does; ledger-bench's flags of the same names.
 struct BenchOptions {
   std::string server = "127.0.0.1:50051";
@@ -47,6 +49,7 @@ struct BenchOptions {
   uint64_t seed = 1;
   uint64_t leave_open = 0;
   uint32_t leave_open_ttl_seconds = 86400;  // the most the ledger allows
+  bool audit = true;
 };
 
 // The Callback extension and the callback number of CallerID `index`.
@@ -85,8 +88,9 @@ struct CallCounts {
 // The PBX side of simulated calls.
 class CallsPhase : public Phase {
  public:
+  // `charges` (may be null) is given the cost of every Settle answer, for the audit.
   CallsPhase(const BenchOptions& options, const std::vector<Node>& nodes,
-             CompletionThread* completions);
+             CompletionThread* completions, Charges* charges = nullptr);
 
   LatencyRecorder authorize{"Authorize"};
   LatencyRecorder reserve{"Reserve"};
@@ -116,6 +120,7 @@ class CallsPhase : public Phase {
   const BenchOptions& options_;
   const std::vector<Node>& nodes_;
   CompletionThread* const completions_;
+  Charges* const charges_;
   const std::string run_id_;
   // One generator per slot: a slot runs one call at a time, so no locking is needed.
   std::vector<std::mt19937_64> rngs_;

@@ -2,6 +2,7 @@
 
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
+#include "ledger/money.h"
 
 namespace callbackledger::bench {
 namespace {
@@ -20,6 +21,24 @@ std::string SummaryJson(const LatencySummary& s) {
       "\"p999\": %d, \"max\": %d}",
       s.count, s.errors, s.mean_us, s.p50_us, s.p99_us, s.p999_us, s.max_us);
 }
+
+// `text` as a JSON string, quotes included.
+std::string JsonString(const std::string& text) {
+  std::string out = "\"";
+  for (char c : text) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += c;
+    } else if (static_cast<unsigned char>(c) < 0x20) {
+      absl::StrAppendFormat(&out, "\\u%04x", static_cast<unsigned char>(c));
+    } else {
+      out += c;
+    }
+  }
+  return out + "\"";
+}
+
+std::string Money(absl::int128 micros) { return FormatMoneyTotal(micros, 2); }
 
 std::string Row(const std::string& name, const LatencySummary& s, double seconds) {
   return absl::StrFormat("%-14s %10d %10.1f %10d %10d %10d %10d %8d\n", name, s.count,
@@ -85,6 +104,23 @@ std::string FormatTable(const RunReport& r) {
         r.commit->groups, r.commit->mean_group_size, r.commit->mean_sync_us, r.commit->p50_sync_us,
         r.commit->p99_sync_us);
   }
+  if (r.audit) {
+    const AuditResult& a = *r.audit;
+    if (a.ok()) {
+      absl::StrAppendFormat(&out,
+                            "audit: exact; the credit left of %d CallerIDs fell by %s in all, each "
+                            "by what the Settles charged it (%d unlimited, %d not there)\n",
+                            a.callerids, Money(a.credit_fell_by), a.unlimited, a.absent);
+    } else {
+      absl::StrAppendFormat(&out,
+                            "audit: FAILED; %d of %d CallerIDs do not add up (credit fell by %s, "
+                            "the Settles charged %s); first: %s\n",
+                            a.mismatches, a.callerids, Money(a.credit_fell_by), Money(a.charged),
+                            a.first_mismatch);
+    }
+  } else {
+    absl::StrAppendFormat(&out, "audit: not done (%s)\n", r.audit_skipped);
+  }
   return out;
 }
 
@@ -133,6 +169,18 @@ std::string FormatJson(const RunReport& r) {
         "\"p99_sync_us_at_most\": %.0f},\n",
         r.commit->groups, r.commit->mean_group_size, r.commit->synced_groups,
         r.commit->mean_sync_us, r.commit->p50_sync_us, r.commit->p99_sync_us);
+  }
+  if (r.audit) {
+    const AuditResult& a = *r.audit;
+    absl::StrAppendFormat(&json,
+                          "  \"audit\": {\"ok\": %s, \"callerids\": %d, \"unlimited\": %d, "
+                          "\"absent\": %d, \"credit_fell_by\": \"%s\", \"charged\": \"%s\", "
+                          "\"mismatches\": %d, \"first_mismatch\": %s},\n",
+                          a.ok() ? "true" : "false", a.callerids, a.unlimited, a.absent,
+                          Money(a.credit_fell_by), Money(a.charged), a.mismatches,
+                          JsonString(a.first_mismatch));
+  } else {
+    absl::StrAppendFormat(&json, "  \"audit\": {\"skipped\": %s},\n", JsonString(r.audit_skipped));
   }
   absl::StrAppendFormat(&json, "  \"floor_rpcs_per_second\": %.1f,\n  \"ratio\": %.4f\n}\n",
                         r.FloorRpcsPerSecond(), r.Ratio());

@@ -9,6 +9,7 @@
 #include <utility>
 #include <vector>
 
+#include "clients/bench/audit.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/server_metrics.h"
 
@@ -51,6 +52,10 @@ struct RunReport {
 
   // What ledgerd's committer did during the calls phase (--server_metrics).
   std::optional<CommitSummary> commit;
+
+  // The books after the calls (audit.h); when there is none, `audit_skipped` says why.
+  std::optional<AuditResult> audit;
+  std::string audit_skipped;
 
   // Derived figures; each is 0 when what it divides by is 0.
   uint64_t RpcCount() const;

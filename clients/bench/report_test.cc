@@ -179,6 +179,45 @@ TEST(RunReportTest, TheServersCommitterIsReportedWhenItWasRead) {
                         "group: mean 812 us, p50 <= 1000 us, p99 <= 5000 us"));
 }
 
+TEST(RunReportTest, TheAuditIsReportedExactFailedOrNotDone) {
+  RunReport r = TenSecondRun();
+  r.audit_skipped = "--no_audit";
+  EXPECT_THAT(FormatTable(r), HasSubstr("audit: not done (--no_audit)\n"));
+  EXPECT_EQ(Object(Parse(FormatJson(r)), "audit").fields().at("skipped").string_value(),
+            "--no_audit");
+
+  AuditResult audit;
+  audit.callerids = 9998;
+  audit.unlimited = 2;
+  audit.charged = 123456789;  // micros
+  audit.credit_fell_by = 123456789;
+  r.audit = audit;
+  EXPECT_THAT(FormatTable(r), HasSubstr("audit: exact; the credit left of 9998 CallerIDs fell by "
+                                        "123.456789 in all, each by what the Settles charged it "
+                                        "(2 unlimited, 0 not there)\n"));
+  google::protobuf::Struct json = Parse(FormatJson(r));
+  const google::protobuf::Struct& exact = Object(json, "audit");
+  EXPECT_TRUE(exact.fields().at("ok").bool_value());
+  EXPECT_EQ(Number(exact, "callerids"), 9998);
+  EXPECT_EQ(exact.fields().at("charged").string_value(), "123.456789");
+  EXPECT_EQ(exact.fields().at("credit_fell_by").string_value(), "123.456789");
+
+  // A message with quotes and a line break stays one JSON string.
+  audit.credit_fell_by = 120000000;
+  audit.mismatches = 1;
+  audit.first_mismatch = "+407000000007 in 0003*002: \"odd\"\n";
+  r.audit = audit;
+  EXPECT_THAT(FormatTable(r), HasSubstr("audit: FAILED; 1 of 9998 CallerIDs do not add up (credit "
+                                        "fell by 120.00, the Settles charged 123.456789); first: "
+                                        "+407000000007"));
+  json = Parse(FormatJson(r));
+  const google::protobuf::Struct& failed = Object(json, "audit");
+  EXPECT_FALSE(failed.fields().at("ok").bool_value());
+  EXPECT_EQ(Number(failed, "mismatches"), 1);
+  EXPECT_EQ(failed.fields().at("first_mismatch").string_value(),
+            "+407000000007 in 0003*002: \"odd\"\n");
+}
+
 TEST(RunReportTest, TheTableHasARowPerRpcAndTheTotals) {
   const std::string table = FormatTable(TenSecondRun());
   EXPECT_THAT(table, HasSubstr("ledger-bench: 127.0.0.1:50051, 4 nodes, 10000 CallerIDs on 10 "
