@@ -1,4 +1,5 @@
-// A test fixture with a Store of its own in a fresh temporary directory, removed afterwards.
+// A test fixture with a Store of its own in a fresh temporary directory, removed afterwards,
+// and helpers to write and read keys of a column family.
 #ifndef LEDGER_SCRATCH_STORE_TEST_H_
 #define LEDGER_SCRATCH_STORE_TEST_H_
 
@@ -7,6 +8,7 @@
 #include <filesystem>
 #include <memory>
 #include <string>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "ledger/store.h"
@@ -31,6 +33,22 @@ class ScratchStoreTest : public Base {
   void TearDown() override {
     store_.reset();
     std::filesystem::remove_all(dir_);
+  }
+
+  // Writes `key` with the value "value" into `cf`, synced.
+  void Put(rocksdb::ColumnFamilyHandle* cf, const std::string& key) {
+    rocksdb::WriteBatch batch;
+    ASSERT_TRUE(batch.Put(cf, key, "value").ok());
+    ASSERT_TRUE(store_->WriteSynced(&batch).ok());
+  }
+
+  // Every key of `cf`, in order.
+  std::vector<std::string> Keys(rocksdb::ColumnFamilyHandle* cf) {
+    std::vector<std::string> keys;
+    std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(rocksdb::ReadOptions(), cf));
+    for (it->SeekToFirst(); it->Valid(); it->Next()) keys.push_back(it->key().ToString());
+    EXPECT_TRUE(it->status().ok()) << it->status().ToString();
+    return keys;
   }
 
   std::string dir_;
