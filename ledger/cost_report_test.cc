@@ -5,6 +5,7 @@
 #include <string>
 #include <vector>
 
+#include "absl/strings/str_cat.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/testing/calls_test_base.h"
@@ -270,6 +271,53 @@ TEST_F(CostReportTest, PagesCoverEveryCallOnceWithTotalsOverTheWholeRange) {
   v1::GetCostReportRequest too_big = ByExtension(kExt);
   too_big.set_page_size(1001);
   EXPECT_EQ(Report(too_big).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// The first page counts the range's totals and its token carries them: later pages read
+// their own rows only. So a call settled into the range while the report is paged through
+// shows on a later page (its start is after the page's end) but not in the totals, which
+// stay those of the first page; a report asked for again counts it. A token is refused
+// for another range of the same extension.
+TEST_F(CostReportTest, LaterPagesCarryTheTotalsTheFirstPageCounted) {
+  const int64_t t = kStartMicros - 3600 * kSecond;
+  AddCaller("0791234567", "100");
+  for (int i = 0; i < 3; ++i) {
+    MakeCall(absl::StrCat("q", i), "0791234567", kExt, "1", 60, t + i * 60 * kSecond);
+  }
+  v1::GetCostReportRequest request = ByExtension(kExt);
+  request.set_page_size(1);
+  absl::StatusOr<v1::GetCostReportResponse> first = Report(request);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_THAT(Ids(*first), ElementsAre("q0"));
+  EXPECT_EQ(first->total_calls(), 3u);
+  ASSERT_FALSE(first->next_page_token().empty());
+
+  MakeCall("q3", "0791234567", kExt, "2", 30, t + 10 * 60 * kSecond);
+
+  std::vector<std::string> seen = Ids(*first);
+  request.set_page_token(first->next_page_token());
+  for (int pages = 1; !request.page_token().empty(); ++pages) {
+    ASSERT_LT(pages, 10);
+    absl::StatusOr<v1::GetCostReportResponse> page = Report(request);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->total_calls(), 3u);
+    EXPECT_EQ(Micros(page->total_cost()), 3 * kSecond);
+    EXPECT_EQ(page->total_duration_seconds(), 180u);
+    for (const std::string& id : Ids(*page)) seen.push_back(id);
+    request.set_page_token(page->next_page_token());
+  }
+  EXPECT_THAT(seen, ElementsAre("q0", "q1", "q2", "q3"));
+
+  request.clear_page_token();
+  absl::StatusOr<v1::GetCostReportResponse> again = Report(request);
+  ASSERT_TRUE(again.ok()) << again.status();
+  EXPECT_EQ(again->total_calls(), 4u);
+  EXPECT_EQ(Micros(again->total_cost()), 5 * kSecond);
+
+  v1::GetCostReportRequest other_range = ByExtension(kExt);
+  *other_range.mutable_start_time() = FromUnixMicros(t + 60 * kSecond);
+  other_range.set_page_token(first->next_page_token());
+  EXPECT_EQ(Report(other_range).status().code(), absl::StatusCode::kInvalidArgument);
 }
 
 }  // namespace

@@ -1,6 +1,9 @@
 // The cost report: settled calls of an extension or of one CallerID over a time range,
-// read from the "calls" rows in start-time order, with totals over the whole range.
+// read from the "calls" rows in start-time order, with totals over the whole range (counted
+// by the first page, carried by the page tokens).
 #include <memory>
+#include <optional>
+#include <string>
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
@@ -77,44 +80,61 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
     prefix = "e" + request.extension() + std::string(1, '\0');
   }
 
-  // The last key of the previous page.
-  absl::StatusOr<std::string> after = ReadReportPageToken(prefix, request.page_token());
-  if (!after.ok()) return after.status();
+  // Where the previous page ended, and the range's totals as its first page counted them.
+  absl::StatusOr<std::optional<ReportPosition>> previous =
+      ReadReportPageToken(prefix, start, end, request.page_token(), secrets_);
+  if (!previous.ok()) return previous.status();
 
   v1::GetCostReportResponse response;
+  // The first page reads the whole range, for its totals; each later page reads its own
+  // rows only, from where the previous one ended, and takes the totals from the token.
   // A sum of int64 amounts can pass int64: the totals are kept wider, and exact.
-  absl::int128 total_cost = 0;
-  absl::int128 total_uncollected = 0;
-  uint64_t total_duration = 0;
-  uint64_t total_calls = 0;
+  ReportPosition position;
+  position.start_micros = start;
+  position.end_micros = end;
+  const bool first_page = !previous->has_value();
+  if (!first_page) position = **previous;
+  bool more = false;
   std::string last_key;
   std::unique_ptr<rocksdb::Iterator> it(
       store_->db()->NewIterator(rocksdb::ReadOptions(), store_->projection(Cf::kCalls)));
-  for (it->Seek(prefix + OrderedInt64(start)); it->Valid() && it->key().starts_with(prefix);
-       it->Next()) {
+  if (first_page) {
+    it->Seek(prefix + OrderedInt64(start));
+  } else {
+    it->Seek(position.last_key);
+    if (it->Valid() && it->key() == position.last_key) it->Next();
+  }
+  for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
     store::v1::CallRow row;
     if (!row.ParseFromArray(it->value().data(), it->value().size())) {
       return absl::DataLossError("an undecodable call row");
     }
     if (ToUnixMicros(row.started_at()) >= end) break;
-    ++total_calls;
-    total_cost += row.cost_micros();
-    total_uncollected += row.uncollected_micros();
-    total_duration += row.duration_seconds();
-    std::string key = it->key().ToString();
-    if (!after->empty() && key <= *after) continue;
-    if (response.calls_size() < page_size) {
+    if (response.calls_size() == page_size) {
+      more = true;
+      if (!first_page) break;
+    }
+    if (first_page) {
+      ++position.total_calls;
+      position.total_cost_micros += row.cost_micros();
+      position.total_uncollected_micros += row.uncollected_micros();
+      position.total_duration_seconds += row.duration_seconds();
+    }
+    if (!more) {
       *response.add_calls() = RecordView(row, options_.decimals);
-      last_key = key;
-    } else if (response.next_page_token().empty()) {
-      response.set_next_page_token(MakeReportPageToken(last_key));
+      last_key = it->key().ToString();
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");
-  response.set_total_calls(total_calls);
-  response.set_total_duration_seconds(total_duration);
-  response.set_total_cost(FormatMoneyTotal(total_cost, options_.decimals));
-  response.set_total_uncollected(FormatMoneyTotal(total_uncollected, options_.decimals));
+  response.set_total_calls(position.total_calls);
+  response.set_total_duration_seconds(position.total_duration_seconds);
+  response.set_total_cost(FormatMoneyTotal(position.total_cost_micros, options_.decimals));
+  response.set_total_uncollected(
+      FormatMoneyTotal(position.total_uncollected_micros, options_.decimals));
+  if (more) {
+    position.last_key = last_key;
+    response.set_next_page_token(MakeReportPageToken(position, secrets_));
+  }
   return response;
 }
 

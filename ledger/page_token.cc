@@ -1,5 +1,6 @@
 #include "ledger/page_token.h"
 
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
@@ -13,7 +14,23 @@ namespace {
 
 constexpr size_t kMaxListingTokenLength = 64;
 constexpr size_t kMaxReportTokenLength = 512;
-constexpr std::string_view kReportPrefix = "calls:";
+// "calls2:" (the first tokens, "calls:", held only the key), the range and the totals in
+// big-endian fields, the last key, then the tag.
+constexpr std::string_view kReportPrefix = "calls2:";
+constexpr size_t kReportFixedBytes = 8 * 8;
+constexpr size_t kTagBytes = 32;
+constexpr std::string_view kReportTagPurpose = "cost-report-page-token";
+
+void AppendBigEndian(std::string* out, uint64_t value) {
+  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
+}
+
+uint64_t ReadBigEndian(const char** p) {
+  uint64_t value = 0;
+  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>((*p)[i]);
+  *p += 8;
+  return value;
+}
 
 absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
@@ -38,20 +55,56 @@ absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, std::string_view t
   return position;
 }
 
-std::string MakeReportPageToken(std::string_view last_key) {
-  return absl::WebSafeBase64Escape(absl::StrCat(ToAbsl(kReportPrefix), ToAbsl(last_key)));
+std::string MakeReportPageToken(const ReportPosition& position, const Secrets& secrets) {
+  std::string raw(kReportPrefix);
+  AppendBigEndian(&raw, static_cast<uint64_t>(position.start_micros));
+  AppendBigEndian(&raw, static_cast<uint64_t>(position.end_micros));
+  AppendBigEndian(&raw, position.total_calls);
+  AppendBigEndian(&raw, position.total_duration_seconds);
+  for (absl::int128 total : {position.total_cost_micros, position.total_uncollected_micros}) {
+    AppendBigEndian(&raw, static_cast<uint64_t>(absl::Int128High64(total)));
+    AppendBigEndian(&raw, absl::Int128Low64(total));
+  }
+  raw.append(position.last_key);
+  raw.append(secrets.Tag(kReportTagPurpose, raw));
+  return absl::WebSafeBase64Escape(raw);
 }
 
-absl::StatusOr<std::string> ReadReportPageToken(std::string_view prefix, std::string_view token) {
-  if (token.empty()) return std::string();
+absl::StatusOr<std::optional<ReportPosition>> ReadReportPageToken(std::string_view prefix,
+                                                                  int64_t start_micros,
+                                                                  int64_t end_micros,
+                                                                  std::string_view token,
+                                                                  const Secrets& secrets) {
+  if (token.empty()) return std::nullopt;
+  const absl::Status invalid = absl::InvalidArgumentError(
+      "page_token: not a next_page_token of this report; start again without one");
   std::string raw;
   if (token.size() > kMaxReportTokenLength || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw) ||
-      raw.compare(0, kReportPrefix.size(), kReportPrefix) != 0 ||
-      raw.compare(kReportPrefix.size(), prefix.size(), prefix) != 0) {
-    return absl::InvalidArgumentError(
-        "page_token: not a next_page_token of this report; start again without one");
+      raw.size() < kReportPrefix.size() + kReportFixedBytes + kTagBytes ||
+      raw.compare(0, kReportPrefix.size(), kReportPrefix) != 0) {
+    return invalid;
   }
-  return raw.substr(kReportPrefix.size());
+  const std::string_view body(raw.data(), raw.size() - kTagBytes);
+  if (!secrets.TagMatches(kReportTagPurpose, body, std::string_view(raw).substr(body.size()))) {
+    return invalid;
+  }
+  const char* p = body.data() + kReportPrefix.size();
+  ReportPosition position;
+  position.start_micros = static_cast<int64_t>(ReadBigEndian(&p));
+  position.end_micros = static_cast<int64_t>(ReadBigEndian(&p));
+  position.total_calls = ReadBigEndian(&p);
+  position.total_duration_seconds = ReadBigEndian(&p);
+  for (absl::int128* total : {&position.total_cost_micros, &position.total_uncollected_micros}) {
+    const uint64_t high = ReadBigEndian(&p);
+    const uint64_t low = ReadBigEndian(&p);
+    *total = absl::MakeInt128(static_cast<int64_t>(high), low);
+  }
+  position.last_key.assign(p, body.data() + body.size());
+  if (position.start_micros != start_micros || position.end_micros != end_micros ||
+      position.last_key.compare(0, prefix.size(), prefix) != 0) {
+    return invalid;
+  }
+  return position;
 }
 
 }  // namespace callbackledger

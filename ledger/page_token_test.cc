@@ -1,11 +1,13 @@
 #include "ledger/page_token.h"
 
 #include <cstdint>
+#include <optional>
 #include <string>
 
 #include "absl/status/status.h"
 #include "absl/strings/escaping.h"
 #include "gtest/gtest.h"
+#include "ledger/secrets.h"
 
 namespace callbackledger {
 namespace {
@@ -38,16 +40,70 @@ TEST(PageTokenTest, ListingRejectsOtherListingsAndGarbage) {
   EXPECT_EQ(ReadPageToken("callerids", absl::WebSafeBase64Escape("callerids:7")).value(), 7u);
 }
 
-TEST(PageTokenTest, ReportTokensReadBackTheirKeyOnlyForTheirPrefix) {
-  const std::string key = std::string("e100\0", 5) + "\x80\x01";
-  absl::StatusOr<std::string> read =
-      ReadReportPageToken(std::string("e100\0", 5), MakeReportPageToken(key));
+const Secrets& TestSecrets() {
+  static const Secrets* secrets = new Secrets(std::string(kSecretKeyBytes, 'k'));
+  return *secrets;
+}
+
+ReportPosition Position() {
+  ReportPosition position;
+  position.last_key = std::string("e100\0", 5) + "\x80\x01";
+  position.start_micros = 1000;
+  position.end_micros = INT64_MAX;
+  position.total_calls = 7;
+  position.total_duration_seconds = 210;
+  position.total_cost_micros = absl::MakeInt128(1, 5);  // beyond int64
+  position.total_uncollected_micros = -3;
+  return position;
+}
+
+TEST(PageTokenTest, ReportTokensReadBackTheirPositionAndTotals) {
+  const std::string prefix("e100\0", 5);
+  absl::StatusOr<std::optional<ReportPosition>> read = ReadReportPageToken(
+      prefix, 1000, INT64_MAX, MakeReportPageToken(Position(), TestSecrets()), TestSecrets());
   ASSERT_TRUE(read.ok()) << read.status();
-  EXPECT_EQ(*read, key);
-  EXPECT_EQ(ReadReportPageToken("e100", "").value(), "");
-  ExpectRejected(ReadReportPageToken(std::string("e200\0", 5), MakeReportPageToken(key)).status());
-  ExpectRejected(ReadReportPageToken("e100", MakePageToken("callerids", 1)).status());
-  ExpectRejected(ReadReportPageToken("e100", std::string(513, 'A')).status());
+  ASSERT_TRUE(read->has_value());
+  const ReportPosition& position = **read;
+  EXPECT_EQ(position.last_key, Position().last_key);
+  EXPECT_EQ(position.total_calls, 7u);
+  EXPECT_EQ(position.total_duration_seconds, 210u);
+  EXPECT_EQ(position.total_cost_micros, absl::MakeInt128(1, 5));
+  EXPECT_EQ(position.total_uncollected_micros, -3);
+  EXPECT_EQ(ReadReportPageToken(prefix, 0, 1, "", TestSecrets()).value(), std::nullopt);
+}
+
+TEST(PageTokenTest, ReportTokensAreRefusedForAnotherReportOrAltered) {
+  const std::string prefix("e100\0", 5);
+  const std::string token = MakeReportPageToken(Position(), TestSecrets());
+  // Another extension, another range.
+  ExpectRejected(
+      ReadReportPageToken(std::string("e200\0", 5), 1000, INT64_MAX, token, TestSecrets())
+          .status());
+  ExpectRejected(ReadReportPageToken(prefix, 999, INT64_MAX, token, TestSecrets()).status());
+  ExpectRejected(ReadReportPageToken(prefix, 1000, 5000, token, TestSecrets()).status());
+  // Made with another ledger's key.
+  const Secrets other(std::string(kSecretKeyBytes, 'o'));
+  ExpectRejected(ReadReportPageToken(prefix, 1000, INT64_MAX, token, other).status());
+  // Any byte changed: the totals, the key or the tag.
+  std::string raw;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &raw));
+  for (size_t i = 0; i < raw.size(); i += 7) {
+    std::string altered = raw;
+    altered[i] = static_cast<char>(altered[i] ^ 1);
+    ExpectRejected(ReadReportPageToken(prefix, 1000, INT64_MAX, absl::WebSafeBase64Escape(altered),
+                                       TestSecrets())
+                       .status());
+  }
+  // The first tokens, with the key only; a listing's token; garbage.
+  ExpectRejected(ReadReportPageToken(prefix, 1000, INT64_MAX,
+                                     absl::WebSafeBase64Escape("calls:" + Position().last_key),
+                                     TestSecrets())
+                     .status());
+  ExpectRejected(
+      ReadReportPageToken(prefix, 1000, INT64_MAX, MakePageToken("callerids", 1), TestSecrets())
+          .status());
+  ExpectRejected(
+      ReadReportPageToken(prefix, 1000, INT64_MAX, std::string(513, 'A'), TestSecrets()).status());
 }
 
 }  // namespace

@@ -52,6 +52,19 @@ std::string Secrets::Fingerprint(std::string_view canonical_request) const {
   return KeyedHash(key_, "request", canonical_request);
 }
 
+std::string Secrets::Tag(std::string_view purpose, std::string_view message) const {
+  std::string labelled;
+  AppendCanonical(&labelled, purpose);
+  return KeyedHash(key_, labelled, message);
+}
+
+bool Secrets::TagMatches(std::string_view purpose, std::string_view message,
+                         std::string_view tag) const {
+  std::string computed = Tag(purpose, message);
+  return computed.size() == tag.size() &&
+         sodium_memcmp(computed.data(), tag.data(), tag.size()) == 0;
+}
+
 void AppendCanonical(std::string* out, std::string_view field) {
   out->append(std::to_string(field.size()));
   out->push_back(':');

@@ -1,6 +1,6 @@
-// Keyed hashing of PINs and of requests. The key is 32 random bytes made when a data
-// directory is created and kept in it; PINs are hashed with it and a per-PIN random salt
-// (BLAKE2b through libsodium), so the store never holds a PIN in clear and a stolen hash
+// Keyed hashing of PINs, of requests and of page tokens. The key is 32 random bytes made
+// when a data directory is created and kept in it; PINs are hashed with it and a per-PIN random
+// salt (BLAKE2b through libsodium), so the store never holds a PIN in clear and a stolen hash
 // cannot be checked against the 10^4..10^12 possible PINs without the key.
 #ifndef CALLBACKLEDGER_LEDGER_SECRETS_H_
 #define CALLBACKLEDGER_LEDGER_SECRETS_H_
@@ -27,6 +27,11 @@ class Secrets {
   // A keyed hash of a request's canonical form: tells a retry from a reused request_id
   // without storing the request (it may hold a PIN).
   std::string Fingerprint(std::string_view canonical_request) const;
+  // A keyed hash of `message` for `purpose` (e.g. "page-token"), so that what the ledger
+  // hands a client to give back (a page token) cannot be altered unseen; TagMatches compares
+  // in constant time.
+  std::string Tag(std::string_view purpose, std::string_view message) const;
+  bool TagMatches(std::string_view purpose, std::string_view message, std::string_view tag) const;
 
  private:
   std::string key_;
