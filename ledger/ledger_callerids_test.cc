@@ -688,6 +688,50 @@ TEST_F(LedgerTest, ListingsPageThroughEveryMatchWhateverTheScanChunk) {
   }
 }
 
+// A search by number counts its matches over every CallerID on its first page only; its
+// page tokens carry the count. So a match added while the search is paged through shows on
+// a later page but not in the count, which a new search has; a search's token is refused
+// for another search, and a plain listing's for a search.
+TEST_F(LedgerTest, ASearchsPagesCarryTheCountItsFirstPageMade) {
+  const uint64_t a = AddOk("0791000001");
+  const uint64_t b = AddOk("0791000002");
+  AddOk("0211000003");
+  absl::StatusOr<v1::ListCallerIdsResponse> first =
+      List("", "0791", v1::CallerId::STATUS_UNSPECIFIED, 1);
+  ASSERT_TRUE(first.ok()) << first.status();
+  EXPECT_EQ(first->total_size(), 2u);
+  ASSERT_EQ(first->caller_ids_size(), 1);
+  EXPECT_EQ(first->caller_ids(0).id(), a);
+
+  const uint64_t c = AddOk("0791000004");
+  std::vector<uint64_t> seen = {a};
+  std::string token = first->next_page_token();
+  for (int pages = 1; !token.empty(); ++pages) {
+    ASSERT_LT(pages, 10);
+    absl::StatusOr<v1::ListCallerIdsResponse> page =
+        List("", "0791", v1::CallerId::STATUS_UNSPECIFIED, 1, token);
+    ASSERT_TRUE(page.ok()) << page.status();
+    EXPECT_EQ(page->total_size(), 2u);
+    for (const v1::CallerId& callerid : page->caller_ids()) seen.push_back(callerid.id());
+    token = page->next_page_token();
+  }
+  EXPECT_THAT(seen, ElementsAre(a, b, c));
+  EXPECT_EQ(List("", "0791")->total_size(), 3u);
+
+  ExpectInvalid(
+      List("", "0211", v1::CallerId::STATUS_UNSPECIFIED, 1, first->next_page_token()).status(),
+      "page_token");
+  ExpectInvalid(
+      List(kExt, "0791", v1::CallerId::STATUS_UNSPECIFIED, 1, first->next_page_token()).status(),
+      "page_token");
+  absl::StatusOr<v1::ListCallerIdsResponse> plain =
+      List("", "", v1::CallerId::STATUS_UNSPECIFIED, 1);
+  ASSERT_TRUE(plain.ok()) << plain.status();
+  ExpectInvalid(
+      List("", "0791", v1::CallerId::STATUS_UNSPECIFIED, 1, plain->next_page_token()).status(),
+      "page_token");
+}
+
 TEST_F(LedgerTest, ListCallerIdsSearches) {
   uint64_t a = AddOk("+41791234567");
   uint64_t b = AddOk("0791234567");

@@ -129,8 +129,6 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
     const v1::ListCallerIdsRequest& request) {
   absl::StatusOr<int> page_size = CheckPageSize(request.page_size());
   if (!page_size.ok()) return page_size.status();
-  absl::StatusOr<uint64_t> after = ReadPageToken("callerids", request.page_token());
-  if (!after.ok()) return after.status();
   if (!request.extension().empty()) {
     if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
   }
@@ -151,56 +149,78 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
            (needle.empty() || c.callback_number.find(needle) != std::string::npos);
   };
 
-  // A search by number counts its matches on every page, from the first CallerID on; any
-  // other search has its count kept by the ledger, and looks only at what follows the page
-  // token, up to the first CallerID beyond the page. Either way the readers' lock is held
-  // for LedgerOptions::list_scan_chunk CallerIDs at a time, so that a listing over a million
-  // CallerIDs never holds back the committer, which folds each group's changes in under the
-  // writers' side of that lock, for long.
-  const size_t chunk = std::max<size_t>(1, options_.list_scan_chunk);
+  // The count of a search without a number is kept by the ledger; a search by number counts
+  // its matches over every CallerID on its first page, and its page tokens carry that count
+  // (ReadSearchPageToken). So only a search's first page scans every CallerID; any other
+  // page looks at what follows the page token, up to the first match beyond the page.
+  // Either way the readers' lock is held for LedgerOptions::list_scan_chunk CallerIDs at a
+  // time, so that a listing over a million CallerIDs never holds back the committer, which
+  // folds each group's changes in under the writers' side of that lock, for long.
   const bool by_number = !needle.empty();
+  uint64_t after = 0;
+  std::optional<uint64_t> total;
+  std::string search;  // the search's terms, which its page tokens are valid for
+  if (by_number) {
+    AppendCanonical(&search, request.extension());
+    AppendCanonical(&search, needle);
+    AppendCanonical(&search, std::to_string(static_cast<int>(status)));
+    absl::StatusOr<std::optional<SearchPosition>> position =
+        ReadSearchPageToken(search, request.page_token(), secrets_);
+    if (!position.ok()) return position.status();
+    if (position->has_value()) {
+      after = (*position)->position;
+      total = (*position)->total;
+    }
+  } else {
+    absl::StatusOr<uint64_t> position = ReadPageToken("callerids", request.page_token());
+    if (!position.ok()) return position.status();
+    after = *position;
+  }
+  const bool count_by_scan = by_number && !total.has_value();
+  const size_t chunk = std::max<size_t>(1, options_.list_scan_chunk);
   v1::ListCallerIdsResponse response;
-  uint64_t total = 0;
+  uint64_t counted = 0;
   uint64_t last_id = 0;
   bool more = false;
-  bool counted = false;
   auto visit = [&](uint64_t id, const CallerIdState& c) {
     if (!matches(c)) return true;
-    if (by_number) ++total;
-    if (id <= *after) return true;
+    if (count_by_scan) ++counted;
+    if (id <= after) return true;
     if (response.caller_ids_size() < *page_size) {
       *response.add_caller_ids() = CallerIdView(c, options_.decimals);
       last_id = id;
       return true;
     }
     more = true;
-    return by_number;
+    return count_by_scan;
   };
   std::optional<uint64_t> next;
-  if (by_number) {
+  if (count_by_scan) {
     next = 0;
-  } else if (*after < UINT64_MAX) {
-    next = *after + 1;
+  } else if (after < UINT64_MAX) {
+    next = after + 1;
   }
-  while (next.has_value() && !(more && !by_number)) {
+  while (next.has_value() && !(more && !count_by_scan)) {
     ReaderMutexLock lock(&state_mu_);
-    if (!by_number && !counted) {
-      total = KeptCount(state_, request.extension(), status);
-      counted = true;
-    }
+    if (!by_number && !total.has_value()) total = KeptCount(state_, request.extension(), status);
     if (request.extension().empty()) {
       next = state_.callerids().VisitFrom(*next, chunk, visit);
     } else {
       next = VisitIdsFrom(state_, state_.ExtensionIds(request.extension()), *next, chunk, visit);
     }
   }
-  if (!by_number && !counted) {
+  if (count_by_scan) total = counted;
+  if (!total.has_value()) {
     // Nothing after the page token to look at.
     ReaderMutexLock lock(&state_mu_);
     total = KeptCount(state_, request.extension(), status);
   }
-  response.set_total_size(total);
-  if (more) response.set_next_page_token(MakePageToken("callerids", last_id));
+  response.set_total_size(*total);
+  if (more) {
+    response.set_next_page_token(by_number
+                                     ? MakeSearchPageToken(search, {last_id, *total}, secrets_)
+                                     : MakePageToken("callerids", last_id));
+  }
   return response;
 }
 

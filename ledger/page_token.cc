@@ -12,13 +12,17 @@
 namespace callbackledger {
 namespace {
 
+constexpr size_t kTagBytes = 32;  // Secrets::Tag
 constexpr size_t kMaxListingTokenLength = 64;
+constexpr size_t kMaxSearchTokenLength = 96;
+// A search's token: "search:", the position and the count in big-endian fields, the tag.
+constexpr std::string_view kSearchPrefix = "search:";
+constexpr std::string_view kSearchTagPurpose = "search-page-token";
 constexpr size_t kMaxReportTokenLength = 512;
 // "calls2:" (the first tokens, "calls:", held only the key), the range and the totals in
 // big-endian fields, the last key, then the tag.
 constexpr std::string_view kReportPrefix = "calls2:";
 constexpr size_t kReportFixedBytes = 8 * 8;
-constexpr size_t kTagBytes = 32;
 constexpr std::string_view kReportTagPurpose = "cost-report-page-token";
 
 void AppendBigEndian(std::string* out, uint64_t value) {
@@ -52,6 +56,40 @@ absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, std::string_view t
     return absl::InvalidArgumentError(
         "page_token: not a next_page_token of this listing; start again without one");
   }
+  return position;
+}
+
+std::string MakeSearchPageToken(std::string_view search, const SearchPosition& position,
+                                const Secrets& secrets) {
+  std::string raw(kSearchPrefix);
+  AppendBigEndian(&raw, position.position);
+  AppendBigEndian(&raw, position.total);
+  raw.append(secrets.Tag(kSearchTagPurpose, absl::StrCat(ToAbsl(raw), ToAbsl(search))));
+  return absl::WebSafeBase64Escape(raw);
+}
+
+absl::StatusOr<std::optional<SearchPosition>> ReadSearchPageToken(std::string_view search,
+                                                                  std::string_view token,
+                                                                  const Secrets& secrets) {
+  if (token.empty()) return std::nullopt;
+  std::string raw;
+  constexpr size_t kFields = 2 * 8;
+  if (token.size() > kMaxSearchTokenLength || !absl::WebSafeBase64Unescape(ToAbsl(token), &raw) ||
+      raw.size() != kSearchPrefix.size() + kFields + kTagBytes ||
+      raw.compare(0, kSearchPrefix.size(), kSearchPrefix) != 0) {
+    return absl::InvalidArgumentError(
+        "page_token: not a next_page_token of this search; start again without one");
+  }
+  const std::string body = raw.substr(0, kSearchPrefix.size() + kFields);
+  if (!secrets.TagMatches(kSearchTagPurpose, absl::StrCat(body, ToAbsl(search)),
+                          std::string_view(raw).substr(body.size()))) {
+    return absl::InvalidArgumentError(
+        "page_token: not a next_page_token of this search; start again without one");
+  }
+  const char* p = body.data() + kSearchPrefix.size();
+  SearchPosition position;
+  position.position = ReadBigEndian(&p);
+  position.total = ReadBigEndian(&p);
   return position;
 }
 

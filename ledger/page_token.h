@@ -21,6 +21,25 @@ std::string MakePageToken(std::string_view kind, uint64_t position);
 // The position of a listing token of `kind`; 0 for an empty token (the first page).
 absl::StatusOr<uint64_t> ReadPageToken(std::string_view kind, std::string_view token);
 
+// Where a search's page ended (the last id), and how many matches the search has, as its
+// first page counted them: a search by number counts over every CallerID, which no later
+// page does again.
+struct SearchPosition {
+  uint64_t position = 0;
+  uint64_t total = 0;
+};
+
+// A search's token, tagged with the ledger's key over `search` (the search's own terms,
+// canonical) as well: valid for that search only, its count cannot be altered.
+std::string MakeSearchPageToken(std::string_view search, const SearchPosition& position,
+                                const Secrets& secrets);
+
+// The position of a token MakeSearchPageToken made for `search`; nullopt for an empty
+// token (the first page).
+absl::StatusOr<std::optional<SearchPosition>> ReadSearchPageToken(std::string_view search,
+                                                                  std::string_view token,
+                                                                  const Secrets& secrets);
+
 // Where a cost report's page ended, which range it is of, and the range's totals, counted
 // when its first page was read: no later page counts them again (a range of a million
 // calls took seconds a page).

@@ -45,6 +45,32 @@ const Secrets& TestSecrets() {
   return *secrets;
 }
 
+TEST(PageTokenTest, SearchTokensReadBackTheirPositionAndCountForTheirSearchOnly) {
+  const std::string token = MakeSearchPageToken("0791", {42, 1000000}, TestSecrets());
+  absl::StatusOr<std::optional<SearchPosition>> read =
+      ReadSearchPageToken("0791", token, TestSecrets());
+  ASSERT_TRUE(read.ok()) << read.status();
+  ASSERT_TRUE(read->has_value());
+  EXPECT_EQ((*read)->position, 42u);
+  EXPECT_EQ((*read)->total, 1000000u);
+  EXPECT_EQ(ReadSearchPageToken("0791", "", TestSecrets()).value(), std::nullopt);
+
+  ExpectRejected(ReadSearchPageToken("0792", token, TestSecrets()).status());
+  ExpectRejected(
+      ReadSearchPageToken("0791", token, Secrets(std::string(kSecretKeyBytes, 'o'))).status());
+  ExpectRejected(
+      ReadSearchPageToken("0791", MakePageToken("callerids", 42), TestSecrets()).status());
+  std::string raw;
+  ASSERT_TRUE(absl::WebSafeBase64Unescape(token, &raw));
+  for (size_t i = 0; i < raw.size(); ++i) {
+    std::string altered = raw;
+    altered[i] = static_cast<char>(altered[i] ^ 0x10);
+    ExpectRejected(
+        ReadSearchPageToken("0791", absl::WebSafeBase64Escape(altered), TestSecrets()).status());
+  }
+  ExpectRejected(ReadSearchPageToken("0791", std::string(97, 'A'), TestSecrets()).status());
+}
+
 ReportPosition Position() {
   ReportPosition position;
   position.last_key = std::string("e100\0", 5) + "\x80\x01";
