@@ -198,21 +198,25 @@ int Main(int argc, char** argv) {
     commit_before = *std::move(scraped);
   }
   // The books before the calls, for the audit after them (audit.h).
-  std::optional<CreditLeft> credit_before;
-  std::unique_ptr<Charges> charges;
-  if (o.audit) {
+  auto read_credit = [&](const char* when) -> std::optional<CreditLeft> {
     const auto started = std::chrono::steady_clock::now();
     absl::StatusOr<CreditLeft> read =
         ReadCreditLeft(nodes[0].caller_ids.get(), o.callerids, o.extensions, o.rpc_timeout_seconds);
     if (!read.ok()) {
       std::cerr << "ledger-bench: cannot read the CallerIDs' credit for the audit: "
                 << read.status().message() << " (--no_audit runs without it)\n";
-      return 1;
+      return std::nullopt;
     }
     std::cerr << absl::StrFormat(
-        "audit: credit read before the calls in %.1f s\n",
+        "audit: credit read %s the calls in %.1f s\n", when,
         std::chrono::duration<double>(std::chrono::steady_clock::now() - started).count());
-    credit_before = *std::move(read);
+    return *std::move(read);
+  };
+  std::optional<CreditLeft> credit_before;
+  std::unique_ptr<Charges> charges;
+  if (o.audit) {
+    credit_before = read_credit("before");
+    if (!credit_before) return 1;
     charges = std::make_unique<Charges>(o.callerids);
   }
   CallsPhase calls(o, nodes, &completions, charges.get());
@@ -220,21 +224,6 @@ int Main(int argc, char** argv) {
   const double calls_seconds = calls.Run();
   const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
   if (calls_seconds <= 0) return 1;
-  std::optional<AuditResult> audit;
-  std::string audit_skipped = "--no_audit";
-  if (o.audit && calls.counts.failed > 0) {
-    audit_skipped = absl::StrCat(calls.counts.failed.load(),
-                                 " calls had a failed RPC, whose outcome is unknown");
-  } else if (o.audit) {
-    absl::StatusOr<CreditLeft> after =
-        ReadCreditLeft(nodes[0].caller_ids.get(), o.callerids, o.extensions, o.rpc_timeout_seconds);
-    if (!after.ok()) {
-      std::cerr << "ledger-bench: cannot read the CallerIDs' credit for the audit: "
-                << after.status().message() << "\n";
-      return 1;
-    }
-    audit = Audit(*credit_before, *after, *charges, o.extensions);
-  }
   std::optional<CommitSummary> commit;
   if (!o.server_metrics.empty()) {
     absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
@@ -243,6 +232,16 @@ int Main(int argc, char** argv) {
       return 1;
     }
     commit = Difference(commit_before, *scraped);
+  }
+  std::optional<AuditResult> audit;
+  std::string audit_skipped = "--no_audit";
+  if (o.audit && calls.counts.failed > 0) {
+    audit_skipped = absl::StrCat(calls.counts.failed.load(),
+                                 " calls had a failed RPC, whose outcome is unknown");
+  } else if (o.audit) {
+    std::optional<CreditLeft> after = read_credit("after");
+    if (!after) return 1;
+    audit = Audit(*credit_before, *after, *charges, o.extensions);
   }
   FloorPhase floor(o, calls_seconds, nodes, &completions);
   const double floor_cpu_started = ProcessCpuSeconds();
