@@ -550,6 +550,13 @@ TEST_F(LedgerTest, RemoveCallerIdsRequestForms) {
   EXPECT_THAT(removed->removed_ids(), ElementsAre(a, b));
   EXPECT_TRUE(Get(c).ok());
   EXPECT_EQ(Usage().total_callerids(), 1u);
+
+  // The limit counts distinct ids: one id given 5,000 times is one.
+  v1::RemoveCallerIdsRequest repeated;
+  for (int i = 0; i < 5000; ++i) repeated.add_callerid_ids(c);
+  removed = Call(&Ledger::RemoveCallerIds, repeated);
+  ASSERT_TRUE(removed.ok()) << removed.status();
+  EXPECT_THAT(removed->removed_ids(), ElementsAre(c));
 }
 
 TEST_F(LedgerTest, RemovedNumberCanBeReused) {
