@@ -68,7 +68,8 @@ struct LedgerOptions {
   // replay itself ends earlier); may be empty.
   std::function<void(uint64_t replayed, uint64_t total)> rebuild_progress;
   // How many CallerIDs ListCallerIds looks at each time it holds the readers' lock, which
-  // the committer needs, briefly, after every group: about a tenth of a millisecond's work.
+  // the committer needs, briefly, after every group: at most about 0.3 ms of work (a search by
+  // number, the costliest, looks at a CallerID in about 30 ns).
   size_t list_scan_chunk = 8192;
   Clock* clock = nullptr;       // null: the system clock
   rocksdb::Env* env = nullptr;  // null: the default Env
