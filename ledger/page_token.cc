@@ -8,6 +8,7 @@
 #include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "absl/strings/string_view.h"
+#include "projections/rows.h"
 
 namespace callbackledger {
 namespace {
@@ -25,18 +26,17 @@ constexpr std::string_view kReportPrefix = "calls2:";
 constexpr size_t kReportFixedBytes = 8 * 8;
 constexpr std::string_view kReportTagPurpose = "cost-report-page-token";
 
-void AppendBigEndian(std::string* out, uint64_t value) {
-  for (int shift = 56; shift >= 0; shift -= 8) out->push_back(static_cast<char>(value >> shift));
-}
+absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
+// Appends `value` as 8 big-endian bytes (the rows' own encoding, projections/rows.h).
+void AppendBigEndian(std::string* out, uint64_t value) { out->append(BigEndian64(value)); }
+
+// The 8 big-endian bytes at *p, which it moves past.
 uint64_t ReadBigEndian(const char** p) {
-  uint64_t value = 0;
-  for (int i = 0; i < 8; ++i) value = (value << 8) | static_cast<unsigned char>((*p)[i]);
+  const uint64_t value = ReadBigEndian64(std::string_view(*p, 8));
   *p += 8;
   return value;
 }
-
-absl::string_view ToAbsl(std::string_view s) { return absl::string_view(s.data(), s.size()); }
 
 }  // namespace
 
