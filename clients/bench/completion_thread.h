@@ -3,7 +3,7 @@
 //
 // gRPC's callback API (stub->async()) runs its callbacks on gRPC's own threads, handing each
 // completion from the thread that polled it to another: on a machine shared with the server
-// that costs the client about half as much CPU again per RPC (docs/benchmarks.md, "The load
+// that costs the client about half as much CPU again per RPC (docs/benchmarks-history.md, "The load
 // generator's own API"). Here the thread that polls is the one that runs the callback, and
 // the callback may start the next RPC.
 //
