@@ -9,7 +9,12 @@
 # Writes one JSON file per run and curves.md (the tables) into --out.
 #
 #   bench/run-curves.sh [--build DIR] [--out DIR] [--seconds S] [--big_callerids N]
-#                       [--leave_open N] [--preload_seconds S]
+#                       [--leave_open N] [--preload_seconds S] [--repeat N]
+#
+# --repeat N (1 to 20) runs each point N times: the in-flight sweep N rounds in turn (1, 4,
+# 16, 64, 256, then again), the --big_callerids run N times (preloaded once, its
+# reservations left open after the last); run K > 1 of a point is NAME.runK.json, and each
+# row of curves.md is the median of its runs, with the ratios' range.
 #
 # Every step is bounded in time: each bench run by --seconds (plus its preload, at most
 # --preload_seconds), each start-up by a minute.
@@ -21,6 +26,7 @@ seconds=10
 big=1000000
 leave_open=100000
 preload_seconds=900
+repeat=1
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -29,15 +35,20 @@ while [ $# -gt 0 ]; do
     --big_callerids) big="$2"; shift 2 ;;
     --preload_seconds) preload_seconds="$2"; shift 2 ;;
     --leave_open) leave_open="$2"; shift 2 ;;
+    --repeat) repeat="$2"; shift 2 ;;
     *) echo "run-curves: unknown argument $1" >&2; exit 2 ;;
   esac
 done
-for value in "$seconds" "$big" "$preload_seconds"; do
+for value in "$seconds" "$big" "$preload_seconds" "$repeat"; do
   if ! [[ "$value" =~ ^[0-9]+$ ]] || [ "$value" -lt 1 ]; then
-    echo "run-curves: --seconds, --big_callerids and --preload_seconds take positive integers" >&2
+    echo "run-curves: --seconds, --big_callerids, --preload_seconds and --repeat take positive integers" >&2
     exit 2
   fi
 done
+if [ "$repeat" -gt 20 ]; then
+  echo "run-curves: --repeat takes at most 20 runs a point" >&2
+  exit 2
+fi
 if ! [[ "$leave_open" =~ ^[0-9]+$ ]]; then
   echo "run-curves: --leave_open takes a count (0 for none)" >&2
   exit 2
@@ -48,6 +59,9 @@ for binary in "$ledgerd" "$bench"; do
   [ -x "$binary" ] || { echo "run-curves: $binary is not built" >&2; exit 1; }
 done
 mkdir -p "$out"
+# The runs of an earlier --repeat must not be counted with these.
+rm -f "$out"/inflight-*.run*.json "$out"/inflight-*.run*.load \
+  "$out/callerids-$big".run*.json "$out/callerids-$big".run*.load
 work="$(mktemp -d /tmp/run-curves.XXXXXX)"
 port=$((20000 + RANDOM % 20000))
 metrics_port=$((port + 1))
@@ -91,12 +105,24 @@ run_bench() {
   uptime | sed 's/.*load average: //' >"$out/$name.load"
 }
 
+# run_name BASE K: the JSON name of run K of a point (BASE, then BASE.run2, ...).
+run_name() {
+  if [ "$2" -eq 1 ]; then echo "$1"; else echo "$1.run$2"; fi
+}
+
 start_server "$work/small" "$work/small.log"
-for n in 1 4 16 64 256; do run_bench "inflight-$n" 10000 "$n"; done
+for k in $(seq "$repeat"); do
+  for n in 1 4 16 64 256; do run_bench "$(run_name "inflight-$n" "$k")" 10000 "$n"; done
+done
 stop_server
 
 start_server "$work/big" "$work/big.log"
-run_bench "callerids-$big" "$big" 64 --leave_open="$leave_open"
+for k in $(seq "$repeat"); do
+  flags=()
+  [ "$k" -eq 1 ] || flags+=(--no_preload)
+  [ "$k" -lt "$repeat" ] || flags+=(--leave_open="$leave_open")
+  run_bench "$(run_name "callerids-$big" "$k")" "$big" 64 "${flags[@]}"
+done
 stop_server
 
 # Start-up over the big data set: ledgerd's own load_seconds, and its resident memory once

@@ -26,6 +26,8 @@ expect_refusal() {
 expect_refusal 2 "unknown argument --fast" bash "$src/bench/run-curves.sh" --fast
 expect_refusal 2 "positive integers" bash "$src/bench/run-curves.sh" --seconds 0
 expect_refusal 2 "positive integers" bash "$src/bench/run-curves.sh" --big_callerids 1e6
+expect_refusal 2 "positive integers" bash "$src/bench/run-curves.sh" --repeat 0
+expect_refusal 2 "at most 20" bash "$src/bench/run-curves.sh" --repeat 21
 expect_refusal 1 "is not built" bash "$src/bench/run-curves.sh" --build "$dir/no-build" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "run-curves.sh wrote its output directory before refusing"
@@ -62,4 +64,17 @@ grep -q 'At 1 in flight: write p50 150 µs; one group.s write and sync 75 µs (m
   "$dir/table" || fail "the 1 in flight line is wrong: $(cat "$dir/table")"
 grep -q 'start-up 1.50 s to serving, resident memory 200 MiB; rebuild of 700 events at 35,000' \
   "$dir/table" || fail "the start-up and rebuild line is wrong: $(cat "$dir/table")"
+! grep -q 'median' "$dir/table" || fail "one run per point is called a median: $(cat "$dir/table")"
+
+# A point run three times (--repeat 3): its row shows the medians and the ratios' range.
+run_json inflight-64.run2 0.4 300 500 200 '{"mean_group_size": 10.0, "mean_sync_us": 800.0}'
+run_json inflight-64.run3 0.6 350 300 200 '{"mean_group_size": 14.0, "mean_sync_us": 900.0}'
+run_json inflight-1.run2 0.1 100 300 100 '{"mean_group_size": 1.0, "mean_sync_us": 99.6}'
+python3 "$src/bench/curves_table.py" "$dir/data" 500 >"$dir/table"
+grep -q '^Each row is the median of 3 runs' "$dir/table" ||
+  fail "the table does not say its rows are medians: $(cat "$dir/table")"
+grep -q '^| 64 | 321 | 1,000 | 2,000 | 0.500 (0.400–0.600) | 400 | 200 | 2.0 (1.5–2.5) | 12.5 | 850 | 9.50 / 9.50 / 9.50 (1 min) |$' \
+  "$dir/table" || fail "the repeated 64 in flight row is wrong: $(cat "$dir/table")"
+grep -q 'At 1 in flight: write p50 150 µs; one group.s write and sync 88 µs (mean) + the floor.s p50 50 µs = 138 µs' \
+  "$dir/table" || fail "the repeated 1 in flight line is wrong: $(cat "$dir/table")"
 echo "PASS"
