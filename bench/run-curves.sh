@@ -55,44 +55,16 @@ if ! [[ "$leave_open" =~ ^[0-9]+$ ]]; then
 fi
 ledgerd="$build/server/ledgerd"
 bench="$build/clients/bench/ledger-bench"
-for binary in "$ledgerd" "$bench"; do
-  [ -x "$binary" ] || { echo "run-curves: $binary is not built" >&2; exit 1; }
-done
+license=$((big + 20000))
+# shellcheck source=bench/ledgerd-lib.sh
+source "$(dirname "$0")/ledgerd-lib.sh"
+require_built run-curves "$ledgerd" "$bench"
 mkdir -p "$out"
 # The runs of an earlier --repeat must not be counted with these.
 rm -f "$out"/inflight-*.run*.json "$out"/inflight-*.run*.load \
   "$out/callerids-$big".run*.json "$out/callerids-$big".run*.load
 work="$(mktemp -d /tmp/run-curves.XXXXXX)"
-port=$((20000 + RANDOM % 20000))
-metrics_port=$((port + 1))
-pid=""
-stop_server() {
-  if [ -n "$pid" ]; then
-    kill -TERM "$pid" 2>/dev/null || true
-    wait "$pid" 2>/dev/null || true
-    pid=""
-  fi
-}
 trap 'stop_server; rm -rf "$work"' EXIT
-
-# start_server DATA_DIR LOG [FLAGS...]: starts ledgerd and waits (a minute at most) until
-# it serves.
-start_server() {
-  local data="$1" log="$2"
-  shift 2
-  "$ledgerd" --listen="127.0.0.1:$port" --metrics_listen="127.0.0.1:$metrics_port" \
-    --data_dir="$data" \
-    --license_max_active_callerids=$((big + 20000)) "$@" 2>"$log" &
-  pid=$!
-  for _ in $(seq 600); do
-    grep -q ' serving:' "$log" && return 0
-    kill -0 "$pid" 2>/dev/null || break
-    sleep 0.1
-  done
-  echo "run-curves: ledgerd did not start; its log:" >&2
-  cat "$log" >&2
-  exit 1
-}
 
 # run_bench NAME CALLERIDS IN_FLIGHT [LEDGER_BENCH FLAGS...]: the preload at 256 in flight.
 run_bench() {

@@ -31,6 +31,14 @@ expect_refusal 2 "at most 20" bash "$src/bench/run-curves.sh" --repeat 21
 expect_refusal 1 "is not built" bash "$src/bench/run-curves.sh" --build "$dir/no-build" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "run-curves.sh wrote its output directory before refusing"
+expect_refusal 2 "unknown argument --fast" bash "$src/bench/side-by-side.sh" --fast
+expect_refusal 2 "positive integers" bash "$src/bench/side-by-side.sh" --in_flight 0
+expect_refusal 2 "at most 20 rounds" bash "$src/bench/side-by-side.sh" --rounds 21
+expect_refusal 2 "at most 20 rounds of at most 600 s" bash "$src/bench/side-by-side.sh" \
+  --seconds 601
+expect_refusal 1 "is not built" bash "$src/bench/side-by-side.sh" --build "$dir/no-build" \
+  --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "side-by-side.sh wrote its output directory before refusing"
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
@@ -77,4 +85,31 @@ grep -q '^| 64 | 321 | 1,000 | 2,000 | 0.500 (0.400–0.600) | 400 | 200 | 2.0 (
   "$dir/table" || fail "the repeated 64 in flight row is wrong: $(cat "$dir/table")"
 grep -q 'At 1 in flight: write p50 150 µs; one group.s write and sync 88 µs (mean) + the floor.s p50 50 µs = 138 µs' \
   "$dir/table" || fail "the repeated 1 in flight line is wrong: $(cat "$dir/table")"
+# The side-by-side table, from JSON shaped as postgres-ledger.sh and ledger-bench write it.
+mkdir -p "$dir/sbs"
+pg_json() {  # ROUND CALLS_PER_SECOND
+  echo "{\"clients\": 16, \"seconds\": 10, \"callerids\": 10000, \"calls_per_second\": $2}" \
+    >"$dir/sbs/pg-$1.json"
+}
+ledger_json() {  # ROUND CALLS_PER_SECOND
+  echo "{\"in_flight\": 256, \"calls_per_second\": $2}" >"$dir/sbs/ledger-$1.json"
+}
+pg_json 1 1000.4
+ledger_json 1 4000
+pg_json 2 800
+ledger_json 2 4000
+pg_json 3 1250
+ledger_json 3 3750
+ledger_json 4 9999  # a round PostgreSQL did not finish is no round
+python3 "$src/bench/side_by_side_table.py" "$dir/sbs" >"$dir/table"
+grep -q '^PostgreSQL at 16 clients, the ledger at 256 calls in flight over 10,000 CallerIDs, 10 s each' \
+  "$dir/table" || fail "the side-by-side heading is wrong: $(cat "$dir/table")"
+grep -q '^| 1 | 1,000 | 4,000 | 4.0× |$' "$dir/table" &&
+  grep -q '^| 2 | 800 | 4,000 | 5.0× |$' "$dir/table" &&
+  grep -q '^| 3 | 1,250 | 3,750 | 3.0× |$' "$dir/table" ||
+  fail "the side-by-side rounds are wrong: $(cat "$dir/table")"
+! grep -q '^| 4 |' "$dir/table" || fail "a round without PostgreSQL was shown: $(cat "$dir/table")"
+grep -q '^Median 4.0× (from 3.0× to 5.0×) over 3 rounds.$' "$dir/table" ||
+  fail "the side-by-side median is wrong: $(cat "$dir/table")"
+expect_refusal 1 "no pg-1.json" python3 "$src/bench/side_by_side_table.py" "$dir/data"
 echo "PASS"
