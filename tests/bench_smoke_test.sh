@@ -4,7 +4,8 @@
 # writes JSON with positive calls/s and a ledger-to-floor ratio, and that its audit finds the
 # books exact, and not when a CallerID is recharged during the calls. Also checks that it refuses
 # a non-loopback server, that --leave_open leaves reservations open on the server, and that
-# --nodes plays several PBX nodes, each seen by the ledger under its own node_id.
+# --nodes plays several PBX nodes, each seen by the ledger under its own node_id, and that
+# --unknown_ratio's callers are denied and go no further.
 # Usage: bench_smoke_test.sh LEDGERD LEDGER_BENCH LEDGERCTL
 set -euo pipefail
 ledgerd="$1"
@@ -117,6 +118,28 @@ assert r["client_cpu_us_per_rpc"]["ledger"] > 0, r["client_cpu_us_per_rpc"]
 PY
   fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits"
 fi
+
+# --unknown_ratio: about half the calls come from numbers the ledger does not know. Authorize
+# denies each of them and the call goes no further; the others run as before, and the books
+# still add up.
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
+  --calls=40 --seconds=5 --unknown_ratio=0.5 --json="$dir/unknown.json" >"$dir/unknown.txt" 2>&1 ||
+  { cat "$dir/unknown.txt" >&2; fail "the --unknown_ratio run exited with an error"; }
+if ! python3 - "$dir/unknown.json" <<'PY'; then
+import json, sys
+r = json.load(open(sys.argv[1]))
+c, lat = r["calls"], r["latency_us"]
+assert r["unknown_ratio"] == 0.5, r["unknown_ratio"]
+assert 0 < c["unknown"] < 40 and c["denied"] == c["unknown"], c
+assert c["settled"] + c["released"] + c["denied"] == 40, c
+assert lat["Authorize"]["count"] == 40, lat["Authorize"]
+assert lat["Reserve"]["count"] == 40 - c["unknown"], lat["Reserve"]
+assert r["audit"]["ok"] and r["audit"]["callerids"] == 50, r["audit"]
+PY
+  fail "the unknown callers were not denied alone, or went further: $(cat "$dir/unknown.txt")"
+fi
+grep -q "denied ([0-9]* from unknown numbers)" "$dir/unknown.txt" ||
+  fail "the table does not count the unknown callers: $(cat "$dir/unknown.txt")"
 
 # --leave_open: 10 reservations left open, one on each of the first 10 CallerIDs, on top of
 # calls that all end.

@@ -92,6 +92,11 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
   app.add_option("--no_answer_ratio", o->no_answer_ratio, "share of calls that Release")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--unknown_ratio", o->unknown_ratio,
+                 "share of calls from a caller number the ledger does not know: Authorize "
+                 "denies them, and they go no further")
+      ->check(CLI::Range(0.0, 1.0))
+      ->capture_default_str();
   app.add_flag("--preload,!--no_preload", o->preload,
                "add the CallerIDs first (existing ones are skipped)")
       ->capture_default_str();
@@ -272,6 +277,7 @@ int Main(int argc, char** argv) {
   report.seed = o.seed;
   report.extend_ratio = o.extend_ratio;
   report.no_answer_ratio = o.no_answer_ratio;
+  report.unknown_ratio = o.unknown_ratio;
   report.preload_enabled = o.preload;
   report.preload_added = preload_added;
   report.preload_existing = preload_existing;
@@ -282,6 +288,7 @@ int Main(int argc, char** argv) {
   report.settled = calls.counts.settled;
   report.released = calls.counts.released;
   report.denied = calls.counts.denied;
+  report.unknown = calls.counts.unknown;
   report.no_credit = calls.counts.no_credit;
   report.failed = calls.counts.failed;
   for (const LatencyRecorder* r :

@@ -45,6 +45,7 @@ constexpr uint32_t kTtlSeconds = 120;
 
 std::string ExtensionOf(int index) { return absl::StrFormat("0003*%03d", index); }
 std::string NumberOf(int index) { return absl::StrFormat("+4070%08d", index); }
+std::string UnknownNumberOf(int index) { return absl::StrFormat("+4079%08d", index); }
 
 PreloadPhase::PreloadPhase(const BenchOptions& options, const std::vector<Node>& nodes,
                            CompletionThread* completions)
@@ -146,13 +147,17 @@ void CallsPhase::Start(int slot, uint64_t index) {
   const int callerid =
       static_cast<int>(std::uniform_int_distribution<int>(0, options_.callerids - 1)(rng));
   std::uniform_real_distribution<double> unit(0.0, 1.0);
+  // Drawn only when asked for, so that runs without unknown callers make the same calls
+  // for a seed as before.
+  const bool unknown = options_.unknown_ratio > 0 && unit(rng) < options_.unknown_ratio;
   call->no_answer = unit(rng) < options_.no_answer_ratio;
   call->extend = !call->no_answer && unit(rng) < options_.extend_ratio;
   const uint64_t held = kReserveSeconds + (call->extend ? kExtendSeconds : 0);
   call->duration = std::uniform_int_distribution<uint64_t>(1, held)(rng);
   call->callerid = callerid;
   call->extension = ExtensionOf(callerid % options_.extensions);
-  call->number = NumberOf(callerid);
+  call->number = unknown ? UnknownNumberOf(callerid) : NumberOf(callerid);
+  if (unknown) counts.unknown.fetch_add(1);
   call->reservation_id = absl::StrCat("bench-", run_id_, "-", index);
   Authorize(call);
 }

@@ -38,6 +38,7 @@ struct BenchOptions {
   double seconds = 10;
   double extend_ratio = 0.3;
   double no_answer_ratio = 0.1;
+  double unknown_ratio = 0;  // share of calls from numbers the ledger does not know
   bool preload = true;
   int preload_in_flight = 64;
   double preload_seconds = 600;
@@ -55,6 +56,8 @@ struct BenchOptions {
 // The Callback extension and the callback number of CallerID `index`.
 std::string ExtensionOf(int index);
 std::string NumberOf(int index);
+// A caller number no ledger-bench run ever adds: the caller of an unknown call.
+std::string UnknownNumberOf(int index);
 
 // Adds the CallerIDs, with ample credit; those already there are skipped.
 class PreloadPhase : public Phase {
@@ -81,6 +84,7 @@ struct CallCounts {
   std::atomic<uint64_t> settled{0};
   std::atomic<uint64_t> released{0};
   std::atomic<uint64_t> denied{0};     // Authorize did not allow the call
+  std::atomic<uint64_t> unknown{0};    // calls from a number not on the ledger (--unknown_ratio)
   std::atomic<uint64_t> no_credit{0};  // Reserve granted nothing
   std::atomic<uint64_t> failed{0};     // an RPC failed
 };

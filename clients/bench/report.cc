@@ -86,8 +86,9 @@ std::string FormatTable(const RunReport& r) {
       r.server, r.nodes, r.nodes == 1 ? "node" : "nodes", r.callerids, r.extensions, r.in_flight,
       r.calls_seconds);
   absl::StrAppendFormat(&out,
-                        "calls: %d settled, %d released, %d denied, %d no credit, %d failed\n",
-                        r.settled, r.released, r.denied, r.no_credit, r.failed);
+                        "calls: %d settled, %d released, %d denied (%d from unknown numbers), "
+                        "%d no credit, %d failed\n",
+                        r.settled, r.released, r.denied, r.unknown, r.no_credit, r.failed);
   absl::StrAppendFormat(&out, "%-14s %10s %10s %10s %10s %10s %10s %8s\n", "rpc", "count", "per_s",
                         "p50_us", "p99_us", "p99.9_us", "max_us", "errors");
   for (const auto& [name, summary] : r.rpcs) out += Row(name, summary, r.calls_seconds);
@@ -129,9 +130,10 @@ std::string FormatJson(const RunReport& r) {
   absl::StrAppendFormat(&json,
                         "  \"server\": \"%s\",\n  \"nodes\": %d,\n  \"callerids\": %d,\n"
                         "  \"extensions\": %d,\n  \"in_flight\": %d,\n  \"seed\": %d,\n"
-                        "  \"extend_ratio\": %.3f,\n  \"no_answer_ratio\": %.3f,\n",
+                        "  \"extend_ratio\": %.3f,\n  \"no_answer_ratio\": %.3f,\n"
+                        "  \"unknown_ratio\": %.3f,\n",
                         r.server, r.nodes, r.callerids, r.extensions, r.in_flight, r.seed,
-                        r.extend_ratio, r.no_answer_ratio);
+                        r.extend_ratio, r.no_answer_ratio, r.unknown_ratio);
   absl::StrAppendFormat(&json,
                         "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
                         "\"seconds\": %.3f},\n",
@@ -141,10 +143,10 @@ std::string FormatJson(const RunReport& r) {
                         r.left_open, r.left_open_seconds);
   absl::StrAppendFormat(&json,
                         "  \"duration_seconds\": %.3f,\n  \"calls\": {\"settled\": %d, "
-                        "\"released\": %d, \"denied\": %d, \"no_credit\": %d, \"failed\": "
-                        "%d},\n  \"rpcs\": %d,\n  \"rpc_errors\": %d,\n",
-                        r.calls_seconds, r.settled, r.released, r.denied, r.no_credit, r.failed,
-                        r.RpcCount(), r.RpcErrors());
+                        "\"released\": %d, \"denied\": %d, \"unknown\": %d, \"no_credit\": %d, "
+                        "\"failed\": %d},\n  \"rpcs\": %d,\n  \"rpc_errors\": %d,\n",
+                        r.calls_seconds, r.settled, r.released, r.denied, r.unknown, r.no_credit,
+                        r.failed, r.RpcCount(), r.RpcErrors());
   absl::StrAppendFormat(&json, "  \"rpcs_per_second\": %.1f,\n  \"calls_per_second\": %.1f,\n",
                         r.RpcsPerSecond(), r.CallsPerSecond());
   json += "  \"latency_us\": {\n";

@@ -25,6 +25,7 @@ struct RunReport {
   uint64_t seed = 0;
   double extend_ratio = 0;
   double no_answer_ratio = 0;
+  double unknown_ratio = 0;
 
   // The preload (when enabled) and the reservations left open at the end (--leave_open).
   bool preload_enabled = false;
@@ -40,6 +41,7 @@ struct RunReport {
   uint64_t settled = 0;
   uint64_t released = 0;
   uint64_t denied = 0;     // Authorize did not allow the call
+  uint64_t unknown = 0;    // calls from a number not on the ledger (--unknown_ratio)
   uint64_t no_credit = 0;  // Reserve granted nothing
   uint64_t failed = 0;     // an RPC failed
   std::vector<std::pair<std::string, LatencySummary>> rpcs;

@@ -37,6 +37,7 @@ RunReport TenSecondRun() {
   r.seed = 7;
   r.extend_ratio = 0.3;
   r.no_answer_ratio = 0.1;
+  r.unknown_ratio = 0.001;
   r.preload_enabled = true;
   r.preload_added = 9000;
   r.preload_existing = 1000;
@@ -45,6 +46,7 @@ RunReport TenSecondRun() {
   r.settled = 3000;
   r.released = 500;
   r.denied = 2;
+  r.unknown = 1;
   r.no_credit = 1;
   r.failed = 1;
   r.rpcs = {{"Authorize", Summary(3500, 0, 3000, 7000)},
@@ -112,6 +114,7 @@ TEST(RunReportTest, TheJsonCarriesEveryFigureOfTheRun) {
   EXPECT_EQ(Number(json, "callerids"), 10000);
   EXPECT_EQ(Number(json, "in_flight"), 64);
   EXPECT_EQ(Number(json, "seed"), 7);
+  EXPECT_EQ(Number(json, "unknown_ratio"), 0.001);
   EXPECT_EQ(Number(json, "duration_seconds"), 10);
   EXPECT_EQ(Number(json, "rpcs"), 11000);
   EXPECT_EQ(Number(json, "rpc_errors"), 1);
@@ -130,6 +133,7 @@ TEST(RunReportTest, TheJsonCarriesEveryFigureOfTheRun) {
   EXPECT_EQ(Number(calls, "settled"), 3000);
   EXPECT_EQ(Number(calls, "released"), 500);
   EXPECT_EQ(Number(calls, "denied"), 2);
+  EXPECT_EQ(Number(calls, "unknown"), 1);
   EXPECT_EQ(Number(calls, "no_credit"), 1);
   EXPECT_EQ(Number(calls, "failed"), 1);
 
@@ -223,8 +227,8 @@ TEST(RunReportTest, TheTableHasARowPerRpcAndTheTotals) {
   EXPECT_THAT(table, HasSubstr("ledger-bench: 127.0.0.1:50051, 4 nodes, 10000 CallerIDs on 10 "
                                "extensions, "
                                "64 in flight, 10.00 s\n"));
-  EXPECT_THAT(table, HasSubstr("calls: 3000 settled, 500 released, 2 denied, 1 no credit, 1 "
-                               "failed\n"));
+  EXPECT_THAT(table, HasSubstr("calls: 3000 settled, 500 released, 2 denied (1 from unknown "
+                               "numbers), 1 no credit, 1 failed\n"));
   EXPECT_THAT(table, HasSubstr("rpc                 count      per_s     p50_us     p99_us   "
                                "p99.9_us     max_us   errors\n"));
   EXPECT_THAT(table, HasSubstr("Reserve              3500      350.0       8000      12000      "
