@@ -50,7 +50,7 @@ license=$((callerids + 1000))
 source "$here/ledgerd-lib.sh"
 require_built side-by-side "$ledgerd" "$bench"
 mkdir -p "$out"
-rm -f "$out"/pg-*.json "$out"/ledger-*.json "$out"/*.load
+rm -f "$out"/pg-*.json "$out"/ledger-*.json "$out"/round-*.load
 work="$(mktemp -d /tmp/side-by-side.XXXXXX)"
 trap 'stop_server; rm -rf "$work"' EXIT
 
