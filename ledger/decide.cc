@@ -69,7 +69,8 @@ absl::StatusOr<Decided> DecideUpdate(const View& view, const UpdateCallerIdComma
   v1::CallerIdUpdated* updated = decided.add_event()->mutable_caller_id_updated();
   updated->set_callerid_id(callerid->id);
   if (update.callback_number.has_value() && *update.callback_number != callerid->callback_number) {
-    if (Status s = CheckNumberFree(view, callerid->extension, *update.callback_number); !s.ok()) {
+    if (Status s = CheckNumberFree(view, callerid->extension.str(), *update.callback_number);
+        !s.ok()) {
       return s;
     }
     updated->set_callback_number(*update.callback_number);
@@ -78,7 +79,7 @@ absl::StatusOr<Decided> DecideUpdate(const View& view, const UpdateCallerIdComma
   if (update.remove_pin) updated->set_pin_removed(true);
   if (update.status.has_value() && *update.status != callerid->status) {
     if (*update.status == v1::CallerId::ENABLED) {
-      if (Status s = CheckCanEnable(view, callerid->extension, rules); !s.ok()) return s;
+      if (Status s = CheckCanEnable(view, callerid->extension.str(), rules); !s.ok()) return s;
     }
     updated->set_status(*update.status);
   }
@@ -95,7 +96,7 @@ absl::StatusOr<Decided> DecideRemove(const View& view, const RemoveCallerIdsComm
     if (callerid == nullptr) return NotFoundCallerId(id);
     if (callerid->open_reservations > 0) {
       return absl::FailedPreconditionError(
-          absl::StrCat("callerid_id ", id, " (", callerid->callback_number, ") has ",
+          absl::StrCat("callerid_id ", id, " (", callerid->callback_number.str(), ") has ",
                        callerid->open_reservations,
                        " open reservation(s): it can be removed once its calls end"));
     }
@@ -122,8 +123,8 @@ absl::StatusOr<Decided> DecideCredit(const View& view, const AddCreditCommand& c
       ((!credit.extension.empty() && credit.extension != callerid->extension) ||
        (!credit.callback_number.empty() && credit.callback_number != callerid->callback_number))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number, " in extension ",
-                     callerid->extension, ", not the extension and callback_number given"));
+        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number.str(), " in extension ",
+                     callerid->extension.str(), ", not the extension and callback_number given"));
   }
 
   Decided decided;

@@ -44,8 +44,8 @@ absl::StatusOr<uint64_t> CheckSameCallerId(uint64_t id, const CallerIdState* cal
   if (callerid != nullptr && ((!extension.empty() && extension != callerid->extension) ||
                               (!number.empty() && number != callerid->callback_number))) {
     return absl::InvalidArgumentError(
-        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number, " in extension ",
-                     callerid->extension, ", not the extension and callback_number given"));
+        absl::StrCat("callerid_id ", id, " is ", callerid->callback_number.str(), " in extension ",
+                     callerid->extension.str(), ", not the extension and callback_number given"));
   }
   return id;
 }
@@ -146,7 +146,7 @@ absl::StatusOr<v1::ListCallerIdsResponse> Ledger::ListCallerIds(
   }
   auto matches = [&](const CallerIdState& c) {
     return (status == v1::CallerId::STATUS_UNSPECIFIED || c.status == status) &&
-           (needle.empty() || c.callback_number.find(needle) != std::string::npos);
+           (needle.empty() || c.callback_number.view().find(needle) != std::string_view::npos);
   };
 
   // The count of a search without a number is kept by the ledger; a search by number counts

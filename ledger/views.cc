@@ -10,7 +10,7 @@ namespace callbackledger {
 v1::CallerId CallerIdView(const CallerIdState& c, int decimals) {
   v1::CallerId view;
   view.set_status(c.status);
-  view.set_callback_number(c.callback_number);
+  view.set_callback_number(c.callback_number.str());
   view.set_pin_set(c.pin_set());
   view.set_unlimited(c.unlimited);
   if (!c.unlimited) {
@@ -21,9 +21,9 @@ v1::CallerId CallerIdView(const CallerIdState& c, int decimals) {
   view.set_held_credit(FormatMoney(c.held_micros, decimals));
   *view.mutable_created_at() = FromUnixMicros(c.created_at_micros);
   *view.mutable_updated_at() = FromUnixMicros(c.updated_at_micros);
-  view.set_order_no(c.order_no);
+  view.set_order_no(c.order_no.str());
   view.set_id(c.id);
-  view.set_extension(c.extension);
+  view.set_extension(c.extension.str());
   view.set_pin_locked(c.pin_locked);
   view.set_open_reservations(c.open_reservations);
   return view;

@@ -1,6 +1,6 @@
 // A map from the ledger's own ids (1, 2, 3, ... as it hands them out) to values, for the
 // million CallerIDs a ledger may hold: the values sit in a vector indexed by id, so finding
-// one is one index, not a walk down a tree. A CallerIdState is about 240 bytes, so an ordered
+// one is one index, not a walk down a tree. A CallerIdState is about 150 bytes, so an ordered
 // tree of them holds only a few per node: a million of them made a tree ten levels deep, and
 // finding a CallerID was most of a replayed event's cost.
 //

@@ -7,7 +7,7 @@
 namespace callbackledger {
 namespace {
 
-void AdjustActive(View* view, const std::string& extension, int delta) {
+void AdjustActive(View* view, std::string_view extension, int delta) {
   ExtensionState ext = view->GetExtension(extension);
   MetaState& meta = view->mutable_meta();
   LEDGER_CHECK(delta >= 0 || (ext.active_callerids > 0 && meta.active_callerids > 0));
@@ -66,7 +66,7 @@ void ApplyAdded(const v1::Event& event, const v1::CallerIdAdded& added, View* vi
     store::v1::RechargeRow* row = AddRechargeRow(event, callerid, view);
     row->set_amount_micros(callerid.total_credit_micros);
     row->set_amount_unlimited(callerid.unlimited);
-    row->set_order_no(callerid.order_no);
+    row->set_order_no(callerid.order_no.str());
     row->set_description("initial credit");
   }
   view->PutCallerId(std::move(callerid));
@@ -217,8 +217,8 @@ void ApplyOpened(const v1::Event& event, const v1::ReservationOpened& opened, Vi
   *reservation.mutable_expires_at() = opened.expires_at();
   reservation.set_reserve_fingerprint(opened.fingerprint());
   reservation.set_opened_sequence(event.sequence());
-  reservation.set_extension(callerid.extension);
-  reservation.set_callback_number(callerid.callback_number);
+  reservation.set_extension(callerid.extension.str());
+  reservation.set_callback_number(callerid.callback_number.str());
   reservation.set_ttl_seconds(opened.ttl_seconds());
   view->PutReservation(std::move(reservation));
   view->PutCallerId(std::move(callerid));

@@ -77,12 +77,12 @@ void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
   store::v1::CallerIdRow& row = *out;
   row.Clear();
   row.set_id(c.id);
-  row.set_extension(c.extension);
-  row.set_callback_number(c.callback_number);
+  row.set_extension(c.extension.str());
+  row.set_callback_number(c.callback_number.str());
   row.set_status(c.status);
   if (c.pin_set()) {
-    row.mutable_pin()->set_salt(c.pin_salt);
-    row.mutable_pin()->set_hash(c.pin_hash);
+    row.mutable_pin()->set_salt(c.pin_salt.str());
+    row.mutable_pin()->set_hash(c.pin_hash.str());
   }
   row.set_unlimited(c.unlimited);
   row.set_total_credit_micros(c.total_credit_micros);
@@ -90,7 +90,7 @@ void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
   row.set_held_micros(c.held_micros);
   *row.mutable_created_at() = FromUnixMicros(c.created_at_micros);
   *row.mutable_updated_at() = FromUnixMicros(c.updated_at_micros);
-  row.set_order_no(c.order_no);
+  row.set_order_no(c.order_no.str());
   row.set_failed_pin_attempts(c.failed_pin_attempts);
   row.set_pin_locked(c.pin_locked);
   row.set_open_reservations(c.open_reservations);

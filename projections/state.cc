@@ -172,7 +172,7 @@ void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
   const CallerIdState* held = callerids_.Find(id);
   if (!value.has_value()) {
     if (held == nullptr) return;
-    auto ids = extension_ids_.find(held->extension);
+    auto ids = extension_ids_.find(Key(held->extension));
     if (ids != extension_ids_.end()) {
       ids->second.erase(id);
       if (ids->second.empty()) extension_ids_.erase(ids);
@@ -180,7 +180,7 @@ void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
     callerids_.Erase(id);
     return;
   }
-  if (held == nullptr) extension_ids_[value->extension].insert(id);
+  if (held == nullptr) extension_ids_[value->extension.str()].insert(id);
   callerids_.InsertOrAssign(id, std::move(*value));
 }
 
@@ -260,7 +260,7 @@ void State::ReserveForLoad(size_t callerids) {
 
 void State::LoadCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
-  extension_ids_[callerid.extension].insert(id);
+  extension_ids_[callerid.extension.str()].insert(id);
   numbers_.InsertOrAssign(NumberKey(callerid.extension, callerid.callback_number), id);
   callerids_.InsertOrAssign(id, std::move(callerid));
 }
