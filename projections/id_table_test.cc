@@ -2,6 +2,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <random>
 #include <string>
@@ -48,6 +49,26 @@ TEST(IdTableTest, FindsInsertsAssignsAndErasesById) {
 
 // An id far beyond the others (only a damaged log could hold one) is kept like any other,
 // and the ids still come out in ascending order around it.
+TEST(IdTableTest, AnErasedOrClearedIdLetsGoOfItsValue) {
+  IdTable<std::shared_ptr<int>> table;
+  auto near = std::make_shared<int>(1);
+  auto far = std::make_shared<int>(2);
+  table.InsertOrAssign(3, near);
+  table.InsertOrAssign(3 + IdTable<std::shared_ptr<int>>::kMaxGap + 10, far);
+  EXPECT_EQ(near.use_count(), 2);
+  EXPECT_TRUE(table.Erase(3));
+  EXPECT_EQ(near.use_count(), 1);  // not kept in the vector's slot
+  EXPECT_FALSE(table.Erase(3));
+  EXPECT_EQ(table.Find(3), nullptr);
+  EXPECT_EQ(table.size(), 1u);
+
+  table.InsertOrAssign(3, near);
+  table.Clear();
+  EXPECT_EQ(near.use_count(), 1);
+  EXPECT_EQ(far.use_count(), 1);
+  EXPECT_TRUE(table.empty());
+}
+
 TEST(IdTableTest, AFarIdIsKeptAndTheOrderHolds) {
   IdTable<std::string> table;
   const uint64_t far = uint64_t{1} << 62;
