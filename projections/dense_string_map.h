@@ -24,6 +24,7 @@
 #include "absl/hash/hash.h"
 #include "absl/strings/string_view.h"
 #include "projections/check.h"
+#include "projections/compact_string.h"
 
 namespace callbackledger {
 
@@ -42,7 +43,7 @@ class DenseStringMap {
     return it == index_.end() ? nullptr : &entries_[*it].second;
   }
 
-  void InsertOrAssign(std::string key, const Value& value) {
+  void InsertOrAssign(std::string_view key, const Value& value) {
     auto it = index_.find(View(key));
     if (it != index_.end()) {
       entries_[*it].second = value;
@@ -50,7 +51,7 @@ class DenseStringMap {
     }
     LEDGER_CHECK(entries_.size() < std::numeric_limits<uint32_t>::max());
     if (entries_.size() == entries_.capacity()) ReserveEntries(2 * entries_.size() + 1);
-    entries_.emplace_back(std::move(key), value);
+    entries_.emplace_back(CompactString(key), value);
     index_.insert(static_cast<uint32_t>(entries_.size() - 1));
   }
 
@@ -84,14 +85,17 @@ class DenseStringMap {
     entries_.clear();
   }
 
-  // Calls each(key, value) for every entry, in no particular order.
+  // Calls each(key, value) for every entry, the key as a std::string_view, in no particular
+  // order.
   template <typename Each>
   void ForEach(Each each) const {
-    for (const auto& [key, value] : entries_) each(key, value);
+    for (const auto& [key, value] : entries_) each(key.view(), value);
   }
 
  private:
-  using Entries = std::vector<std::pair<std::string, Value>>;
+  // A key of up to 15 bytes is kept in its entry; a longer one (a number index key, an
+  // extension and a number, mostly is) in an allocation of its own size.
+  using Entries = std::vector<std::pair<CompactString, Value>>;
 
   static absl::string_view View(std::string_view key) {
     return absl::string_view(key.data(), key.size());

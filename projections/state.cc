@@ -186,7 +186,7 @@ void State::SetCallerId(uint64_t id, std::optional<CallerIdState> value) {
 
 void State::SetNumber(std::string key, std::optional<uint64_t> id) {
   if (id.has_value()) {
-    numbers_.InsertOrAssign(std::move(key), *id);
+    numbers_.InsertOrAssign(key, *id);
   } else {
     EraseNumber(key);
   }
@@ -261,7 +261,7 @@ void State::ReserveForLoad(size_t callerids) {
 void State::LoadCallerId(CallerIdState callerid) {
   uint64_t id = callerid.id;
   extension_ids_[callerid.extension.str()].insert(id);
-  numbers_.InsertOrAssign(NumberKey(callerid.extension, callerid.callback_number), id);
+  numbers_.InsertOrAssign(NumberKeyBuffer(callerid.extension, callerid.callback_number).view(), id);
   callerids_.InsertOrAssign(id, std::move(callerid));
 }
 
