@@ -1,6 +1,8 @@
 #include "projections/rows.h"
 
 #include <algorithm>
+#include <string>
+#include <string_view>
 #include <vector>
 
 #include "projections/projector.h"
@@ -72,17 +74,26 @@ store::v1::CallerIdRow ToRow(const CallerIdState& callerid) {
   return row;
 }
 
+namespace {
+
+// Copies into the field's own string, whose room Clear kept: no string in between.
+void CopyInto(std::string* field, std::string_view text) {
+  field->assign(text.data(), text.size());
+}
+
+}  // namespace
+
 void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
-  // Clear keeps the strings and sub-messages of the row, for the sets below to fill.
+  // Clear keeps the strings and sub-messages of the row, for the copies below to fill.
   store::v1::CallerIdRow& row = *out;
   row.Clear();
   row.set_id(c.id);
-  row.set_extension(c.extension.str());
-  row.set_callback_number(c.callback_number.str());
+  CopyInto(row.mutable_extension(), c.extension);
+  CopyInto(row.mutable_callback_number(), c.callback_number);
   row.set_status(c.status);
   if (c.pin_set()) {
-    row.mutable_pin()->set_salt(c.pin_salt.str());
-    row.mutable_pin()->set_hash(c.pin_hash.str());
+    CopyInto(row.mutable_pin()->mutable_salt(), c.pin_salt);
+    CopyInto(row.mutable_pin()->mutable_hash(), c.pin_hash);
   }
   row.set_unlimited(c.unlimited);
   row.set_total_credit_micros(c.total_credit_micros);
@@ -90,7 +101,7 @@ void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
   row.set_held_micros(c.held_micros);
   *row.mutable_created_at() = FromUnixMicros(c.created_at_micros);
   *row.mutable_updated_at() = FromUnixMicros(c.updated_at_micros);
-  row.set_order_no(c.order_no.str());
+  CopyInto(row.mutable_order_no(), c.order_no);
   row.set_failed_pin_attempts(c.failed_pin_attempts);
   row.set_pin_locked(c.pin_locked);
   row.set_open_reservations(c.open_reservations);
