@@ -47,8 +47,6 @@ TEST(IdTableTest, FindsInsertsAssignsAndErasesById) {
   EXPECT_THAT(Contents(table), ElementsAre());
 }
 
-// An id far beyond the others (only a damaged log could hold one) is kept like any other,
-// and the ids still come out in ascending order around it.
 TEST(IdTableTest, AnErasedOrClearedIdLetsGoOfItsValue) {
   IdTable<std::shared_ptr<int>> table;
   auto near = std::make_shared<int>(1);
@@ -69,6 +67,8 @@ TEST(IdTableTest, AnErasedOrClearedIdLetsGoOfItsValue) {
   EXPECT_TRUE(table.empty());
 }
 
+// An id far beyond the others (only a damaged log could hold one) is kept like any other,
+// and the ids still come out in ascending order around it.
 TEST(IdTableTest, AFarIdIsKeptAndTheOrderHolds) {
   IdTable<std::string> table;
   const uint64_t far = uint64_t{1} << 62;
