@@ -5,8 +5,10 @@
 #include <algorithm>
 #include <chrono>
 #include <filesystem>
+#include <map>
 #include <memory>
 #include <optional>
+#include <random>
 #include <string>
 #include <thread>
 #include <utility>
@@ -203,6 +205,81 @@ TEST_F(StoreTest, EveryFamilySharesOneBlockCacheThatHoldsIndexAndFilterBlocks) {
     EXPECT_EQ(store_->Memory().block_cache, shared->GetUsage());
     ASSERT_TRUE(store_->ClearProjections().ok());
   }
+}
+
+// Every family reads back in key order with the latest value of each key, its deleted keys
+// gone: from the memtable (the vector memtables of the families only read whole sort their
+// rows when read), after a restart that replays the log, and from table files. Rows go in
+// out of order, are overwritten and deleted, as the committer writes them.
+TEST_F(StoreTest, EveryFamilyReadsBackInKeyOrderFromMemtablesAndFiles) {
+  std::vector<std::map<std::string, std::string>> want(kProjectionCfCount);
+  std::mt19937 random(7);
+  for (int round = 0; round < 3; ++round) {
+    rocksdb::WriteBatch batch;
+    for (int i = 0; i < kProjectionCfCount; ++i) {
+      rocksdb::ColumnFamilyHandle* cf = store_->projection(static_cast<Cf>(i));
+      for (int n = 0; n < 300; ++n) {
+        const std::string key = BigEndian64(random() % 200);
+        if (random() % 4 == 0) {
+          ASSERT_TRUE(batch.Delete(cf, key).ok());
+          want[i].erase(key);
+        } else {
+          const std::string value = absl::StrCat("round ", round, " write ", n);
+          ASSERT_TRUE(batch.Put(cf, key, value).ok());
+          want[i][key] = value;
+        }
+      }
+    }
+    ASSERT_TRUE(store_->WriteSynced(&batch).ok());
+  }
+  auto expect_rows = [&](const std::string& where) {
+    for (int i = 0; i < kProjectionCfCount; ++i) {
+      std::map<std::string, std::string> got;
+      std::string last;
+      std::unique_ptr<rocksdb::Iterator> it(store_->db()->NewIterator(
+          rocksdb::ReadOptions(), store_->projection(static_cast<Cf>(i))));
+      for (it->SeekToFirst(); it->Valid(); it->Next()) {
+        EXPECT_TRUE(got.empty() || it->key().ToString() > last) << where;
+        last = it->key().ToString();
+        got[last] = it->value().ToString();
+      }
+      ASSERT_TRUE(it->status().ok()) << it->status().ToString();
+      EXPECT_EQ(got, want[i]) << CfName(static_cast<Cf>(i)) << ", " << where;
+    }
+  };
+  expect_rows("from the memtables");
+  store_.reset();
+  StoreOptions options;
+  options.path = dir_ + "/data";
+  absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);
+  ASSERT_TRUE(store.ok()) << store.status();
+  store_ = *std::move(store);
+  expect_rows("after a restart");
+  ASSERT_TRUE(store_->FlushAll().ok());
+  expect_rows("from table files");
+}
+
+// A key looked up one by one in a vector memtable would sort a copy of the memtable for each
+// lookup: the families the ledger looks keys up in while serving (closed reservations,
+// idempotency keys, the meta row at a start) and reads by range (recharges, calls, the event
+// log) keep skip lists; only the families read whole at a start have vectors.
+TEST_F(StoreTest, OnlyTheFamiliesReadWholeHaveVectorMemtables) {
+  auto memtable = [this](rocksdb::ColumnFamilyHandle* cf) {
+    return std::string(store_->db()->GetOptions(cf).memtable_factory->Name());
+  };
+  for (int i = 0; i < kProjectionCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    const bool whole = cf == Cf::kCallerIds || cf == Cf::kNumbers || cf == Cf::kExtensions ||
+                       cf == Cf::kReservations;
+    EXPECT_EQ(memtable(store_->projection(cf)), whole ? "VectorRepFactory" : "SkipListFactory")
+        << CfName(cf);
+  }
+  EXPECT_EQ(memtable(store_->events()), "SkipListFactory");
+  EXPECT_EQ(memtable(store_->config()), "SkipListFactory");
+  // A rebuild creates the families again with the same memtables.
+  ASSERT_TRUE(store_->ClearProjections().ok());
+  EXPECT_EQ(memtable(store_->projection(Cf::kCallerIds)), "VectorRepFactory");
+  EXPECT_EQ(memtable(store_->projection(Cf::kClosedReservations)), "SkipListFactory");
 }
 
 // A rebuild writes its rows without the log and counts on FlushProjections to put every
