@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "absl/strings/escaping.h"
 #include "absl/strings/str_cat.h"
 #include "ledger/replay.h"
 #include "ledger/sync.h"
@@ -153,7 +154,10 @@ class RunWriter {
 };
 
 // Buffers the rebuilt rows into runs for a RunWriter, and holds the meta row back until
-// Finish.
+// Finish. The CallerIDs and open reservations, which only the State's rows at the end of
+// the replay fill, in key order, go straight into table files instead (Store::NewSortedRows):
+// the memtables of those two families are vectors (see Store), which would sort them again
+// at the flush.
 class RebuildSink : public RowSink {
  public:
   explicit RebuildSink(Store* store) : store_(store), writer_(store) {}
@@ -161,6 +165,10 @@ class RebuildSink : public RowSink {
   void Put(Cf cf, std::string_view key, std::string_view value) override {
     if (cf == Cf::kMeta) {
       meta_.assign(value.data(), value.size());
+      return;
+    }
+    if (cf == Cf::kCallerIds || cf == Cf::kReservations) {
+      AddSorted(cf, key, value);
       return;
     }
     Filling().Add(cf, key, value);
@@ -186,7 +194,14 @@ class RebuildSink : public RowSink {
   absl::Status Finish() {
     EndOfRun();
     if (absl::Status s = writer_.Close(); !s.ok()) return s;
+    if (!sorted_status_.ok()) return sorted_status_;
     if (absl::Status s = store_->FlushProjections(); !s.ok()) return s;
+    for (SortedRows& sorted : sorted_) {
+      if (sorted.file == nullptr) continue;
+      if (absl::Status s = store_->IngestSortedRows(sorted.cf, sorted.file.get()); !s.ok()) {
+        return s;
+      }
+    }
     rocksdb::WriteBatch batch;
     BatchSink(store_, &batch).Put(Cf::kMeta, kMetaKey, meta_);
     return store_->WriteSynced(&batch);
@@ -200,10 +215,42 @@ class RebuildSink : public RowSink {
     return run_;
   }
 
+  // A table file takes keys in strictly ascending order only: a row out of it (which the
+  // State's key order rules out) fails the rebuild, rather than leaving a row unwritten.
+  void AddSorted(Cf cf, std::string_view key, std::string_view value) {
+    if (!sorted_status_.ok()) return;
+    SortedRows& sorted = sorted_[cf == Cf::kCallerIds ? 0 : 1];
+    if (sorted.file == nullptr) {
+      absl::StatusOr<std::unique_ptr<rocksdb::SstFileWriter>> file = store_->NewSortedRows(cf);
+      if (!file.ok()) {
+        sorted_status_ = file.status();
+        return;
+      }
+      sorted.file = *std::move(file);
+    } else if (key <= sorted.last_key) {
+      sorted_status_ = absl::InternalError(
+          absl::StrCat("rebuilt ", CfName(cf), " rows out of key order at \"",
+                       absl::CHexEscape(absl::string_view(key.data(), key.size())), "\""));
+      return;
+    }
+    sorted.last_key.assign(key.data(), key.size());
+    sorted_status_ = FromRocks(sorted.file->Put(rocksdb::Slice(key.data(), key.size()),
+                                                rocksdb::Slice(value.data(), value.size())),
+                               absl::StrCat("writing rebuilt ", CfName(cf), " rows"));
+  }
+
+  struct SortedRows {
+    Cf cf;
+    std::unique_ptr<rocksdb::SstFileWriter> file;  // opened at its first row
+    std::string last_key;
+  };
+
   Store* store_;
   RunWriter writer_;
   Run run_;
   std::string meta_;
+  SortedRows sorted_[2] = {{Cf::kCallerIds, nullptr, ""}, {Cf::kReservations, nullptr, ""}};
+  absl::Status sorted_status_;
 };
 
 }  // namespace

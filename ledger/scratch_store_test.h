@@ -23,6 +23,13 @@ class ScratchStoreTest : public Base {
     std::string pattern = ::testing::TempDir() + "scratch_store.XXXXXX";
     ASSERT_NE(mkdtemp(pattern.data()), nullptr);
     dir_ = pattern;
+    Reopen();
+  }
+
+  // Closes the store (without flushing, as after a crash that lost nothing synced) and opens
+  // it again on the same directory.
+  void Reopen() {
+    store_.reset();
     StoreOptions options;
     options.path = dir_ + "/data";
     absl::StatusOr<std::unique_ptr<Store>> store = Store::Open(options);

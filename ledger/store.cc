@@ -95,19 +95,18 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   return options;
 }
 
-// The families a running ledger only writes: a start, a rebuild's check and `verify` read
-// them whole, in order, and nothing looks a key up in them (the State answers). Their
-// memtables are vectors instead of skip lists: a CallerID or reservation row changed by
-// every Reserve, Extend, Settle and Release goes in at the end instead of being placed among
-// the others at random (the skip list's search was the committer thread's largest cost in
-// RocksDB), and the rows are sorted once, when the memtable is flushed or read whole. A
-// point lookup in such a memtable would sort a copy of it: the families looked up by key
-// (closed reservations, idempotency keys, the meta row) and those read by range while serving
-// (recharges, calls) keep the skip list.
-bool OnlyReadWhole(Cf cf) {
-  return cf == Cf::kCallerIds || cf == Cf::kNumbers || cf == Cf::kExtensions ||
-         cf == Cf::kReservations;
-}
+// The two families every call rewrites and a running ledger never reads: a start and
+// `verify` read them whole, in order, and nothing looks a key up in them (the State
+// answers). Their memtables are vectors instead of skip lists: the CallerID row and the
+// reservation row that every Reserve, Extend, Settle and Release changes go in at the end
+// instead of being placed among the others at random (the skip list's search was the
+// committer thread's largest cost in RocksDB), and the rows are sorted once, when the
+// memtable is flushed or read whole. A rebuild writes their rows straight into table files
+// (Store::NewSortedRows), in key order, so it sorts nothing. A point lookup in such a
+// memtable would sort a copy of it: the families looked up by key (closed reservations,
+// idempotency keys, the meta row) or read by range (recharges, calls, the event log) keep
+// the skip list, and so do those a rebuild fills out of key order (numbers).
+bool OnlyReadWhole(Cf cf) { return cf == Cf::kCallerIds || cf == Cf::kReservations; }
 
 // A projection column family as Open and ClearProjections create it.
 rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf,
@@ -146,6 +145,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
   // ledger flushes explicitly first (FlushAll), so the next open has no log to replay.
   db_options.avoid_flush_during_shutdown = true;
   std::unique_ptr<Store> store(new Store());
+  store->path_ = options.path;
   if (options.env != nullptr) {
     db_options.env = options.env;
   } else if (options.wal_zero_ahead_bytes > 0 && !options.read_only) {
@@ -243,6 +243,30 @@ absl::Status Store::FlushProjections() {
   return Flush(std::vector<rocksdb::ColumnFamilyHandle*>(handles_.begin() + kFirstProjection,
                                                          handles_.end()),
                "flushing projection rows");
+}
+
+absl::StatusOr<std::unique_ptr<rocksdb::SstFileWriter>> Store::NewSortedRows(Cf cf) {
+  rocksdb::ColumnFamilyHandle* family = projection(cf);
+  auto rows = std::make_unique<rocksdb::SstFileWriter>(rocksdb::EnvOptions(db_->GetDBOptions()),
+                                                       db_->GetOptions(family), family);
+  const std::string path = absl::StrCat(path_, "/rebuilt-", CfName(cf), ".sst.tmp");
+  if (absl::Status s = FromRocks(rows->Open(path), absl::StrCat("creating ", path)); !s.ok()) {
+    return s;
+  }
+  return rows;
+}
+
+absl::Status Store::IngestSortedRows(Cf cf, rocksdb::SstFileWriter* rows) {
+  rocksdb::ExternalSstFileInfo file;
+  if (absl::Status s = FromRocks(rows->Finish(&file), "writing rebuilt rows"); !s.ok()) return s;
+  rocksdb::IngestExternalFileOptions options;
+  options.move_files = true;  // a link, not a copy; RocksDB syncs it and the directory
+  absl::Status added = FromRocks(db_->IngestExternalFile(projection(cf), {file.file_path}, options),
+                                 absl::StrCat("adding the rebuilt ", CfName(cf), " rows"));
+  // Once added, RocksDB has removed the name it was written under; after a failure the file
+  // goes too (the rebuild is redone).
+  db_->GetEnv()->DeleteFile(file.file_path).PermitUncheckedError();
+  return added;
 }
 
 absl::Status Store::FlushAll() {

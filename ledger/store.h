@@ -33,6 +33,7 @@
 #include "projections/rows.h"
 #include "projections/state.h"
 #include "rocksdb/db.h"
+#include "rocksdb/sst_file_writer.h"
 #include "rocksdb/write_batch.h"
 
 namespace callbackledger {
@@ -77,6 +78,16 @@ class Store : public RowArchive {
   // Writes every projection column family's memtable to its files and waits until they
   // are on disk.
   absl::Status FlushProjections();
+  // A table file for rows of one projection family given in strictly ascending key order,
+  // written outside the memtables: a rebuild writes the CallerIDs and open reservations of
+  // its State this way, as it emits them in key order, so they take neither a memtable
+  // insert nor a flush. The file lives in the data directory, under a name RocksDB leaves
+  // alone, until IngestSortedRows adds it to the family; a rebuild cut short leaves it
+  // there, and the next one writes it anew.
+  absl::StatusOr<std::unique_ptr<rocksdb::SstFileWriter>> NewSortedRows(Cf cf);
+  // Finishes `rows` (synced; it must hold a row at least) and adds its file to the family
+  // `cf`, durably, above every row the family has.
+  absl::Status IngestSortedRows(Cf cf, rocksdb::SstFileWriter* rows);
   // Writes every column family's memtable to its files and waits, so that the next open
   // has no write-ahead log to replay (a clean stop does this).
   absl::Status FlushAll();
@@ -141,6 +152,7 @@ class Store : public RowArchive {
   // was cut short): it holds no rows.
   rocksdb::ColumnFamilyHandle* default_handle() { return db_->DefaultColumnFamily(); }
   absl::Status Flush(const std::vector<rocksdb::ColumnFamilyHandle*>& handles, const char* what);
+  std::string path_;
   std::shared_ptr<rocksdb::Cache> block_cache_;  // outlives db_
   std::unique_ptr<rocksdb::Env> env_;            // outlives db_; null: options.env or the default
   std::unique_ptr<rocksdb::DB> db_;
