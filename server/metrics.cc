@@ -21,6 +21,7 @@
 #include "prometheus/metric_family.h"
 #include "prometheus/registry.h"
 #include "prometheus/text_serializer.h"
+#include "server/thread_cpu.h"
 
 namespace callbackledger {
 namespace {
@@ -125,6 +126,7 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
                                    "1 while the ledger is loaded and serving; 0 while it "
                                    "loads or shuts down",
                                    ledger_ != nullptr ? 1 : 0));
+    families.push_back(CpuFamilies());
     if (ledger_ == nullptr) return families;
     families.push_back(GaugeFamily("ledger_writes_accepted",
                                    "1 while writes are accepted; 0 after a storage failure "
@@ -177,8 +179,26 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
   }
 
  private:
+  // ledgerd's CPU by thread name (thread_cpu.h): the committer's, gRPC's pollers', ...
+  prometheus::MetricFamily CpuFamilies() const {
+    prometheus::MetricFamily family;
+    family.name = "ledger_thread_cpu_seconds_total";
+    family.help =
+        "CPU time (user and system) ledgerd's threads have used, by thread name: "
+        "ledger-commit near 1 second a second is the committer at a whole CPU";
+    family.type = prometheus::MetricType::Counter;
+    for (const auto& [name, seconds] : thread_cpu_.Totals()) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"thread", name});
+      metric.counter.value = seconds;
+      family.metric.push_back(std::move(metric));
+    }
+    return family;
+  }
+
   mutable absl::Mutex mu_;
   Ledger* ledger_ ABSL_GUARDED_BY(mu_) = nullptr;
+  mutable ThreadCpu thread_cpu_;
 };
 
 // ---------------------------------------------------------------------------------------

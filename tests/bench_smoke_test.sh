@@ -115,8 +115,10 @@ commands = c["groups"] * c["mean_group_size"]
 assert 40 <= round(commands) <= 60, c
 assert 1 <= c["synced_groups"] <= c["groups"] and c["mean_sync_us"] > 0, c
 assert r["client_cpu_us_per_rpc"]["ledger"] > 0, r["client_cpu_us_per_rpc"]
+s = r["server_cpu_us_per_rpc"]
+assert s["ledger"] >= s["ledger_commit"] >= 0 and s["floor"] >= 0, s
 PY
-  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits"
+  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits and CPU"
 fi
 
 # --unknown_ratio: about half the calls come from numbers the ledger does not know. Authorize

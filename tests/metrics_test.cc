@@ -148,6 +148,18 @@ TEST_F(MetricsTest, CountsRequestsReadsGaugesAndLogsJsonWithoutPins) {
       << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "table_readers"}})) << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "block_cache"}})) << text;
+  // CPU by thread name: the committer, which decided and wrote the commands above, is there
+  // (its time may still round to 0 ticks), and the threads together have used some.
+  EXPECT_TRUE(absl::StrContains(text, "# TYPE ledger_thread_cpu_seconds_total counter")) << text;
+  EXPECT_GE(
+      Find(samples, "ledger_thread_cpu_seconds_total", {{"thread", "ledger-commit"}}).value_or(-1),
+      0.0)
+      << text;
+  double cpu_seconds = 0;
+  for (const Sample& sample : samples) {
+    if (sample.name == "ledger_thread_cpu_seconds_total") cpu_seconds += sample.value;
+  }
+  EXPECT_GT(cpu_seconds, 0.0) << text;
 
   // Only /metrics is served.
   HttpReply other = HttpGet(metrics_port, "/", std::chrono::seconds(5));

@@ -193,15 +193,16 @@ int Main(int argc, char** argv) {
     }
   }
 
-  CommitCounters commit_before;
-  if (!o.server_metrics.empty()) {
+  // ledgerd's counters just before and after a phase (--server_metrics): what its committer
+  // did, and its CPU.
+  auto scrape = [&o]() -> std::optional<CommitCounters> {
     absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
     if (!scraped.ok()) {
       std::cerr << "ledger-bench: " << scraped.status().message() << "\n";
-      return 2;
+      return std::nullopt;
     }
-    commit_before = *std::move(scraped);
-  }
+    return *std::move(scraped);
+  };
   // The books before the calls, for the audit after them (audit.h).
   auto read_credit = [&](const char* when) -> std::optional<CreditLeft> {
     const auto started = std::chrono::steady_clock::now();
@@ -225,18 +226,17 @@ int Main(int argc, char** argv) {
     charges = std::make_unique<Charges>(o.callerids);
   }
   CallsPhase calls(o, nodes, &completions, charges.get());
+  std::optional<CommitCounters> calls_before;
+  if (!o.server_metrics.empty() && !(calls_before = scrape())) return 2;
   const double calls_cpu_started = ProcessCpuSeconds();
   const double calls_seconds = calls.Run();
   const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
   if (calls_seconds <= 0) return 1;
   std::optional<CommitSummary> commit;
+  std::optional<CommitCounters> calls_after;
   if (!o.server_metrics.empty()) {
-    absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
-    if (!scraped.ok()) {
-      std::cerr << "ledger-bench: " << scraped.status().message() << "\n";
-      return 1;
-    }
-    commit = Difference(commit_before, *scraped);
+    if (!(calls_after = scrape())) return 1;
+    commit = Difference(*calls_before, *calls_after);
   }
   std::optional<AuditResult> audit;
   std::string audit_skipped = "--no_audit";
@@ -249,10 +249,21 @@ int Main(int argc, char** argv) {
     audit = Audit(*credit_before, *after, *charges, o.extensions);
   }
   FloorPhase floor(o, calls_seconds, nodes, &completions);
+  std::optional<CommitCounters> floor_before, floor_after;
+  if (!o.server_metrics.empty() && !(floor_before = scrape())) return 1;
   const double floor_cpu_started = ProcessCpuSeconds();
   const double floor_seconds = floor.Run();
   const double floor_cpu = ProcessCpuSeconds() - floor_cpu_started;
   if (floor_seconds <= 0) return 1;
+  if (!o.server_metrics.empty() && !(floor_after = scrape())) return 1;
+  // ledgerd's CPU in each phase, when it reports it (an older one does not).
+  std::optional<RunReport::ServerCpu> server_cpu;
+  if (calls_after && calls_after->cpu_seconds && floor_after && floor_after->cpu_seconds) {
+    server_cpu = RunReport::ServerCpu{
+        *calls_after->cpu_seconds - calls_before->cpu_seconds.value_or(0),
+        calls_after->commit_cpu_seconds.value_or(0) - calls_before->commit_cpu_seconds.value_or(0),
+        *floor_after->cpu_seconds - floor_before->cpu_seconds.value_or(0)};
+  }
   uint64_t left_open = 0;
   double left_open_seconds = 0;
   if (o.leave_open > 0) {
@@ -300,6 +311,7 @@ int Main(int argc, char** argv) {
   report.floor = floor.check.Summarize();
   report.floor_cpu_seconds = floor_cpu;
   report.commit = commit;
+  report.server_cpu = server_cpu;
   report.audit = audit;
   report.audit_skipped = audit_skipped;
 

@@ -79,6 +79,18 @@ double RunReport::ClientCpuMicrosPerFloorRpc() const {
   return MicrosEach(floor_cpu_seconds, floor.count);
 }
 
+double RunReport::ServerCpuMicrosPerLedgerRpc() const {
+  return server_cpu ? MicrosEach(server_cpu->calls_seconds, RpcCount()) : 0;
+}
+
+double RunReport::CommitterCpuMicrosPerLedgerRpc() const {
+  return server_cpu ? MicrosEach(server_cpu->commit_seconds, RpcCount()) : 0;
+}
+
+double RunReport::ServerCpuMicrosPerFloorRpc() const {
+  return server_cpu ? MicrosEach(server_cpu->floor_seconds, floor.count) : 0;
+}
+
 std::string FormatTable(const RunReport& r) {
   std::string out = absl::StrFormat(
       "ledger-bench: %s, %d %s, %d CallerIDs on %d extensions, %d in flight, "
@@ -97,6 +109,12 @@ std::string FormatTable(const RunReport& r) {
                         r.RpcsPerSecond(), r.CallsPerSecond(), r.FloorRpcsPerSecond(), r.Ratio());
   absl::StrAppendFormat(&out, "client CPU: %.1f us per ledger RPC, %.1f us per Health/Check\n",
                         r.ClientCpuMicrosPerLedgerRpc(), r.ClientCpuMicrosPerFloorRpc());
+  if (r.server_cpu) {
+    absl::StrAppendFormat(
+        &out, "server CPU: %.1f us per ledger RPC (committer %.1f), %.1f us per Health/Check\n",
+        r.ServerCpuMicrosPerLedgerRpc(), r.CommitterCpuMicrosPerLedgerRpc(),
+        r.ServerCpuMicrosPerFloorRpc());
+  }
   if (r.commit) {
     absl::StrAppendFormat(
         &out,
@@ -163,6 +181,14 @@ std::string FormatJson(const RunReport& r) {
   absl::StrAppendFormat(&json,
                         "  \"client_cpu_us_per_rpc\": {\"ledger\": %.2f, \"floor\": %.2f},\n",
                         r.ClientCpuMicrosPerLedgerRpc(), r.ClientCpuMicrosPerFloorRpc());
+  if (r.server_cpu) {
+    absl::StrAppendFormat(
+        &json,
+        "  \"server_cpu_us_per_rpc\": {\"ledger\": %.2f, \"ledger_commit\": %.2f, "
+        "\"floor\": %.2f},\n",
+        r.ServerCpuMicrosPerLedgerRpc(), r.CommitterCpuMicrosPerLedgerRpc(),
+        r.ServerCpuMicrosPerFloorRpc());
+  }
   if (r.commit) {
     absl::StrAppendFormat(
         &json,

@@ -54,6 +54,15 @@ struct RunReport {
 
   // What ledgerd's committer did during the calls phase (--server_metrics).
   std::optional<CommitSummary> commit;
+  // ledgerd's CPU time during each phase (--server_metrics, from a ledgerd that reports its
+  // threads' CPU): all its threads in the calls phase, its committer's in the calls phase,
+  // all its threads in the floor phase.
+  struct ServerCpu {
+    double calls_seconds = 0;
+    double commit_seconds = 0;
+    double floor_seconds = 0;
+  };
+  std::optional<ServerCpu> server_cpu;
 
   // The books after the calls (audit.h); when there is none, `audit_skipped` says why.
   std::optional<AuditResult> audit;
@@ -68,6 +77,10 @@ struct RunReport {
   double Ratio() const;  // RpcsPerSecond() / FloorRpcsPerSecond()
   double ClientCpuMicrosPerLedgerRpc() const;
   double ClientCpuMicrosPerFloorRpc() const;
+  // From server_cpu (0 without it).
+  double ServerCpuMicrosPerLedgerRpc() const;
+  double CommitterCpuMicrosPerLedgerRpc() const;
+  double ServerCpuMicrosPerFloorRpc() const;
 };
 
 // The table ledger-bench prints: one row per RPC and the floor's, then the totals.

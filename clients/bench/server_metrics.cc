@@ -23,6 +23,8 @@ constexpr char kGroupSum[] = "ledger_commit_group_size_sum";
 constexpr char kSyncCount[] = "ledger_sync_duration_seconds_count";
 constexpr char kSyncSum[] = "ledger_sync_duration_seconds_sum";
 constexpr char kSyncBucket[] = "ledger_sync_duration_seconds_bucket{le=\"";
+constexpr char kThreadCpu[] = "ledger_thread_cpu_seconds_total{thread=\"";
+constexpr char kCommitThread[] = "ledger-commit";
 
 bool ParseNumber(const std::string& text, double* out) {
   return absl::SimpleAtod(text, out) && std::isfinite(*out);
@@ -146,6 +148,14 @@ absl::StatusOr<CommitCounters> ParseCommitCounters(const std::string& text) {
         return absl::InvalidArgumentError(absl::StrCat("metric line \"", line, "\" is malformed"));
       }
       counters.sync_buckets.emplace_back(bound, value);
+    } else if (name.rfind(kThreadCpu, 0) == 0 && name.size() >= sizeof kThreadCpu + 1) {
+      if (!ParseNumber(value_text, &value)) {
+        return absl::InvalidArgumentError(absl::StrCat("metric line \"", line, "\" is malformed"));
+      }
+      const std::string thread =
+          name.substr(sizeof kThreadCpu - 1, name.size() - (sizeof kThreadCpu - 1) - 2);
+      counters.cpu_seconds = counters.cpu_seconds.value_or(0) + value;
+      if (thread == kCommitThread) counters.commit_cpu_seconds = value;
     }
   }
   const char* names[4] = {kGroupCount, kGroupSum, kSyncCount, kSyncSum};

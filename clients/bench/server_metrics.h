@@ -2,13 +2,15 @@
 // (`ledgerd --metrics_listen`): how many synced groups the committer wrote, how many
 // commands a group held, and how long a group's write and sync took. ledger-bench scrapes
 // the metrics before and after its calls phase (`--server_metrics`) and reports the
-// difference, so a run shows the sync cost next to the client's latencies.
+// difference, so a run shows the sync cost next to the client's latencies; and before and
+// after each phase, ledgerd's CPU time, so a run shows the server's CPU per RPC too.
 //
 // Only loopback addresses are fetched, over plain HTTP/1.0.
 #ifndef CALLBACKLEDGER_CLIENTS_BENCH_SERVER_METRICS_H_
 #define CALLBACKLEDGER_CLIENTS_BENCH_SERVER_METRICS_H_
 
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -26,6 +28,10 @@ struct CommitCounters {
   // ledger_sync_duration_seconds_bucket: (upper bound in seconds, cumulative count), in
   // increasing order of the bound; the +Inf bucket is left out.
   std::vector<std::pair<double, double>> sync_buckets;
+  // ledger_thread_cpu_seconds_total: over every thread, and the committer's
+  // (thread="ledger-commit"); nullopt from a ledgerd that does not report it.
+  std::optional<double> cpu_seconds;
+  std::optional<double> commit_cpu_seconds;
 };
 
 // The committer's work between two scrapes.

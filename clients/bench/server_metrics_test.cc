@@ -40,6 +40,30 @@ TEST(ServerMetricsTest, ParsesTheCommitterCountersAndBuckets) {
   EXPECT_EQ(counters->sync_buckets[2].second, 9);
 }
 
+// ledgerd's CPU by thread: summed over the threads, and the committer's apart; a ledgerd
+// that does not report it leaves both unknown, and a malformed value is named.
+TEST(ServerMetricsTest, ParsesTheThreadsCpu) {
+  const std::string base = Metrics(10, 40, 9, 0.0018, 1, 8, 9, 9);
+  absl::StatusOr<CommitCounters> counters = ParseCommitCounters(base);
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_FALSE(counters->cpu_seconds.has_value());
+  EXPECT_FALSE(counters->commit_cpu_seconds.has_value());
+
+  counters = ParseCommitCounters(base +
+                                 "# TYPE ledger_thread_cpu_seconds_total counter\n"
+                                 "ledger_thread_cpu_seconds_total{thread=\"ledger-commit\"} 1.5\n"
+                                 "ledger_thread_cpu_seconds_total{thread=\"nexting_thread\"} 2.25\n"
+                                 "ledger_thread_cpu_seconds_total{thread=\"ledgerd\"} 0.25\n");
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_EQ(counters->cpu_seconds, 4.0);
+  EXPECT_EQ(counters->commit_cpu_seconds, 1.5);
+
+  counters =
+      ParseCommitCounters(base + "ledger_thread_cpu_seconds_total{thread=\"ledger-commit\"} x\n");
+  ASSERT_FALSE(counters.ok());
+  EXPECT_THAT(counters.status().message(), HasSubstr("ledger_thread_cpu_seconds_total"));
+}
+
 TEST(ServerMetricsTest, DifferenceIsTheWorkBetweenTwoScrapes) {
   // Before: 10 groups (40 commands), 9 synced in 1.8 ms. After: 110 groups (440 commands),
   // 109 synced in 21.8 ms: 100 more groups of 4 commands, 100 syncs of 200 us each, 60 of
