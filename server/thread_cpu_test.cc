@@ -1,5 +1,7 @@
 #include "server/thread_cpu.h"
 
+#include <time.h>
+
 #include <atomic>
 #include <chrono>
 #include <thread>
@@ -38,9 +40,13 @@ TEST(ThreadCpuTest, ANamedThreadCountsUnderItsNameAfterItEnds) {
   std::atomic<bool> read{false};
   std::thread busy([&] {
     NameThisThread("cpu-test-busy");
-    const auto until = std::chrono::steady_clock::now() + std::chrono::milliseconds(300);
-    volatile uint64_t spin = 0;
-    while (std::chrono::steady_clock::now() < until) spin = spin + 1;
+    // Busy until it has used 50 ms of CPU (5 clock ticks), however loaded the machine.
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(30);
+    timespec used{};
+    while (std::chrono::steady_clock::now() < until &&
+           clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used) == 0 &&
+           used.tv_sec * 1000 + used.tv_nsec / 1000000 < 50) {
+    }
     while (!read.load()) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   });
   double while_running = 0;
