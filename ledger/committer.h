@@ -39,7 +39,6 @@
 
 #include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <functional>
 #include <memory>
 #include <thread>
@@ -130,7 +129,9 @@ class Committer {
   const CommitterOptions options_;
 
   mutable Mutex mu_;
-  std::deque<Command> queue_ ABSL_GUARDED_BY(mu_);
+  // A vector, not a deque: a Command is too big for a deque to keep more than one in a block,
+  // so each would allocate one; the vector keeps its room.
+  std::vector<Command> queue_ ABSL_GUARDED_BY(mu_);
   bool stopping_ ABSL_GUARDED_BY(mu_) = false;
   absl::Status write_error_ ABSL_GUARDED_BY(mu_);
   std::function<void(const std::vector<v1::Event>&)> listener_ ABSL_GUARDED_BY(mu_);

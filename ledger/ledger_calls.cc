@@ -78,9 +78,14 @@ absl::StatusOr<int64_t> OptionalAmount(std::string_view field, const std::string
   return *amount;
 }
 
-std::string Canonical(std::initializer_list<std::string> fields) {
+// The fields are views (of the request, or of temporaries that outlive the call), and the
+// result is sized once: no copy of a field, and one allocation.
+std::string Canonical(std::initializer_list<std::string_view> fields) {
+  size_t size = 0;
+  for (std::string_view field : fields) size += field.size() + 21;  // length, ':', field
   std::string canonical;
-  for (const std::string& field : fields) AppendCanonical(&canonical, field);
+  canonical.reserve(size);
+  for (std::string_view field : fields) AppendCanonical(&canonical, field);
   return canonical;
 }
 
@@ -180,7 +185,7 @@ void Ledger::Authorize(const v1::AuthorizeRequest& request, const Origin& origin
     } else {
       answer = AuthorizeAnswer(*callerid, rate);
     }
-    done(answer);
+    done(std::move(answer));
   };
   Submit(std::move(command), origin);
 }
@@ -253,7 +258,7 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const Origin& origin,
               FormatMoney(callerid->available_micros(), options_.decimals));
         }
       }
-      return done(response);
+      return done(std::move(response));
     }
     const v1::ReservationOpened& opened = result.event().reservation_opened();
     response.set_decision(v1::ALLOWED);
@@ -266,7 +271,7 @@ void Ledger::Reserve(const v1::ReserveRequest& request, const Origin& origin,
       response.set_available_credit(
           FormatMoney(opened.available_after_micros(), options_.decimals));
     }
-    done(response);
+    done(std::move(response));
   };
   Submit(std::move(command), origin);
 }
@@ -321,7 +326,7 @@ void Ledger::Extend(const v1::ExtendRequest& request, const Origin& origin,
         response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
       }
       response.set_final_grant(true);
-      return done(response);
+      return done(std::move(response));
     }
     const v1::ReservationExtended& extended = result.event().reservation_extended();
     response.set_decision(v1::ALLOWED);
@@ -334,7 +339,7 @@ void Ledger::Extend(const v1::ExtendRequest& request, const Origin& origin,
       response.set_available_credit(
           FormatMoney(extended.available_after_micros(), options_.decimals));
     }
-    done(response);
+    done(std::move(response));
   };
   Submit(std::move(command), origin);
 }
@@ -384,7 +389,7 @@ void Ledger::Settle(const v1::SettleRequest& request, const Origin& origin,
       response.set_available_credit(
           FormatMoney(settled.available_after_micros(), options_.decimals));
     }
-    done(response);
+    done(std::move(response));
   };
   Submit(std::move(command), origin);
 }
@@ -413,7 +418,7 @@ void Ledger::Release(const v1::ReleaseRequest& request, const Origin& origin,
         response.set_available_credit(
             FormatMoney(released.available_after_micros(), options_.decimals));
       }
-      return done(response);
+      return done(std::move(response));
     }
     // The ledger had already released it at its expiry: nothing more to release.
     response.set_released_amount(FormatMoney(0, options_.decimals));
@@ -424,7 +429,7 @@ void Ledger::Release(const v1::ReleaseRequest& request, const Origin& origin,
     if (callerid != nullptr && !callerid->unlimited) {
       response.set_available_credit(FormatMoney(callerid->available_micros(), options_.decimals));
     }
-    done(response);
+    done(std::move(response));
   };
   Submit(std::move(command), origin);
 }
@@ -467,7 +472,7 @@ void Ledger::SyncReservations(const v1::SyncReservationsRequest& request, const 
       released += event.reservation_released().released_micros();
     }
     response.set_released_amount(FormatMoney(released, options_.decimals));
-    done(response);
+    done(std::move(response));
   };
   Submit(std::move(command), origin);
 }

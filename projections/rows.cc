@@ -76,7 +76,7 @@ store::v1::CallerIdRow ToRow(const CallerIdState& callerid) {
 
 namespace {
 
-// Copies into the field's own string, whose room Clear kept: no string in between.
+// Copies into the field's own string, which keeps its room: no string in between.
 void CopyInto(std::string* field, std::string_view text) {
   field->assign(text.data(), text.size());
 }
@@ -84,9 +84,9 @@ void CopyInto(std::string* field, std::string_view text) {
 }  // namespace
 
 void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
-  // Clear keeps the strings and sub-messages of the row, for the copies below to fill.
+  // Every field is set, none cleared first: a Clear would free the row's sub-messages (its
+  // PIN and timestamps) for the next row to allocate again. The strings keep their memory.
   store::v1::CallerIdRow& row = *out;
-  row.Clear();
   row.set_id(c.id);
   CopyInto(row.mutable_extension(), c.extension);
   CopyInto(row.mutable_callback_number(), c.callback_number);
@@ -94,13 +94,15 @@ void ToRow(const CallerIdState& c, store::v1::CallerIdRow* out) {
   if (c.pin_set()) {
     CopyInto(row.mutable_pin()->mutable_salt(), c.pin_salt);
     CopyInto(row.mutable_pin()->mutable_hash(), c.pin_hash);
+  } else {
+    row.clear_pin();
   }
   row.set_unlimited(c.unlimited);
   row.set_total_credit_micros(c.total_credit_micros);
   row.set_credit_left_micros(c.credit_left_micros);
   row.set_held_micros(c.held_micros);
-  *row.mutable_created_at() = FromUnixMicros(c.created_at_micros);
-  *row.mutable_updated_at() = FromUnixMicros(c.updated_at_micros);
+  SetFromUnixMicros(c.created_at_micros, row.mutable_created_at());
+  SetFromUnixMicros(c.updated_at_micros, row.mutable_updated_at());
   CopyInto(row.mutable_order_no(), c.order_no);
   row.set_failed_pin_attempts(c.failed_pin_attempts);
   row.set_pin_locked(c.pin_locked);

@@ -27,15 +27,19 @@ int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp) {
 
 google::protobuf::Timestamp FromUnixMicros(int64_t micros) {
   google::protobuf::Timestamp timestamp;
+  SetFromUnixMicros(micros, &timestamp);
+  return timestamp;
+}
+
+void SetFromUnixMicros(int64_t micros, google::protobuf::Timestamp* timestamp) {
   int64_t seconds = micros / 1000000;
   int64_t rest = micros % 1000000;
   if (rest < 0) {
     rest += 1000000;
     seconds -= 1;
   }
-  timestamp.set_seconds(seconds);
-  timestamp.set_nanos(static_cast<int32_t>(rest * 1000));
-  return timestamp;
+  timestamp->set_seconds(seconds);
+  timestamp->set_nanos(static_cast<int32_t>(rest * 1000));
 }
 
 std::string NumberKey(std::string_view extension, std::string_view number) {

@@ -88,6 +88,8 @@ struct MetaState {
 // nearest of INT64_MIN and INT64_MAX.
 int64_t ToUnixMicros(const google::protobuf::Timestamp& timestamp);
 google::protobuf::Timestamp FromUnixMicros(int64_t micros);
+// The same, into a timestamp that already exists (a row's, reused: no allocation).
+void SetFromUnixMicros(int64_t micros, google::protobuf::Timestamp* timestamp);
 
 // The key of the number index: extension, NUL, number.
 std::string NumberKey(std::string_view extension, std::string_view number);

@@ -43,6 +43,15 @@ grpc::ServerUnaryReactor* NodeWrite(const Backend& backend, grpc::CallbackServer
 
 }  // namespace
 
+CallsService::CallsService(const Backend& backend, absl::Duration default_deadline)
+    : backend_(backend), default_deadline_(default_deadline) {
+  SetMessageAllocatorFor_Authorize(&authorize_requests_);
+  SetMessageAllocatorFor_Reserve(&reserve_requests_);
+  SetMessageAllocatorFor_Extend(&extend_requests_);
+  SetMessageAllocatorFor_Settle(&settle_requests_);
+  SetMessageAllocatorFor_Release(&release_requests_);
+}
+
 grpc::ServerUnaryReactor* CallsService::Authorize(grpc::CallbackServerContext* context,
                                                   const v1::AuthorizeRequest* request,
                                                   v1::AuthorizeResponse* response) {

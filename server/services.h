@@ -8,6 +8,7 @@
 #include "callbackledger/v1/credit.grpc.pb.h"
 #include "callbackledger/v1/events.grpc.pb.h"
 #include "callbackledger/v1/reports.grpc.pb.h"
+#include "server/arena_requests.h"
 #include "server/grpc_util.h"
 #include "server/watch_events.h"
 
@@ -59,11 +60,11 @@ class CreditService final : public v1::Credit::CallbackService {
 };
 
 // Every write waits at most the client's deadline or, when the client gave none,
-// `default_deadline` (absl::InfiniteDuration(): no limit).
+// `default_deadline` (absl::InfiniteDuration(): no limit). The requests of the methods a
+// PBX calls for every call are parsed onto arenas (ArenaRequests).
 class CallsService final : public v1::Calls::CallbackService {
  public:
-  CallsService(const Backend& backend, absl::Duration default_deadline)
-      : backend_(backend), default_deadline_(default_deadline) {}
+  CallsService(const Backend& backend, absl::Duration default_deadline);
 
   grpc::ServerUnaryReactor* Authorize(grpc::CallbackServerContext* context,
                                       const v1::AuthorizeRequest* request,
@@ -87,6 +88,11 @@ class CallsService final : public v1::Calls::CallbackService {
  private:
   const Backend backend_;
   const absl::Duration default_deadline_;
+  ArenaRequests<v1::AuthorizeRequest, v1::AuthorizeResponse> authorize_requests_;
+  ArenaRequests<v1::ReserveRequest, v1::ReserveResponse> reserve_requests_;
+  ArenaRequests<v1::ExtendRequest, v1::ExtendResponse> extend_requests_;
+  ArenaRequests<v1::SettleRequest, v1::SettleResponse> settle_requests_;
+  ArenaRequests<v1::ReleaseRequest, v1::ReleaseResponse> release_requests_;
 };
 
 class ReportsService final : public v1::Reports::CallbackService {
