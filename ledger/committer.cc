@@ -52,10 +52,7 @@ Committer::Committer(Store* store, State* state, Mutex* state_mu, Clock* clock, 
       options_(options) {
   LEDGER_CHECK(options_.threads == 1 || options_.threads == 2);
   for (int i = 0; i < options_.threads; ++i)
-    threads_.emplace_back([this] {
-      NameThisThread("ledger-commit");
-      Run();
-    });
+    threads_.push_back(StartNamedThread("ledger-commit", [this] { Run(); }));
 }
 
 Committer::~Committer() { Stop(); }

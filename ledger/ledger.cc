@@ -81,10 +81,7 @@ absl::StatusOr<std::unique_ptr<Ledger>> Ledger::Open(const LedgerOptions& option
                                   ledger->clock_, rules, options.committer);
   if (options.expiry_poll_milliseconds > 0) {
     Ledger* raw = ledger.get();
-    ledger->expiry_thread_ = std::thread([raw] {
-      NameThisThread("ledger-expiry");
-      raw->RunExpiry();
-    });
+    ledger->expiry_thread_ = StartNamedThread("ledger-expiry", [raw] { raw->RunExpiry(); });
   }
   return ledger;
 }

@@ -84,10 +84,7 @@ class Run {
 class RunWriter {
  public:
   explicit RunWriter(Store* store)
-      : store_(store), thread_([this] {
-          NameThisThread("ledger-rebuild");
-          Loop();
-        }) {}
+      : store_(store), thread_(StartNamedThread("ledger-rebuild", [this] { Loop(); })) {}
   ~RunWriter() { Close().IgnoreError(); }
 
   void Submit(Run run) {

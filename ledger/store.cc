@@ -365,8 +365,7 @@ class ChunkReader {
       slot = std::make_unique<Slot>(options);
       slot->events.reserve(chunk);
     }
-    thread_ = std::thread([this] {
-      NameThisThread("ledger-readlog");
+    thread_ = StartNamedThread("ledger-readlog", [this] {
       StopPerfCounting();
       Read();
     });

@@ -1,7 +1,10 @@
 #include "ledger/thread_name.h"
 
+#include <pthread.h>
+
 #include <thread>
 
+#include "absl/synchronization/notification.h"
 #include "gtest/gtest.h"
 
 namespace callbackledger {
@@ -26,6 +29,23 @@ TEST(ThreadNameTest, NamesTheCallingThreadOnly) {
 
 TEST(ThreadNameTest, KeepsTheFirstFifteenBytesOfALongName) {
   EXPECT_EQ(NameSeenByAThreadNamed("a-name-longer-than-the-kernel-keeps"), "a-name-longer-t");
+}
+
+TEST(ThreadNameTest, AStartedThreadIsNamedBeforeItRuns) {
+  // Held before its first step: the name is there all the same, as ledgerd's threads' names
+  // are by the time it says it is serving, however late the new threads are scheduled.
+  absl::Notification go;
+  std::string seen_inside;
+  std::thread worker = StartNamedThread("ledger-started", [&] {
+    go.WaitForNotification();
+    seen_inside = ThisThreadName();
+  });
+  char name[16] = {};
+  ASSERT_EQ(pthread_getname_np(worker.native_handle(), name, sizeof(name)), 0);
+  EXPECT_STREQ(name, "ledger-started");
+  go.Notify();
+  worker.join();
+  EXPECT_EQ(seen_inside, "ledger-started");
 }
 
 }  // namespace

@@ -127,11 +127,7 @@ std::vector<std::shared_ptr<EventFollower>> WatchHub::Live() {
   return live;
 }
 
-WatchHub::WatchHub()
-    : waker_([this] {
-        NameThisThread("ledger-watch");
-        WakeFollowers();
-      }) {}
+WatchHub::WatchHub() : waker_(StartNamedThread("ledger-watch", [this] { WakeFollowers(); })) {}
 
 WatchHub::~WatchHub() { Shutdown(); }
 
