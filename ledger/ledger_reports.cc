@@ -88,7 +88,9 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   v1::GetCostReportResponse response;
   // The first page reads the whole range, for its totals; each later page reads its own
   // rows only, from where the previous one ended, and takes the totals from the token.
-  // A sum of int64 amounts can pass int64: the totals are kept wider, and exact.
+  // Past its own rows, the first page reads only each row's key (for its start time) and
+  // amounts (ReadCallAmounts), not its strings. A sum of int64 amounts can pass int64: the
+  // totals are kept wider, and exact.
   ReportPosition position;
   position.start_micros = start;
   position.end_micros = end;
@@ -104,25 +106,33 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
     it->Seek(position.last_key);
     if (it->Valid() && it->key() == position.last_key) it->Next();
   }
+  store::v1::CallRow row;
   for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    store::v1::CallRow row;
-    if (!row.ParseFromArray(it->value().data(), it->value().size())) {
-      return absl::DataLossError("an undecodable call row");
-    }
-    if (ToUnixMicros(row.started_at()) >= end) break;
+    // The key: the prefix, the call's start time (as in the row), its sequence.
+    const std::string_view key(it->key().data(), it->key().size());
+    const std::string_view value(it->value().data(), it->value().size());
+    if (key.size() < prefix.size() + 16) return absl::DataLossError("a call row's key is short");
+    if (ReadOrderedInt64(key.substr(prefix.size())) >= end) break;
     if (response.calls_size() == page_size) {
       more = true;
       if (!first_page) break;
     }
+    CallAmounts amounts;
+    if (more) {
+      if (!ReadCallAmounts(value, &amounts)) return absl::DataLossError("an undecodable call row");
+    } else {
+      if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
+        return absl::DataLossError("an undecodable call row");
+      }
+      amounts = {row.duration_seconds(), row.cost_micros(), row.uncollected_micros()};
+      *response.add_calls() = RecordView(row, options_.decimals);
+      last_key = std::string(key);
+    }
     if (first_page) {
       ++position.total_calls;
-      position.total_cost_micros += row.cost_micros();
-      position.total_uncollected_micros += row.uncollected_micros();
-      position.total_duration_seconds += row.duration_seconds();
-    }
-    if (!more) {
-      *response.add_calls() = RecordView(row, options_.decimals);
-      last_key = it->key().ToString();
+      position.total_cost_micros += amounts.cost_micros;
+      position.total_uncollected_micros += amounts.uncollected_micros;
+      position.total_duration_seconds += amounts.duration_seconds;
     }
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");

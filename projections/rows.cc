@@ -1,5 +1,8 @@
 #include "projections/rows.h"
 
+#include <google/protobuf/io/coded_stream.h>
+#include <google/protobuf/wire_format_lite.h>
+
 #include <algorithm>
 #include <string>
 #include <string_view>
@@ -54,6 +57,38 @@ std::string RechargeKey(uint64_t callerid_id, uint64_t sequence) {
 
 std::string OrderedInt64(int64_t value) {
   return BigEndian64(static_cast<uint64_t>(value) ^ (uint64_t{1} << 63));
+}
+
+int64_t ReadOrderedInt64(std::string_view bytes) {
+  return static_cast<int64_t>(ReadBigEndian64(bytes) ^ (uint64_t{1} << 63));
+}
+
+bool ReadCallAmounts(std::string_view value, CallAmounts* amounts) {
+  using google::protobuf::internal::WireFormatLite;
+  using Row = store::v1::CallRow;
+  *amounts = CallAmounts();
+  google::protobuf::io::CodedInputStream in(reinterpret_cast<const uint8_t*>(value.data()),
+                                            static_cast<int>(value.size()));
+  while (const uint32_t tag = in.ReadTag()) {
+    const int field = WireFormatLite::GetTagFieldNumber(tag);
+    const bool varint = WireFormatLite::GetTagWireType(tag) == WireFormatLite::WIRETYPE_VARINT;
+    if (varint &&
+        (field == Row::kDurationSecondsFieldNumber || field == Row::kCostMicrosFieldNumber ||
+         field == Row::kUncollectedMicrosFieldNumber)) {
+      uint64_t number = 0;
+      if (!in.ReadVarint64(&number)) return false;
+      if (field == Row::kDurationSecondsFieldNumber) {
+        amounts->duration_seconds = number;
+      } else if (field == Row::kCostMicrosFieldNumber) {
+        amounts->cost_micros = static_cast<int64_t>(number);
+      } else {
+        amounts->uncollected_micros = static_cast<int64_t>(number);
+      }
+    } else if (!WireFormatLite::SkipField(&in, tag)) {
+      return false;
+    }
+  }
+  return in.ConsumedEntireMessage();
 }
 
 std::string CallKeyByExtension(std::string_view extension, int64_t started_micros,

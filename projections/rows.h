@@ -46,6 +46,17 @@ std::string CallKeyByExtension(std::string_view extension, int64_t started_micro
 std::string CallKeyByCallerId(uint64_t callerid_id, int64_t started_micros, uint64_t sequence);
 // Big-endian with the sign bit flipped, so that keys sort like the numbers.
 std::string OrderedInt64(int64_t value);
+int64_t ReadOrderedInt64(std::string_view bytes);  // bytes.size() >= 8
+
+// The amounts of a stored call row (a CallRow's value), read without parsing its strings
+// or its timestamp: what a cost report's totals need of every call in its range. False if
+// the value is not a well-formed message.
+struct CallAmounts {
+  uint64_t duration_seconds = 0;
+  int64_t cost_micros = 0;
+  int64_t uncollected_micros = 0;
+};
+bool ReadCallAmounts(std::string_view value, CallAmounts* amounts);
 
 store::v1::CallerIdRow ToRow(const CallerIdState& callerid);
 // The same into `row`, whose fields it all replaces (the row may be reused).
