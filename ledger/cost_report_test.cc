@@ -1,11 +1,13 @@
 // GetCostReport (SPEC section 3): the settled calls by extension or CallerID, time ranges,
 // late and uncollected calls, and pages.
+#include <algorithm>
 #include <cstdint>
 #include <set>
 #include <string>
 #include <vector>
 
 #include "absl/strings/str_cat.h"
+#include "absl/strings/str_format.h"
 #include "gmock/gmock.h"
 #include "gtest/gtest.h"
 #include "ledger/testing/calls_test_base.h"
@@ -318,6 +320,106 @@ TEST_F(CostReportTest, LaterPagesCarryTheTotalsTheFirstPageCounted) {
   *other_range.mutable_start_time() = FromUnixMicros(t + 60 * kSecond);
   other_range.set_page_token(first->next_page_token());
   EXPECT_EQ(Report(other_range).status().code(), absl::StatusCode::kInvalidArgument);
+}
+
+// A range's totals are the hours inside it (kept as the calls settle) and the calls of the
+// hours at its two ends: whatever the range, aligned on hours or not, they are those of the
+// calls that started in it, by extension and by CallerID, and still so after a restart.
+TEST_F(CostReportTest, TotalsOfAnyRangeAreThoseOfTheCallsStartedInIt) {
+  const int64_t hour = kCallTotalsHourMicros;
+  const int64_t base = CallTotalsHour(kStartMicros) - 6 * hour;
+  struct Made {
+    uint64_t callerid;
+    std::string extension;
+    int64_t started;
+    int64_t cost_micros;
+    int64_t uncollected_micros;
+    uint64_t duration;
+  };
+  std::vector<Made> made;
+  const uint64_t a = AddCaller("0791234567", "1000");
+  const uint64_t b = AddCaller("0791234568", "1000", "", "201");
+  const uint64_t poor = AddCaller("0791234569", "5");
+  // On the hours, a microsecond either side of them, and between; two CallerIDs of
+  // extension kExt and one of extension 201. The last call of `poor` (2.00 each, from 5.00)
+  // leaves 1.00 uncollected.
+  const int64_t offsets[] = {
+      0,        1,        hour - 1,     hour,          hour + 1,     2 * hour + 17,
+      3 * hour, 3 * hour, 4 * hour - 1, 5 * hour + 42, 5 * hour + 43};
+  int n = 0;
+  for (int64_t offset : offsets) {
+    const int who = n % 3;
+    const uint64_t id = who == 0 ? a : who == 1 ? b : poor;
+    const std::string number = who == 0 ? "0791234567" : who == 1 ? "0791234568" : "0791234569";
+    const std::string extension = who == 1 ? "201" : kExt;
+    const int64_t cents = who == 2 ? 200 : (n + 1) * 50;  // 0.50, 1.00, ...
+    const v1::SettleResponse settled =
+        MakeCall(absl::StrCat("h", n), number, extension,
+                 absl::StrFormat("%d.%02d", cents / 100, cents % 100), 10 + n, base + offset);
+    ASSERT_EQ(settled.reservation_id(), absl::StrCat("h", n));
+    // A call's cost is what was charged: what the node asked, less what was not collected.
+    made.push_back({id, extension, base + offset, Micros(settled.cost()),
+                    Micros(settled.uncollected()), static_cast<uint64_t>(10 + n)});
+    EXPECT_EQ(made.back().cost_micros + made.back().uncollected_micros, cents * (kSecond / 100));
+    ++n;
+  }
+  ASSERT_EQ(made[8].uncollected_micros, kSecond);
+
+  const int64_t bounds[] = {0,
+                            base,
+                            base + 1,
+                            base + hour - 1,
+                            base + hour,
+                            base + hour + 1,
+                            base + 3 * hour,
+                            base + 4 * hour - 1,
+                            base + 5 * hour + 43,
+                            base + 6 * hour};
+  auto check = [&](const std::string& what) {
+    for (int64_t start : bounds) {
+      for (int64_t end : bounds) {
+        if (end < start) continue;
+        for (int by = 0; by < 4; ++by) {
+          v1::GetCostReportRequest request = by == 0   ? ByExtension(kExt)
+                                             : by == 1 ? ByExtension("201")
+                                             : by == 2 ? ByCallerId(a)
+                                                       : ByCallerId(poor);
+          *request.mutable_start_time() = FromUnixMicros(start);
+          *request.mutable_end_time() = FromUnixMicros(end);
+          request.set_page_size(1);
+          uint64_t calls = 0;
+          uint64_t duration = 0;
+          int64_t cost = 0;
+          int64_t uncollected = 0;
+          for (const Made& call : made) {
+            const bool ours = by == 0   ? call.extension == kExt
+                              : by == 1 ? call.extension == "201"
+                              : by == 2 ? call.callerid == a
+                                        : call.callerid == poor;
+            if (!ours || call.started < start || call.started >= end) continue;
+            ++calls;
+            duration += call.duration;
+            cost += call.cost_micros;
+            uncollected += call.uncollected_micros;
+          }
+          absl::StatusOr<v1::GetCostReportResponse> report = Report(request);
+          ASSERT_TRUE(report.ok()) << report.status();
+          SCOPED_TRACE(
+              absl::StrCat(what, ": report ", by, " from ", start - base, " to ", end - base));
+          EXPECT_EQ(report->total_calls(), calls);
+          EXPECT_EQ(report->total_duration_seconds(), duration);
+          EXPECT_EQ(Micros(report->total_cost()), cost);
+          EXPECT_EQ(Micros(report->total_uncollected()), uncollected);
+          EXPECT_EQ(report->calls_size(), calls == 0 ? 0 : 1);
+          EXPECT_EQ(report->next_page_token().empty(), calls <= 1);
+        }
+      }
+    }
+  };
+  ASSERT_NO_FATAL_FAILURE(check("as settled"));
+  ASSERT_NO_FATAL_FAILURE(Reopen());
+  ASSERT_NO_FATAL_FAILURE(check("after a restart"));
+  ASSERT_NO_FATAL_FAILURE(ExpectProjectionsVerify());
 }
 
 }  // namespace

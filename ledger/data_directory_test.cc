@@ -221,7 +221,7 @@ TEST_F(LedgerReplayTest, DataDirectoryNamesItsFormatAndAnotherIsRefused) {
   auto set_format = [&](const std::optional<std::string>& format) {
     absl::StatusOr<std::unique_ptr<Store>> store = open_store(false);
     ASSERT_TRUE(store.ok()) << store.status();
-    EXPECT_EQ((*store)->GetConfig(Store::kFormatKey), std::optional<std::string>("3"));
+    EXPECT_EQ((*store)->GetConfig(Store::kFormatKey), std::optional<std::string>("4"));
     rocksdb::WriteBatch batch;
     if (format.has_value()) {
       ASSERT_TRUE(batch.Put((*store)->config(), Store::kFormatKey, *format).ok());
@@ -236,11 +236,11 @@ TEST_F(LedgerReplayTest, DataDirectoryNamesItsFormatAndAnotherIsRefused) {
   EXPECT_EQ(Snapshot(), before);
   ledger_.reset();
 
-  ASSERT_NO_FATAL_FAILURE(set_format("4"));  // and checks the open above marked it "3"
+  ASSERT_NO_FATAL_FAILURE(set_format("5"));  // and checks the open above marked it "4"
   absl::StatusOr<std::unique_ptr<Ledger>> newer = Ledger::Open(options_);
   EXPECT_EQ(newer.status().code(), absl::StatusCode::kFailedPrecondition) << newer.status();
-  EXPECT_THAT(Message(newer.status()), HasSubstr("format \"4\""));
-  EXPECT_THAT(Message(newer.status()), HasSubstr("reads formats 1 to 3"));
+  EXPECT_THAT(Message(newer.status()), HasSubstr("format \"5\""));
+  EXPECT_THAT(Message(newer.status()), HasSubstr("reads formats 1 to 4"));
   absl::StatusOr<std::unique_ptr<Store>> read_only = open_store(true);
   EXPECT_EQ(read_only.status().code(), absl::StatusCode::kFailedPrecondition);
 }

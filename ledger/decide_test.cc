@@ -95,6 +95,9 @@ class StoredRows : public RowSink, public RowArchive {
   void Delete(Cf cf, std::string_view key) override {
     rows_[static_cast<int>(cf)].erase(std::string(key));
   }
+  void Merge(Cf cf, std::string_view key, std::string_view value) override {
+    ASSERT_TRUE(MergeCallTotalsRow(&rows_[static_cast<int>(cf)], key, value));
+  }
 
   absl::StatusOr<std::optional<ReservationState>> FindClosedReservation(
       std::string_view reservation_id) const override {

@@ -106,19 +106,24 @@ absl::Status Ledger::LoadOrRebuild() {
   absl::StatusOr<uint64_t> last = store_->LastSequence();
   if (!last.ok()) return last.status();
   // The projections of format 1 are made again from the log (which every format shares);
-  // those of format 2 are loaded, which moves its expired and orphaned reservations to
-  // closed_reservations. Only then is the directory marked with this format: a crash before
-  // that leaves it in the old one, upgraded again at the next start. A new directory is
-  // marked the same way, after a rebuild of nothing.
+  // those of formats 2 and 3 are loaded, which moves the expired and orphaned reservations
+  // of format 2 to closed_reservations, and their calls are added up into call_totals. Only
+  // then is the directory marked with this format: a crash before that leaves it in the old
+  // one, upgraded again at the next start. A new directory is marked the same way, after a
+  // rebuild of nothing.
   const std::string format = store_->format();
   const bool upgrade = format != Store::kFormat;
-  const bool rebuild = format != Store::kFormat && format != Store::kFormatTwo;
+  const bool rebuild = upgrade && format != Store::kFormatThree && format != Store::kFormatTwo;
   if (upgrade && *last > 0) {
     std::fprintf(stderr, "the data directory is in format %s: %s its projections to format %s\n",
-                 format.c_str(), rebuild ? "rebuilding" : "moving", Store::kFormat);
+                 format.c_str(), rebuild ? "rebuilding" : "upgrading", Store::kFormat);
   }
-  auto mark = [this, upgrade]() -> absl::Status {
+  bool fill_totals = upgrade && !rebuild;
+  auto mark = [this, upgrade, &fill_totals]() -> absl::Status {
     if (!upgrade) return absl::OkStatus();
+    if (fill_totals) {
+      if (absl::Status s = FillCallTotals(store_.get()); !s.ok()) return s;
+    }
     rocksdb::WriteBatch batch;
     batch.Put(store_->config(), Store::kFormatKey, Store::kFormat).PermitUncheckedError();
     return store_->WriteSynced(&batch);
@@ -137,6 +142,7 @@ absl::Status Ledger::LoadOrRebuild() {
   auto progress = [this, total](uint64_t replayed) {
     if (options_.rebuild_progress) options_.rebuild_progress(replayed, total);
   };
+  fill_totals = false;  // a rebuild writes them
   if (absl::Status s = RebuildProjections(store_.get(), &state_, progress); !s.ok()) return s;
   if (state_.meta().last_sequence != *last) {
     return absl::DataLossError("the rebuilt projections do not reach the end of the log");

@@ -1,9 +1,11 @@
 // The cost report: settled calls of an extension or of one CallerID over a time range,
 // read from the "calls" rows in start-time order, with totals over the whole range (counted
-// by the first page, carried by the page tokens).
+// by the first page from the hours of "call_totals" and the rows of the hours at its ends,
+// carried by the page tokens).
 #include <memory>
 #include <optional>
 #include <string>
+#include <string_view>
 
 #include "absl/numeric/int128.h"
 #include "absl/strings/str_cat.h"
@@ -41,6 +43,64 @@ bool ValidTime(const google::protobuf::Timestamp& t) {
          t.nanos() <= 999999999;
 }
 
+// Adds the calls of `prefix` that started in [from, to) to `totals`, from their rows.
+absl::Status AddCallRows(rocksdb::Iterator* calls, std::string_view prefix, int64_t from,
+                         int64_t to, CallTotals* totals) {
+  for (calls->Seek(std::string(prefix) + OrderedInt64(from));
+       calls->Valid() && calls->key().starts_with(prefix); calls->Next()) {
+    const std::string_view key(calls->key().data(), calls->key().size());
+    if (key.size() < prefix.size() + kCallKeySuffixBytes) {
+      return absl::DataLossError("a call row's key is short");
+    }
+    if (ReadOrderedInt64(key.substr(prefix.size())) >= to) break;
+    CallAmounts amounts;
+    if (!ReadCallAmounts(std::string_view(calls->value().data(), calls->value().size()),
+                         &amounts)) {
+      return absl::DataLossError("an undecodable call row");
+    }
+    totals->Add(amounts);
+  }
+  return calls->status().ok() ? absl::OkStatus()
+                              : FromRocks(calls->status(), "reading the cost report");
+}
+
+// The totals of the calls of `prefix` that started in [start, end).
+absl::StatusOr<CallTotals> RangeTotals(Store* store, const rocksdb::ReadOptions& read,
+                                       std::string_view prefix, int64_t start, int64_t end) {
+  CallTotals totals;
+  std::unique_ptr<rocksdb::Iterator> calls(
+      store->db()->NewIterator(read, store->projection(Cf::kCalls)));
+  // The whole hours inside the range: [first_hour, end_hour).
+  const int64_t first_hour =
+      CallTotalsHour(start) == start ? start : CallTotalsHour(start) + kCallTotalsHourMicros;
+  const int64_t end_hour = CallTotalsHour(end);
+  if (first_hour >= end_hour) {
+    if (absl::Status s = AddCallRows(calls.get(), prefix, start, end, &totals); !s.ok()) return s;
+    return totals;
+  }
+  if (absl::Status s = AddCallRows(calls.get(), prefix, start, first_hour, &totals); !s.ok()) {
+    return s;
+  }
+  std::unique_ptr<rocksdb::Iterator> hours(
+      store->db()->NewIterator(read, store->projection(Cf::kCallTotals)));
+  for (hours->Seek(CallTotalsKey(prefix, first_hour));
+       hours->Valid() && hours->key().starts_with(prefix); hours->Next()) {
+    const std::string_view key(hours->key().data(), hours->key().size());
+    if (key.size() != prefix.size() + 8) return absl::DataLossError("a call totals key is wrong");
+    if (ReadOrderedInt64(key.substr(prefix.size())) >= end_hour) break;
+    CallTotals hour;
+    if (!DecodeCallTotals(std::string_view(hours->value().data(), hours->value().size()), &hour)) {
+      return absl::DataLossError("an undecodable call totals row");
+    }
+    totals.Add(hour);
+  }
+  if (!hours->status().ok()) return FromRocks(hours->status(), "reading the call totals");
+  if (absl::Status s = AddCallRows(calls.get(), prefix, end_hour, end, &totals); !s.ok()) {
+    return s;
+  }
+  return totals;
+}
+
 }  // namespace
 
 absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
@@ -71,13 +131,13 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
       return absl::InvalidArgumentError(absl::StrCat("callerid_id ", request.callerid_id(),
                                                      " is not in extension ", request.extension()));
     }
-    prefix = "c" + BigEndian64(request.callerid_id());
+    prefix = CallKeyPrefixByCallerId(request.callerid_id());
   } else {
     if (request.extension().empty()) {
       return absl::InvalidArgumentError("extension: required (or callerid_id)");
     }
     if (absl::Status s = ValidateExtension(request.extension()); !s.ok()) return s;
-    prefix = "e" + request.extension() + std::string(1, '\0');
+    prefix = CallKeyPrefixByExtension(request.extension());
   }
 
   // Where the previous page ended, and the range's totals as its first page counted them.
@@ -86,20 +146,32 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   if (!previous.ok()) return previous.status();
 
   v1::GetCostReportResponse response;
-  // The first page reads the whole range, for its totals; each later page reads its own
-  // rows only, from where the previous one ended, and takes the totals from the token.
-  // Past its own rows, the first page reads only each row's key (for its start time) and
-  // amounts (ReadCallAmounts), not its strings. A sum of int64 amounts can pass int64: the
-  // totals are kept wider, and exact.
+  // The first page counts the range's totals: the hours inside it from call_totals, the
+  // calls of the hours at its two ends from their rows (their amounts only). Each later page
+  // takes the totals from the token. One snapshot for the totals and the rows: a group that
+  // settles calls meanwhile is in both or in neither. The totals are kept wider than int64,
+  // and exact.
+  rocksdb::ManagedSnapshot snapshot(store_->db());
+  rocksdb::ReadOptions read;
+  read.snapshot = snapshot.snapshot();
   ReportPosition position;
   position.start_micros = start;
   position.end_micros = end;
   const bool first_page = !previous->has_value();
-  if (!first_page) position = **previous;
+  if (first_page) {
+    absl::StatusOr<CallTotals> totals = RangeTotals(store_.get(), read, prefix, start, end);
+    if (!totals.ok()) return totals.status();
+    position.total_calls = totals->calls;
+    position.total_duration_seconds = totals->duration_seconds;
+    position.total_cost_micros = totals->cost_micros;
+    position.total_uncollected_micros = totals->uncollected_micros;
+  } else {
+    position = **previous;
+  }
   bool more = false;
   std::string last_key;
   std::unique_ptr<rocksdb::Iterator> it(
-      store_->db()->NewIterator(rocksdb::ReadOptions(), store_->projection(Cf::kCalls)));
+      store_->db()->NewIterator(read, store_->projection(Cf::kCalls)));
   if (first_page) {
     it->Seek(prefix + OrderedInt64(start));
   } else {
@@ -108,32 +180,20 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   }
   store::v1::CallRow row;
   for (; it->Valid() && it->key().starts_with(prefix); it->Next()) {
-    // The key: the prefix, the call's start time (as in the row), its sequence.
     const std::string_view key(it->key().data(), it->key().size());
-    const std::string_view value(it->value().data(), it->value().size());
-    if (key.size() < prefix.size() + 16) return absl::DataLossError("a call row's key is short");
+    if (key.size() < prefix.size() + kCallKeySuffixBytes) {
+      return absl::DataLossError("a call row's key is short");
+    }
     if (ReadOrderedInt64(key.substr(prefix.size())) >= end) break;
     if (response.calls_size() == page_size) {
       more = true;
-      if (!first_page) break;
+      break;
     }
-    CallAmounts amounts;
-    if (more) {
-      if (!ReadCallAmounts(value, &amounts)) return absl::DataLossError("an undecodable call row");
-    } else {
-      if (!row.ParseFromArray(value.data(), static_cast<int>(value.size()))) {
-        return absl::DataLossError("an undecodable call row");
-      }
-      amounts = {row.duration_seconds(), row.cost_micros(), row.uncollected_micros()};
-      *response.add_calls() = RecordView(row, options_.decimals);
-      last_key = std::string(key);
+    if (!row.ParseFromArray(it->value().data(), static_cast<int>(it->value().size()))) {
+      return absl::DataLossError("an undecodable call row");
     }
-    if (first_page) {
-      ++position.total_calls;
-      position.total_cost_micros += amounts.cost_micros;
-      position.total_uncollected_micros += amounts.uncollected_micros;
-      position.total_duration_seconds += amounts.duration_seconds;
-    }
+    *response.add_calls() = RecordView(row, options_.decimals);
+    last_key = std::string(key);
   }
   if (!it->status().ok()) return FromRocks(it->status(), "reading the cost report");
   response.set_total_calls(position.total_calls);

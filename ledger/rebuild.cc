@@ -22,16 +22,14 @@ namespace {
 // where each row is. One buffer instead of two strings a row: a rebuild writes millions.
 class Run {
  public:
-  void Add(Cf cf, std::string_view key, std::string_view value) {
-    entries_.push_back({cf, false, bytes_.size(), static_cast<uint32_t>(key.size()),
+  enum class Kind : uint8_t { kPut, kDelete, kMerge };
+  void Add(Cf cf, std::string_view key, std::string_view value, Kind kind = Kind::kPut) {
+    entries_.push_back({cf, kind, bytes_.size(), static_cast<uint32_t>(key.size()),
                         static_cast<uint32_t>(value.size())});
     bytes_.append(key);
     bytes_.append(value);
   }
-  void AddDeletion(Cf cf, std::string_view key) {
-    entries_.push_back({cf, true, bytes_.size(), static_cast<uint32_t>(key.size()), 0});
-    bytes_.append(key);
-  }
+  void AddDeletion(Cf cf, std::string_view key) { Add(cf, key, {}, Kind::kDelete); }
   size_t bytes() const { return bytes_.size(); }
   bool empty() const { return entries_.empty(); }
   void Clear() {
@@ -51,10 +49,16 @@ class Run {
     }
     BatchSink sink(store, batch);
     for (const Entry& entry : entries_) {
-      if (entry.deleted) {
-        sink.Delete(entry.cf, Key(entry));
-      } else {
-        sink.Put(entry.cf, Key(entry), Value(entry));
+      switch (entry.kind) {
+        case Kind::kPut:
+          sink.Put(entry.cf, Key(entry), Value(entry));
+          break;
+        case Kind::kDelete:
+          sink.Delete(entry.cf, Key(entry));
+          break;
+        case Kind::kMerge:
+          sink.Merge(entry.cf, Key(entry), Value(entry));
+          break;
       }
     }
   }
@@ -62,7 +66,7 @@ class Run {
  private:
   struct Entry {
     Cf cf;
-    bool deleted;
+    Kind kind;
     size_t offset;
     uint32_t key_size;
     uint32_t value_size;
@@ -175,6 +179,12 @@ class RebuildSink : public RowSink {
   // A number index entry the replay erased (a CallerID removed, or its number changed).
   void Delete(Cf cf, std::string_view key) override {
     Filling().AddDeletion(cf, key);
+    if (run_.bytes() >= kRunBytes) EndOfRun();
+  }
+
+  // The calls of a chunk of the log added to their hours: the flush adds up the merges.
+  void Merge(Cf cf, std::string_view key, std::string_view value) override {
+    Filling().Add(cf, key, value, Run::Kind::kMerge);
     if (run_.bytes() >= kRunBytes) EndOfRun();
   }
 

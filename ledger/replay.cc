@@ -26,6 +26,9 @@ class MapSink : public RowSink {
   void Delete(Cf cf, std::string_view key) override {
     rows[static_cast<int>(cf)].erase(std::string(key));
   }
+  void Merge(Cf cf, std::string_view key, std::string_view value) override {
+    LEDGER_CHECK(MergeCallTotalsRow(&rows[static_cast<int>(cf)], key, value));
+  }
   std::map<std::string, std::string> rows[kProjectionCfCount];
 };
 
@@ -160,6 +163,49 @@ absl::Status LoadProjections(Store* store, State* state) {
   if (s.ok() && lapsed.Count() > 0) s = store->WriteSynced(&lapsed);
   if (!s.ok()) return s;
   return LoadMetaRow(store, state);
+}
+
+absl::Status FillCallTotals(Store* store) {
+  constexpr int kRowsPerWrite = 4096;
+  rocksdb::ReadOptions options;
+  options.fill_cache = false;
+  options.readahead_size = 4 << 20;
+  std::unique_ptr<rocksdb::Iterator> it(
+      store->db()->NewIterator(options, store->projection(Cf::kCalls)));
+  rocksdb::WriteBatch batch;
+  BatchSink sink(store, &batch);
+  // The rows of one extension's or CallerID's hour are next to each other in key order.
+  std::string hour_key;
+  CallTotals hour;
+  auto put_hour = [&]() -> absl::Status {
+    if (hour.calls == 0) return absl::OkStatus();
+    sink.Put(Cf::kCallTotals, hour_key, EncodeCallTotals(hour));
+    hour = CallTotals();
+    if (batch.Count() < kRowsPerWrite) return absl::OkStatus();
+    absl::Status written = store->WriteSynced(&batch);
+    batch.Clear();
+    return written;
+  };
+  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+    const std::string_view key(it->key().data(), it->key().size());
+    if (key.size() < 1 + kCallKeySuffixBytes)
+      return absl::DataLossError("a call row's key is short");
+    const std::string_view prefix = key.substr(0, key.size() - kCallKeySuffixBytes);
+    const int64_t started = ReadOrderedInt64(key.substr(prefix.size()));
+    std::string key_of_hour = CallTotalsKey(prefix, CallTotalsHour(started));
+    if (key_of_hour != hour_key) {
+      if (absl::Status s = put_hour(); !s.ok()) return s;
+      hour_key = std::move(key_of_hour);
+    }
+    CallAmounts amounts;
+    if (!ReadCallAmounts(std::string_view(it->value().data(), it->value().size()), &amounts)) {
+      return absl::DataLossError("an undecodable call row");
+    }
+    hour.Add(amounts);
+  }
+  if (!it->status().ok()) return FromRocks(it->status(), "reading the calls");
+  if (absl::Status s = put_hour(); !s.ok()) return s;
+  return batch.Count() > 0 ? store->WriteSynced(&batch) : absl::OkStatus();
 }
 
 absl::StatusOr<VerifyReport> VerifyProjections(

@@ -15,6 +15,7 @@
 #include "rocksdb/cache.h"
 #include "rocksdb/env.h"
 #include "rocksdb/filter_policy.h"
+#include "rocksdb/merge_operator.h"
 #include "rocksdb/perf_level.h"
 #include "rocksdb/table.h"
 
@@ -108,12 +109,27 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
 // the skip list, and so do those a rebuild fills out of key order (numbers).
 bool OnlyReadWhole(Cf cf) { return cf == Cf::kCallerIds || cf == Cf::kReservations; }
 
+// Adds up the hours of "call_totals" (MergeCallTotals). A value that is not one refuses the
+// merge, which RocksDB reports as corruption of the row.
+class CallTotalsMerge : public rocksdb::AssociativeMergeOperator {
+ public:
+  bool Merge(const rocksdb::Slice& /*key*/, const rocksdb::Slice* existing,
+             const rocksdb::Slice& value, std::string* merged,
+             rocksdb::Logger* /*logger*/) const override {
+    std::optional<std::string_view> before;
+    if (existing != nullptr) before.emplace(existing->data(), existing->size());
+    return MergeCallTotals(before, std::string_view(value.data(), value.size()), merged);
+  }
+  const char* Name() const override { return "callbackledger.CallTotals"; }
+};
+
 // A projection column family as Open and ClearProjections create it.
 rocksdb::ColumnFamilyDescriptor ProjectionDescriptor(Cf cf,
                                                      const std::shared_ptr<rocksdb::Cache>& cache) {
   const bool lookups = cf == Cf::kClosedReservations || cf == Cf::kIdempotency;
   rocksdb::ColumnFamilyOptions options = FamilyOptions(cache, lookups);
   if (OnlyReadWhole(cf)) options.memtable_factory = std::make_shared<rocksdb::VectorRepFactory>();
+  if (cf == Cf::kCallTotals) options.merge_operator = std::make_shared<CallTotalsMerge>();
   return rocksdb::ColumnFamilyDescriptor(CfName(cf), options);
 }
 
@@ -182,7 +198,7 @@ absl::StatusOr<std::unique_ptr<Store>> Store::Open(const StoreOptions& options) 
     if (handle == nullptr) handle = store->default_handle();
   }
   std::string format = store->format();
-  if (format != kFormat && format != kFormatTwo && format != kOldFormat) {
+  if (format != kFormat && format != kFormatThree && format != kFormatTwo && format != kOldFormat) {
     return absl::FailedPreconditionError(absl::StrCat(
         "the data directory ", options.path, " is in format \"", absl::CHexEscape(format),
         "\", which this ledgerd does not know (it reads formats ", kOldFormat, " to ", kFormat,
@@ -521,6 +537,10 @@ void BatchSink::Put(Cf cf, std::string_view key, std::string_view value) {
 
 void BatchSink::Delete(Cf cf, std::string_view key) {
   batch_->Delete(store_->projection(cf), ToSlice(key)).PermitUncheckedError();
+}
+
+void BatchSink::Merge(Cf cf, std::string_view key, std::string_view value) {
+  batch_->Merge(store_->projection(cf), ToSlice(key), ToSlice(value)).PermitUncheckedError();
 }
 
 }  // namespace callbackledger

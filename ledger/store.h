@@ -133,9 +133,12 @@ class Store : public RowArchive {
   // format 1. Format 1 kept closed reservations in the reservations family; its log is the
   // same, so Ledger::Open rebuilds the projections of a format 1 directory and then marks
   // it with kFormat. Format 2 kept expired and orphaned reservations there too: Ledger::Open
-  // moves those (LoadProjections) and then marks it format 3 (kFormat).
+  // moves those (LoadProjections). Formats 2 and 3 had no call_totals family: Ledger::Open
+  // fills it from the calls rows (FillCallTotals) and then marks the directory format 4
+  // (kFormat).
   static constexpr char kFormatKey[] = "format";
-  static constexpr char kFormat[] = "3";
+  static constexpr char kFormat[] = "4";
+  static constexpr char kFormatThree[] = "3";
   static constexpr char kFormatTwo[] = "2";
   static constexpr char kOldFormat[] = "1";
   // The format the directory says (kOldFormat when it says none).
@@ -161,12 +164,13 @@ class Store : public RowArchive {
 
 absl::Status FromRocks(const rocksdb::Status& status, const std::string& what);
 
-// A RowSink that adds puts and deletes to a WriteBatch.
+// A RowSink that adds puts, deletes and merges to a WriteBatch.
 class BatchSink : public RowSink {
  public:
   BatchSink(Store* store, rocksdb::WriteBatch* batch) : store_(store), batch_(batch) {}
   void Put(Cf cf, std::string_view key, std::string_view value) override;
   void Delete(Cf cf, std::string_view key) override;
+  void Merge(Cf cf, std::string_view key, std::string_view value) override;
 
  private:
   Store* store_;

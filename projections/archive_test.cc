@@ -26,8 +26,12 @@ struct RecordingSink : RowSink {
     puts.insert({cf, std::string(key)});
   }
   void Delete(Cf cf, std::string_view key) override { deletes.insert({cf, std::string(key)}); }
+  void Merge(Cf cf, std::string_view key, std::string_view /*value*/) override {
+    merges.insert({cf, std::string(key)});
+  }
   std::set<std::pair<Cf, std::string>> puts;
   std::set<std::pair<Cf, std::string>> deletes;
+  std::set<std::pair<Cf, std::string>> merges;
 };
 
 // An archive over maps, counting its reads; `failure` makes every read fail.

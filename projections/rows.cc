@@ -4,10 +4,13 @@
 #include <google/protobuf/wire_format_lite.h>
 
 #include <algorithm>
+#include <map>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
+#include "absl/container/flat_hash_map.h"
 #include "projections/projector.h"
 
 namespace callbackledger {
@@ -32,6 +35,8 @@ const char* CfName(Cf cf) {
       return "calls";
     case Cf::kClosedReservations:
       return "closed_reservations";
+    case Cf::kCallTotals:
+      return "call_totals";
   }
   return "unknown";
 }
@@ -91,16 +96,108 @@ bool ReadCallAmounts(std::string_view value, CallAmounts* amounts) {
   return in.ConsumedEntireMessage();
 }
 
+std::string CallKeyPrefixByExtension(std::string_view extension) {
+  std::string prefix = "e";
+  prefix.append(extension);
+  prefix.push_back('\0');
+  return prefix;
+}
+
+std::string CallKeyPrefixByCallerId(uint64_t callerid_id) { return "c" + BigEndian64(callerid_id); }
+
 std::string CallKeyByExtension(std::string_view extension, int64_t started_micros,
                                uint64_t sequence) {
-  std::string key = "e";
-  key.append(extension);
-  key.push_back('\0');
-  return key + OrderedInt64(started_micros) + BigEndian64(sequence);
+  return CallKeyPrefixByExtension(extension) + OrderedInt64(started_micros) + BigEndian64(sequence);
 }
 
 std::string CallKeyByCallerId(uint64_t callerid_id, int64_t started_micros, uint64_t sequence) {
-  return "c" + BigEndian64(callerid_id) + OrderedInt64(started_micros) + BigEndian64(sequence);
+  return CallKeyPrefixByCallerId(callerid_id) + OrderedInt64(started_micros) +
+         BigEndian64(sequence);
+}
+
+void CallTotals::Add(const CallAmounts& call) {
+  ++calls;
+  duration_seconds += call.duration_seconds;
+  cost_micros += call.cost_micros;
+  uncollected_micros += call.uncollected_micros;
+}
+
+void CallTotals::Add(const CallTotals& other) {
+  calls += other.calls;
+  duration_seconds += other.duration_seconds;
+  cost_micros += other.cost_micros;
+  uncollected_micros += other.uncollected_micros;
+}
+
+bool CallTotals::operator==(const CallTotals& other) const {
+  return calls == other.calls && duration_seconds == other.duration_seconds &&
+         cost_micros == other.cost_micros && uncollected_micros == other.uncollected_micros;
+}
+
+int64_t CallTotalsHour(int64_t micros) {
+  int64_t rest = micros % kCallTotalsHourMicros;
+  if (rest < 0) rest += kCallTotalsHourMicros;
+  return micros - rest;
+}
+
+std::string CallTotalsKey(std::string_view prefix, int64_t hour_micros) {
+  std::string key(prefix);
+  key.append(OrderedInt64(hour_micros));
+  return key;
+}
+
+namespace {
+
+constexpr size_t kCallTotalsBytes = 48;
+
+void AppendInt128(absl::int128 value, std::string* out) {
+  out->append(BigEndian64(static_cast<uint64_t>(absl::Int128High64(value))));
+  out->append(BigEndian64(absl::Int128Low64(value)));
+}
+
+absl::int128 ReadInt128(std::string_view bytes) {
+  return absl::MakeInt128(static_cast<int64_t>(ReadBigEndian64(bytes)),
+                          ReadBigEndian64(bytes.substr(8)));
+}
+
+}  // namespace
+
+std::string EncodeCallTotals(const CallTotals& totals) {
+  std::string value = BigEndian64(totals.calls) + BigEndian64(totals.duration_seconds);
+  AppendInt128(totals.cost_micros, &value);
+  AppendInt128(totals.uncollected_micros, &value);
+  return value;
+}
+
+bool DecodeCallTotals(std::string_view value, CallTotals* totals) {
+  if (value.size() != kCallTotalsBytes) return false;
+  totals->calls = ReadBigEndian64(value);
+  totals->duration_seconds = ReadBigEndian64(value.substr(8));
+  totals->cost_micros = ReadInt128(value.substr(16));
+  totals->uncollected_micros = ReadInt128(value.substr(32));
+  return true;
+}
+
+bool MergeCallTotals(std::optional<std::string_view> existing, std::string_view operand,
+                     std::string* merged) {
+  CallTotals sum;
+  CallTotals added;
+  if (existing.has_value() && !DecodeCallTotals(*existing, &sum)) return false;
+  if (!DecodeCallTotals(operand, &added)) return false;
+  sum.Add(added);
+  *merged = EncodeCallTotals(sum);
+  return true;
+}
+
+bool MergeCallTotalsRow(std::map<std::string, std::string>* rows, std::string_view key,
+                        std::string_view operand) {
+  auto [it, added] = rows->try_emplace(std::string(key));
+  std::optional<std::string_view> existing;
+  if (!added) existing = it->second;
+  std::string merged;
+  if (!MergeCallTotals(existing, operand, &merged)) return false;
+  it->second = std::move(merged);
+  return true;
 }
 
 store::v1::CallerIdRow ToRow(const CallerIdState& callerid) {
@@ -303,11 +400,26 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     row.SerializeToString(&value);
     sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()), value);
   }
+  // The calls' hours, each added up over the group (or the replay's chunk) first: the calls
+  // of a group are mostly of a few extensions, in one hour, which then take one merge each.
+  absl::flat_hash_map<std::string, CallTotals> hours;
+  if (!appended.calls.empty()) hours.reserve(2 * appended.calls.size());
   for (const auto& call : appended.calls) {
     call.SerializeToString(&value);
-    int64_t started = ToUnixMicros(call.started_at());
-    sink->Put(Cf::kCalls, CallKeyByExtension(call.extension(), started, call.sequence()), value);
-    sink->Put(Cf::kCalls, CallKeyByCallerId(call.callerid_id(), started, call.sequence()), value);
+    const int64_t started = ToUnixMicros(call.started_at());
+    const int64_t hour = CallTotalsHour(started);
+    const std::string by_extension = CallKeyPrefixByExtension(call.extension());
+    const std::string by_callerid = CallKeyPrefixByCallerId(call.callerid_id());
+    const std::string suffix = OrderedInt64(started) + BigEndian64(call.sequence());
+    sink->Put(Cf::kCalls, by_extension + suffix, value);
+    sink->Put(Cf::kCalls, by_callerid + suffix, value);
+    const CallAmounts amounts{call.duration_seconds(), call.cost_micros(),
+                              call.uncollected_micros()};
+    hours[CallTotalsKey(by_extension, hour)].Add(amounts);
+    hours[CallTotalsKey(by_callerid, hour)].Add(amounts);
+  }
+  for (const auto& [key, totals] : hours) {
+    sink->Merge(Cf::kCallTotals, key, EncodeCallTotals(totals));
   }
   for (const auto& reservation : appended.reservations) {
     reservation.SerializeToString(&value);

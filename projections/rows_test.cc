@@ -2,7 +2,11 @@
 
 #include <cstdint>
 #include <limits>
+#include <map>
+#include <optional>
 #include <string>
+#include <string_view>
+#include <utility>
 #include <vector>
 
 #include "gtest/gtest.h"
@@ -116,6 +120,115 @@ TEST(OrderedInt64Test, ReadsBackWhatItWroteAndSortsLikeTheNumbers) {
       EXPECT_LT(OrderedInt64(values[i - 1]), OrderedInt64(values[i]));
     }
   }
+}
+
+TEST(CallTotalsTest, HoursStartOnTheHourAlsoBefore1970) {
+  const int64_t h = kCallTotalsHourMicros;
+  EXPECT_EQ(CallTotalsHour(0), 0);
+  EXPECT_EQ(CallTotalsHour(h - 1), 0);
+  EXPECT_EQ(CallTotalsHour(h), h);
+  EXPECT_EQ(CallTotalsHour(1'700'000'000'000'000), 1'699'999'200'000'000);
+  EXPECT_EQ(CallTotalsHour(-1), -h);
+  EXPECT_EQ(CallTotalsHour(-h), -h);
+  EXPECT_EQ(CallTotalsHour(-h - 1), -2 * h);
+}
+
+TEST(CallTotalsTest, ValuesReadBackAndMergesAddUpPastInt64) {
+  CallTotals big;
+  big.calls = 3;
+  big.duration_seconds = 120;
+  big.cost_micros = absl::int128(std::numeric_limits<int64_t>::max()) * 3;
+  big.uncollected_micros = -5;
+  const std::string value = EncodeCallTotals(big);
+  EXPECT_EQ(value.size(), 48u);
+  CallTotals read;
+  ASSERT_TRUE(DecodeCallTotals(value, &read));
+  EXPECT_TRUE(read == big);
+
+  std::string merged;
+  ASSERT_TRUE(MergeCallTotals(std::nullopt, value, &merged));
+  EXPECT_EQ(merged, value) << "no row counts as zero";
+  ASSERT_TRUE(MergeCallTotals(value, value, &merged));
+  ASSERT_TRUE(DecodeCallTotals(merged, &read));
+  EXPECT_EQ(read.calls, 6u);
+  EXPECT_EQ(read.duration_seconds, 240u);
+  EXPECT_EQ(read.cost_micros, absl::int128(std::numeric_limits<int64_t>::max()) * 6);
+  EXPECT_EQ(read.uncollected_micros, -10);
+
+  EXPECT_FALSE(DecodeCallTotals(value.substr(1), &read));
+  EXPECT_FALSE(MergeCallTotals(std::string_view("short"), value, &merged));
+  EXPECT_FALSE(MergeCallTotals(value, value + "x", &merged));
+}
+
+// Records each row written; a merge adds to what is there, as RocksDB's merge does.
+struct TotalsSink : RowSink {
+  void Put(Cf cf, std::string_view key, std::string_view value) override {
+    rows[{cf, std::string(key)}] = std::string(value);
+  }
+  void Delete(Cf cf, std::string_view key) override { rows.erase({cf, std::string(key)}); }
+  void Merge(Cf cf, std::string_view key, std::string_view value) override {
+    ++merges;
+    auto [it, added] = rows.try_emplace({cf, std::string(key)});
+    std::string merged;
+    ASSERT_TRUE(MergeCallTotals(added ? std::nullopt : std::optional<std::string_view>(it->second),
+                                value, &merged));
+    it->second = merged;
+  }
+  std::map<std::pair<Cf, std::string>, std::string> rows;
+  int merges = 0;
+};
+
+// A group's calls go to their hours by extension and by CallerID, one merge per hour.
+TEST(CallTotalsTest, AGroupsCallsAreAddedToTheirHoursOnceEach) {
+  const int64_t h = kCallTotalsHourMicros;
+  const int64_t base = 1'699'999'200'000'000;
+  AppendedRows appended;
+  auto add = [&](uint64_t callerid, const std::string& extension, int64_t started, int64_t cost) {
+    store::v1::CallRow* call = appended.calls.Add();
+    call->set_callerid_id(callerid);
+    call->set_extension(extension);
+    SetFromUnixMicros(started, call->mutable_started_at());
+    call->set_sequence(static_cast<uint64_t>(appended.calls.size()));
+    call->set_duration_seconds(10);
+    call->set_cost_micros(cost);
+    call->set_uncollected_micros(cost / 10);
+  };
+  add(1, "100", base, 1'000'000);
+  add(2, "100", base + h - 1, 2'000'000);
+  add(1, "100", base + h, 3'000'000);
+  add(3, "200", base + 5, 4'000'000);
+  TotalsSink sink;
+  EmitAppended(appended, &sink);
+  EXPECT_EQ(sink.merges, 7);  // 100: two hours; 200: one; CallerID 1: two; 2 and 3: one each
+  auto totals = [&](const std::string& prefix, int64_t hour) {
+    CallTotals read;
+    auto it = sink.rows.find({Cf::kCallTotals, CallTotalsKey(prefix, hour)});
+    if (it != sink.rows.end()) {
+      EXPECT_TRUE(DecodeCallTotals(it->second, &read));
+    }
+    return read;
+  };
+  CallTotals first = totals(CallKeyPrefixByExtension("100"), base);
+  EXPECT_EQ(first.calls, 2u);
+  EXPECT_EQ(first.duration_seconds, 20u);
+  EXPECT_EQ(first.cost_micros, 3'000'000);
+  EXPECT_EQ(first.uncollected_micros, 300'000);
+  EXPECT_EQ(totals(CallKeyPrefixByExtension("100"), base + h).cost_micros, 3'000'000);
+  EXPECT_EQ(totals(CallKeyPrefixByExtension("200"), base).calls, 1u);
+  EXPECT_EQ(totals(CallKeyPrefixByCallerId(1), base).cost_micros, 1'000'000);
+  EXPECT_EQ(totals(CallKeyPrefixByCallerId(1), base + h).cost_micros, 3'000'000);
+  EXPECT_EQ(totals(CallKeyPrefixByCallerId(2), base).cost_micros, 2'000'000);
+  EXPECT_EQ(totals(CallKeyPrefixByCallerId(3), base).cost_micros, 4'000'000);
+  // Each call's rows are keyed by its prefix, start and sequence.
+  EXPECT_EQ(sink.rows.count({Cf::kCalls, CallKeyByExtension("100", base + h - 1, 2)}), 1u);
+  EXPECT_EQ(sink.rows.count({Cf::kCalls, CallKeyByCallerId(2, base + h - 1, 2)}), 1u);
+
+  // The next group's calls of the same hour add to it.
+  appended.Clear();
+  add(1, "100", base + 7, 5'000'000);
+  EmitAppended(appended, &sink);
+  EXPECT_EQ(totals(CallKeyPrefixByExtension("100"), base).cost_micros, 8'000'000);
+  EXPECT_EQ(totals(CallKeyPrefixByCallerId(1), base).calls, 2u);
 }
 
 }  // namespace
