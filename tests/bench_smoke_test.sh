@@ -184,6 +184,35 @@ PY
   fail "the cost reports do not show the 30 calls of the three nodes"
 fi
 
+# --started_over_days: each Settle says its call started in the last 30 days, so the cost
+# report of the five extensions holds the run's 20 calls spread over the month, totals and all.
+timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
+  --calls=20 --no_answer_ratio=0 --seconds=5 --started_over_days=30 \
+  --json="$dir/bench6.json" >"$dir/bench6.txt" 2>&1 ||
+  { cat "$dir/bench6.txt" >&2; fail "the --started_over_days run exited with an error"; }
+for e in 0 1 2 3 4; do
+  "$ledgerctl" --server="127.0.0.1:$port" -o json cost-report -e "0003*00$e" \
+    >"$dir/history$e.json" || fail "ledgerctl cost-report -e 0003*00$e failed"
+done
+if ! python3 - "$dir/bench6.json" "$dir"/history?.json <<'PY'; then
+import datetime, json, sys
+r = json.load(open(sys.argv[1]))
+assert r["started_over_days"] == 30, r["started_over_days"]
+assert r["calls"]["settled"] == 20, r["calls"]
+now = datetime.datetime.now(datetime.timezone.utc)
+ages = []
+for path in sys.argv[2:]:
+    report = json.load(open(path))
+    assert int(report["total_calls"]) == len(report["calls"]), report["total_calls"]
+    for call in report["calls"]:
+        started = datetime.datetime.fromisoformat(call["started_at"].replace("Z", "+00:00"))
+        ages.append((now - started).total_seconds() / 86400)
+older = [a for a in ages if a > 1]
+assert len(older) >= 15 and max(older) <= 30.01, sorted(ages)
+PY
+  fail "the cost reports do not show the run's calls spread over 30 days"
+fi
+
 # More nodes than calls in flight would leave some idle: refused before connecting.
 if timeout 10 "$bench" --server="127.0.0.1:$port" --nodes=4 --in_flight=2 --seconds=1 \
   >"$dir/bench5.txt" 2>&1; then

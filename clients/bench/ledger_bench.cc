@@ -97,6 +97,12 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
                  "denies them, and they go no further")
       ->check(CLI::Range(0.0, 1.0))
       ->capture_default_str();
+  app.add_option("--started_over_days", o->started_over_days,
+                 "each Settle says its call started at a random time in the last this many "
+                 "days (0: it says none, and the ledger takes the Reserve's time), so that the "
+                 "calls make a history for the cost report")
+      ->check(CLI::Range(0.0, 3650.0))
+      ->capture_default_str();
   app.add_flag("--preload,!--no_preload", o->preload,
                "add the CallerIDs first (existing ones are skipped)")
       ->capture_default_str();
@@ -289,6 +295,7 @@ int Main(int argc, char** argv) {
   report.extend_ratio = o.extend_ratio;
   report.no_answer_ratio = o.no_answer_ratio;
   report.unknown_ratio = o.unknown_ratio;
+  report.started_over_days = o.started_over_days;
   report.preload_enabled = o.preload;
   report.preload_added = preload_added;
   report.preload_existing = preload_existing;

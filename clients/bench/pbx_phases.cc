@@ -1,6 +1,8 @@
 #include "clients/bench/pbx_phases.h"
 
 #include <algorithm>
+#include <chrono>
+#include <cstdint>
 #include <utility>
 
 #include "absl/strings/str_cat.h"
@@ -104,6 +106,7 @@ struct CallsPhase::SimCall {
   bool no_answer = false;
   bool extend = false;
   uint64_t duration = 0;
+  int64_t started_micros = 0;  // 0: the Settle says no start
   std::string extension;
   std::string number;
   std::string reservation_id;
@@ -154,6 +157,13 @@ void CallsPhase::Start(int slot, uint64_t index) {
   call->extend = !call->no_answer && unit(rng) < options_.extend_ratio;
   const uint64_t held = kReserveSeconds + (call->extend ? kExtendSeconds : 0);
   call->duration = std::uniform_int_distribution<uint64_t>(1, held)(rng);
+  if (options_.started_over_days > 0) {
+    const int64_t now = std::chrono::duration_cast<std::chrono::microseconds>(
+                            std::chrono::system_clock::now().time_since_epoch())
+                            .count();
+    const auto span = static_cast<int64_t>(options_.started_over_days * 86400e6);
+    call->started_micros = now - std::uniform_int_distribution<int64_t>(0, span)(rng);
+  }
   call->callerid = callerid;
   call->extension = ExtensionOf(callerid % options_.extensions);
   call->number = unknown ? UnknownNumberOf(callerid) : NumberOf(callerid);
@@ -249,6 +259,10 @@ void CallsPhase::Settle(SimCall* call) {
   r.set_duration_seconds(call->duration);
   r.set_node_id(call->node->id);
   r.set_destination("0040213100200");
+  if (call->started_micros != 0) {
+    r.mutable_started_at()->set_seconds(call->started_micros / 1000000);
+    r.mutable_started_at()->set_nanos(static_cast<int32_t>(call->started_micros % 1000000) * 1000);
+  }
   SetDeadline(&call->end_ctx, options_.rpc_timeout_seconds);
   call->t0 = Clock::now();
   completions_->Call(call->node->calls.get(), &v1::Calls::Stub::PrepareAsyncSettle, &call->end_ctx,

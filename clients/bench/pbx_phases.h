@@ -39,6 +39,9 @@ struct BenchOptions {
   double extend_ratio = 0.3;
   double no_answer_ratio = 0.1;
   double unknown_ratio = 0;  // share of calls from numbers the ledger does not know
+  // Each Settle says its call started at a random time in the last this many days (0: it
+  // says none, and the ledger takes the Reserve's time): a history for the cost report.
+  double started_over_days = 0;
   bool preload = true;
   int preload_in_flight = 64;
   double preload_seconds = 600;

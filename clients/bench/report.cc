@@ -149,9 +149,9 @@ std::string FormatJson(const RunReport& r) {
                         "  \"server\": \"%s\",\n  \"nodes\": %d,\n  \"callerids\": %d,\n"
                         "  \"extensions\": %d,\n  \"in_flight\": %d,\n  \"seed\": %d,\n"
                         "  \"extend_ratio\": %.3f,\n  \"no_answer_ratio\": %.3f,\n"
-                        "  \"unknown_ratio\": %.3f,\n",
+                        "  \"unknown_ratio\": %.3f,\n  \"started_over_days\": %.3f,\n",
                         r.server, r.nodes, r.callerids, r.extensions, r.in_flight, r.seed,
-                        r.extend_ratio, r.no_answer_ratio, r.unknown_ratio);
+                        r.extend_ratio, r.no_answer_ratio, r.unknown_ratio, r.started_over_days);
   absl::StrAppendFormat(&json,
                         "  \"preload\": {\"enabled\": %s, \"added\": %d, \"existing\": %d, "
                         "\"seconds\": %.3f},\n",

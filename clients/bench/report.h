@@ -26,6 +26,7 @@ struct RunReport {
   double extend_ratio = 0;
   double no_answer_ratio = 0;
   double unknown_ratio = 0;
+  double started_over_days = 0;
 
   // The preload (when enabled) and the reservations left open at the end (--leave_open).
   bool preload_enabled = false;

@@ -40,6 +40,7 @@ RunReport TenSecondRun() {
   r.extend_ratio = 0.3;
   r.no_answer_ratio = 0.1;
   r.unknown_ratio = 0.001;
+  r.started_over_days = 30.5;
   r.preload_enabled = true;
   r.preload_added = 9000;
   r.preload_existing = 1000;
@@ -117,6 +118,7 @@ TEST(RunReportTest, TheJsonCarriesEveryFigureOfTheRun) {
   EXPECT_EQ(Number(json, "in_flight"), 64);
   EXPECT_EQ(Number(json, "seed"), 7);
   EXPECT_EQ(Number(json, "unknown_ratio"), 0.001);
+  EXPECT_EQ(Number(json, "started_over_days"), 30.5);
   EXPECT_EQ(Number(json, "duration_seconds"), 10);
   EXPECT_EQ(Number(json, "rpcs"), 11000);
   EXPECT_EQ(Number(json, "rpc_errors"), 1);
