@@ -157,6 +157,15 @@ python3 -c 'import json, sys; c = json.load(open(sys.argv[1]))
 assert c["open_reservations"] == 1, c' "$dir/caller0.json" ||
   fail "CallerID 0 does not hold exactly the one reservation left open: $(cat "$dir/caller0.json")"
 
+# cost_reports NAME: the cost reports of the five extensions, as JSON in $dir/NAME0.json to
+# NAME4.json.
+cost_reports() {
+  for e in 0 1 2 3 4; do
+    "$ledgerctl" --server="127.0.0.1:$port" -o json cost-report -e "0003*00$e" \
+      >"$dir/$1$e.json" || fail "ledgerctl cost-report -e 0003*00$e failed"
+  done
+}
+
 # --nodes: three PBX nodes, each on a connection of its own with a node_id of its own. The
 # ledger records the node on every call it settles: the cost reports of the five extensions
 # hold the run's 30 calls, each of the three nodes among them.
@@ -164,10 +173,7 @@ timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --n
   --in_flight=6 --calls=30 --no_answer_ratio=0 --seconds=5 --json="$dir/bench4.json" \
   >"$dir/bench4.txt" 2>&1 || { cat "$dir/bench4.txt" >&2; fail "the --nodes=3 run exited with an error"; }
 grep -q "3 nodes" "$dir/bench4.txt" || fail "the table does not name the 3 nodes: $(head -n 1 "$dir/bench4.txt")"
-for e in 0 1 2 3 4; do
-  "$ledgerctl" --server="127.0.0.1:$port" -o json cost-report -e "0003*00$e" \
-    >"$dir/report$e.json" || fail "ledgerctl cost-report -e 0003*00$e failed"
-done
+cost_reports report
 if ! python3 - "$dir/bench4.json" "$dir"/report?.json <<'PY'; then
 import collections, json, sys
 r = json.load(open(sys.argv[1]))
@@ -190,10 +196,7 @@ timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --i
   --calls=20 --no_answer_ratio=0 --seconds=5 --started_over_days=30 \
   --json="$dir/bench6.json" >"$dir/bench6.txt" 2>&1 ||
   { cat "$dir/bench6.txt" >&2; fail "the --started_over_days run exited with an error"; }
-for e in 0 1 2 3 4; do
-  "$ledgerctl" --server="127.0.0.1:$port" -o json cost-report -e "0003*00$e" \
-    >"$dir/history$e.json" || fail "ledgerctl cost-report -e 0003*00$e failed"
-done
+cost_reports history
 if ! python3 - "$dir/bench6.json" "$dir"/history?.json <<'PY'; then
 import datetime, json, sys
 r = json.load(open(sys.argv[1]))
