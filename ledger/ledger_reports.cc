@@ -1,7 +1,7 @@
 // The cost report: settled calls of an extension or of one CallerID over a time range,
-// read from the "calls" rows in start-time order, with totals over the whole range (counted
-// by the first page from the hours of "call_totals" and the rows of the hours at its ends,
-// carried by the page tokens).
+// read from the "calls" rows in start-time order, with totals over the whole range, counted
+// by the first page (an extension's from the hours of "call_totals" and the rows of the
+// hours at its ends; a CallerID's from its rows) and carried by the page tokens.
 #include <memory>
 #include <optional>
 #include <string>
@@ -64,9 +64,12 @@ absl::Status AddCallRows(rocksdb::Iterator* calls, std::string_view prefix, int6
                               : FromRocks(calls->status(), "reading the cost report");
 }
 
-// The totals of the calls of `prefix` that started in [start, end).
+// The totals of the calls of `prefix` that started in [start, end): from the hours of
+// call_totals inside the range when `hours_kept` (an extension's report), and from the calls'
+// rows for the rest.
 absl::StatusOr<CallTotals> RangeTotals(Store* store, const rocksdb::ReadOptions& read,
-                                       std::string_view prefix, int64_t start, int64_t end) {
+                                       std::string_view prefix, bool hours_kept, int64_t start,
+                                       int64_t end) {
   CallTotals totals;
   std::unique_ptr<rocksdb::Iterator> calls(
       store->db()->NewIterator(read, store->projection(Cf::kCalls)));
@@ -74,7 +77,7 @@ absl::StatusOr<CallTotals> RangeTotals(Store* store, const rocksdb::ReadOptions&
   const int64_t first_hour =
       CallTotalsHour(start) == start ? start : CallTotalsHour(start) + kCallTotalsHourMicros;
   const int64_t end_hour = CallTotalsHour(end);
-  if (first_hour >= end_hour) {
+  if (!hours_kept || first_hour >= end_hour) {
     if (absl::Status s = AddCallRows(calls.get(), prefix, start, end, &totals); !s.ok()) return s;
     return totals;
   }
@@ -146,8 +149,9 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   if (!previous.ok()) return previous.status();
 
   v1::GetCostReportResponse response;
-  // The first page counts the range's totals: the hours inside it from call_totals, the
-  // calls of the hours at its two ends from their rows (their amounts only). Each later page
+  // The first page counts the range's totals: for an extension, the hours inside it from
+  // call_totals and the calls of the hours at its two ends from their rows (their amounts
+  // only); for a CallerID, its calls' amounts. Each later page
   // takes the totals from the token. One snapshot for the totals and the rows: a group that
   // settles calls meanwhile is in both or in neither. The totals are kept wider than int64,
   // and exact.
@@ -159,7 +163,8 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   position.end_micros = end;
   const bool first_page = !previous->has_value();
   if (first_page) {
-    absl::StatusOr<CallTotals> totals = RangeTotals(store_.get(), read, prefix, start, end);
+    absl::StatusOr<CallTotals> totals =
+        RangeTotals(store_.get(), read, prefix, request.callerid_id() == 0, start, end);
     if (!totals.ok()) return totals.status();
     position.total_calls = totals->calls;
     position.total_duration_seconds = totals->duration_seconds;

@@ -174,7 +174,8 @@ absl::Status FillCallTotals(Store* store) {
       store->db()->NewIterator(options, store->projection(Cf::kCalls)));
   rocksdb::WriteBatch batch;
   BatchSink sink(store, &batch);
-  // The rows of one extension's or CallerID's hour are next to each other in key order.
+  // The rows of one extension's hour are next to each other in key order, and the
+  // extensions' rows ("e...") before the CallerIDs' ("c...") are not needed.
   std::string hour_key;
   CallTotals hour;
   auto put_hour = [&]() -> absl::Status {
@@ -186,10 +187,11 @@ absl::Status FillCallTotals(Store* store) {
     batch.Clear();
     return written;
   };
-  for (it->SeekToFirst(); it->Valid(); it->Next()) {
+  for (it->Seek("e"); it->Valid() && it->key().starts_with("e"); it->Next()) {
     const std::string_view key(it->key().data(), it->key().size());
-    if (key.size() < 1 + kCallKeySuffixBytes)
+    if (key.size() < 1 + kCallKeySuffixBytes) {
       return absl::DataLossError("a call row's key is short");
+    }
     const std::string_view prefix = key.substr(0, key.size() - kCallKeySuffixBytes);
     const int64_t started = ReadOrderedInt64(key.substr(prefix.size()));
     std::string key_of_hour = CallTotalsKey(prefix, CallTotalsHour(started));

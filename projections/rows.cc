@@ -400,10 +400,10 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     row.SerializeToString(&value);
     sink->Put(Cf::kRecharges, RechargeKey(row.callerid_id(), row.sequence()), value);
   }
-  // The calls' hours, each added up over the group (or the replay's chunk) first: the calls
-  // of a group are mostly of a few extensions, in one hour, which then take one merge each.
+  // The extensions' hours, each added up over the group (or the replay's chunk) first: the
+  // calls of a group are mostly of a few extensions, in one hour, which then take one merge
+  // each.
   absl::flat_hash_map<std::string, CallTotals> hours;
-  if (!appended.calls.empty()) hours.reserve(2 * appended.calls.size());
   for (const auto& call : appended.calls) {
     call.SerializeToString(&value);
     const int64_t started = ToUnixMicros(call.started_at());
@@ -416,7 +416,6 @@ void EmitAppended(const AppendedRows& appended, RowSink* sink) {
     const CallAmounts amounts{call.duration_seconds(), call.cost_micros(),
                               call.uncollected_micros()};
     hours[CallTotalsKey(by_extension, hour)].Add(amounts);
-    hours[CallTotalsKey(by_callerid, hour)].Add(amounts);
   }
   for (const auto& [key, totals] : hours) {
     sink->Merge(Cf::kCallTotals, key, EncodeCallTotals(totals));

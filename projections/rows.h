@@ -65,12 +65,14 @@ struct CallAmounts {
 };
 bool ReadCallAmounts(std::string_view value, CallAmounts* amounts);
 
-// The totals of the settled calls that started in one hour, of one extension or of one
-// CallerID: a row of "call_totals", whose key is the key prefix of those calls' rows in
-// "calls" (CallKeyPrefixByExtension or CallKeyPrefixByCallerId) followed by the hour's start
-// (OrderedInt64, Unix microseconds). The committer adds each group's calls to their hours
-// with a merge, so that it never reads a row; a cost report adds up the hours inside its
-// range instead of reading every call (only those of the hours at its two ends).
+// The totals of the settled calls of one extension that started in one hour: a row of
+// "call_totals", whose key is the key prefix of those calls' rows in "calls"
+// (CallKeyPrefixByExtension) followed by the hour's start (OrderedInt64, Unix
+// microseconds). The committer adds each group's calls to their hours with a merge, so
+// that it never reads a row; an extension's cost report adds up the hours inside its range
+// instead of reading every call (only those of the hours at its two ends). A CallerID's
+// report reads its calls: a CallerID makes few calls an hour, and hours of their own would
+// cost a merge for nearly every call.
 struct CallTotals {
   uint64_t calls = 0;
   uint64_t duration_seconds = 0;
