@@ -35,9 +35,9 @@ void ReserveForStoredRows(Store* store, State* state, size_t most = SIZE_MAX);
 absl::Status LoadProjections(Store* store, State* state);
 
 // Writes the call_totals rows of every extension's calls in the calls family (what a
-// directory of format 2 or 3, which had no such family, needs once). Each row is the whole of its hour:
-// a fill cut short and done again writes the same rows. One synced write every few
-// thousand rows.
+// directory of format 2 or 3, which had no such family, needs once). Each row is the whole
+// of its hour: a fill cut short and done again writes the same rows. One synced write every
+// few thousand rows.
 absl::Status FillCallTotals(Store* store);
 
 struct VerifyReport {
