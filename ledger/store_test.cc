@@ -24,6 +24,7 @@
 #include "rocksdb/env.h"
 #include "rocksdb/perf_context.h"
 #include "rocksdb/perf_level.h"
+#include "rocksdb/slice_transform.h"
 #include "rocksdb/table.h"
 
 namespace callbackledger {
@@ -305,6 +306,33 @@ TEST_F(StoreTest, OnlyTheFamiliesReadWholeHaveVectorMemtables) {
   ASSERT_TRUE(store_->ClearProjections().ok());
   EXPECT_EQ(memtable(store_->projection(Cf::kCallerIds)), "VectorRepFactory");
   EXPECT_EQ(memtable(store_->projection(Cf::kClosedReservations)), "SkipListFactory");
+}
+
+// The event log keeps one memtable insert hint, and "calls" one per extension (not per
+// CallerID, whose rows come far apart and whose hints would fill memory); no other family
+// has any. A rebuild creates "calls" again with its hints.
+TEST_F(StoreTest, TheEventLogAndEachExtensionsCallsKeepAnInsertHint) {
+  auto hints = [this](rocksdb::ColumnFamilyHandle* cf) {
+    return store_->db()->GetOptions(cf).memtable_insert_with_hint_prefix_extractor;
+  };
+  for (int i = 0; i < kProjectionCfCount; ++i) {
+    const Cf cf = static_cast<Cf>(i);
+    EXPECT_EQ(hints(store_->projection(cf)) != nullptr, cf == Cf::kCalls) << CfName(cf);
+  }
+  EXPECT_EQ(hints(store_->config()), nullptr);
+  const auto events = hints(store_->events());
+  ASSERT_NE(events, nullptr);
+  EXPECT_TRUE(events->InDomain(BigEndian64(7)));
+  EXPECT_EQ(events->Transform(BigEndian64(7)).ToString(), "") << "one hint for every event";
+
+  ASSERT_TRUE(store_->ClearProjections().ok());
+  const auto calls = hints(store_->projection(Cf::kCalls));
+  ASSERT_NE(calls, nullptr);
+  const std::string by_extension = CallKeyByExtension("100", 1'700'000'000'000'000, 9);
+  ASSERT_TRUE(calls->InDomain(by_extension));
+  EXPECT_EQ(calls->Transform(by_extension).ToString(), CallKeyPrefixByExtension("100"));
+  EXPECT_FALSE(calls->InDomain(CallKeyByCallerId(5, 1'700'000'000'000'000, 9)));
+  EXPECT_FALSE(calls->InDomain("e"));
 }
 
 // A rebuild writes its rows without the log and counts on FlushProjections to put every
