@@ -151,10 +151,9 @@ absl::StatusOr<v1::GetCostReportResponse> Ledger::GetCostReport(
   v1::GetCostReportResponse response;
   // The first page counts the range's totals: for an extension, the hours inside it from
   // call_totals and the calls of the hours at its two ends from their rows (their amounts
-  // only); for a CallerID, its calls' amounts. Each later page
-  // takes the totals from the token. One snapshot for the totals and the rows: a group that
-  // settles calls meanwhile is in both or in neither. The totals are kept wider than int64,
-  // and exact.
+  // only); for a CallerID, its calls' amounts. Each later page takes the totals from the
+  // token. One snapshot for the totals and the rows: a group that settles calls meanwhile is
+  // in both or in neither. The totals are kept wider than int64, and exact.
   rocksdb::ManagedSnapshot snapshot(store_->db());
   rocksdb::ReadOptions read;
   read.snapshot = snapshot.snapshot();

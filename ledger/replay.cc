@@ -174,8 +174,8 @@ absl::Status FillCallTotals(Store* store) {
       store->db()->NewIterator(options, store->projection(Cf::kCalls)));
   rocksdb::WriteBatch batch;
   BatchSink sink(store, &batch);
-  // The rows of one extension's hour are next to each other in key order, and the
-  // extensions' rows ("e...") before the CallerIDs' ("c...") are not needed.
+  // The rows of one extension's hour are next to each other in key order; the CallerIDs'
+  // rows ("c...") have no hours.
   std::string hour_key;
   CallTotals hour;
   auto put_hour = [&]() -> absl::Status {
