@@ -2,6 +2,7 @@
 
 #include <exception>
 #include <map>
+#include <optional>
 #include <sstream>
 #include <utility>
 
@@ -127,6 +128,12 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
                                    "loads or shuts down",
                                    ledger_ != nullptr ? 1 : 0));
     families.push_back(CpuFamilies());
+    if (std::optional<uint64_t> resident = ResidentBytes()) {
+      families.push_back(GaugeFamily("process_resident_memory_bytes",
+                                     "ledgerd's resident memory (RSS), bytes: RocksDB's "
+                                     "memtables and block cache, the in-memory state, gRPC",
+                                     static_cast<double>(*resident)));
+    }
     if (ledger_ == nullptr) return families;
     families.push_back(GaugeFamily("ledger_writes_accepted",
                                    "1 while writes are accepted; 0 after a storage failure "

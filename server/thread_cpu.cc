@@ -35,6 +35,25 @@ std::optional<TaskCpu> ParseTaskStat(std::string_view stat, double ticks_per_sec
   return task;
 }
 
+std::optional<uint64_t> ParseStatmResidentBytes(std::string_view statm, uint64_t page_bytes) {
+  std::vector<absl::string_view> fields = absl::StrSplit(
+      absl::string_view(statm.data(), statm.size()), absl::ByAnyChar(" \n"), absl::SkipEmpty());
+  uint64_t pages = 0;
+  if (fields.size() < 2 || page_bytes == 0 || !absl::SimpleAtoi(fields[1], &pages) ||
+      pages > UINT64_MAX / page_bytes) {
+    return std::nullopt;
+  }
+  return pages * page_bytes;
+}
+
+std::optional<uint64_t> ResidentBytes() {
+  static const uint64_t page = static_cast<uint64_t>(sysconf(_SC_PAGESIZE));
+  std::ifstream file("/proc/self/statm");
+  std::string line;
+  if (!std::getline(file, line)) return std::nullopt;
+  return ParseStatmResidentBytes(line, page);
+}
+
 std::map<std::string, double> ThreadCpu::Totals() {
   static const double ticks = static_cast<double>(sysconf(_SC_CLK_TCK));
   std::map<long, TaskCpu> now;

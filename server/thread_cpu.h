@@ -1,10 +1,12 @@
 // The CPU time ledgerd's threads have used, summed by thread name (the committer, gRPC's
 // pollers, RocksDB's flush, ...), for the `ledger_thread_cpu_seconds_total` metric: which
 // thread is busy, and how close the committer, the one thread every write waits on, comes
-// to a whole CPU. Read from /proc/self/task at each scrape.
+// to a whole CPU. Read from /proc/self/task at each scrape. And the process's resident
+// memory, for `process_resident_memory_bytes`, from /proc/self/statm.
 #ifndef CALLBACKLEDGER_SERVER_THREAD_CPU_H_
 #define CALLBACKLEDGER_SERVER_THREAD_CPU_H_
 
+#include <cstdint>
 #include <map>
 #include <optional>
 #include <string>
@@ -38,6 +40,14 @@ class ThreadCpu {
   std::map<long, TaskCpu> live_ ABSL_GUARDED_BY(mu_);         // by thread id, as last read
   std::map<std::string, double> ended_ ABSL_GUARDED_BY(mu_);  // by name
 };
+
+// The resident set of /proc/self/statm's text ("size resident shared ..." in pages of
+// `page_bytes`), in bytes; nullopt when the text is malformed.
+std::optional<uint64_t> ParseStatmResidentBytes(std::string_view statm, uint64_t page_bytes);
+
+// ledgerd's resident memory now (/proc/self/statm), for `process_resident_memory_bytes`;
+// nullopt when it cannot be read.
+std::optional<uint64_t> ResidentBytes();
 
 }  // namespace callbackledger
 

@@ -5,6 +5,7 @@
 #include <atomic>
 #include <chrono>
 #include <thread>
+#include <vector>
 
 #include "gtest/gtest.h"
 #include "ledger/thread_name.h"
@@ -32,6 +33,26 @@ TEST(ParseTaskStatTest, RefusesMalformedLines) {
   EXPECT_FALSE(ParseTaskStat("1 (x) S 1 2 3", 100).has_value());
   EXPECT_FALSE(ParseTaskStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 abc 3 0", 100).has_value());
   EXPECT_FALSE(ParseTaskStat("1 (x) S 1 1 1 0 -1 0 0 0 0 0 7 3 0", 0).has_value());
+}
+
+// /proc/self/statm: size, resident, shared, ... in pages.
+TEST(ParseStatmResidentBytesTest, ReadsTheSecondFieldInPages) {
+  EXPECT_EQ(ParseStatmResidentBytes("291045 92615 5431 3014 0 150433 0\n", 4096),
+            uint64_t{92615} * 4096);
+  EXPECT_FALSE(ParseStatmResidentBytes("", 4096).has_value());
+  EXPECT_FALSE(ParseStatmResidentBytes("291045", 4096).has_value());
+  EXPECT_FALSE(ParseStatmResidentBytes("291045 x 5431", 4096).has_value());
+  EXPECT_FALSE(ParseStatmResidentBytes("1 2 3", 0).has_value());
+  EXPECT_FALSE(ParseStatmResidentBytes("1 18446744073709551615 3", 4096).has_value());
+}
+
+// This process's resident memory: more than the 64 MiB it touches here, less than the machine.
+TEST(ResidentBytesTest, GrowsWithMemoryTouched) {
+  std::vector<char> touched(64u << 20, 1);
+  std::optional<uint64_t> resident = ResidentBytes();
+  ASSERT_TRUE(resident.has_value());
+  EXPECT_GE(*resident, touched.size());
+  EXPECT_LT(*resident, uint64_t{1} << 40);
 }
 
 // A named thread's CPU shows under its name, and stays counted after the thread ends.

@@ -100,9 +100,10 @@ assert not a["ok"] and a["mismatches"] == 1, a' "$dir/recharged.json" ||
 
 # A second run skips the CallerIDs already there. With --server_metrics it reports what the
 # server's committer did for its 20 calls: a Reserve and a Settle or Release each, plus an
-# Extend for some, so 40 to 60 commands.
+# Extend for some, so 40 to 60 commands. Cut into intervals (--interval_seconds), those hold
+# every call and RPC of the run between them, and ledgerd's figures for each.
 timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
-  --calls=20 --seconds=2 --server_metrics="127.0.0.1:$metrics_port" \
+  --calls=20 --seconds=2 --server_metrics="127.0.0.1:$metrics_port" --interval_seconds=0.1 \
   --json="$dir/bench2.json" >"$dir/bench2.txt" 2>&1 ||
   { cat "$dir/bench2.txt" >&2; fail "the second ledger-bench run exited with an error"; }
 if ! python3 - "$dir/bench2.json" <<'PY'; then
@@ -117,8 +118,15 @@ assert 1 <= c["synced_groups"] <= c["groups"] and c["mean_sync_us"] > 0, c
 assert r["client_cpu_us_per_rpc"]["ledger"] > 0, r["client_cpu_us_per_rpc"]
 s = r["server_cpu_us_per_rpc"]
 assert s["ledger"] >= s["ledger_commit"] >= 0 and s["floor"] >= 0, s
+intervals = r["intervals"]
+assert r["interval_seconds"] == 0.1 and len(intervals) >= 1, r
+assert sum(i["calls"] for i in intervals) == 20, intervals
+assert sum(i["latency_us"]["count"] for i in intervals) == r["rpcs"], intervals
+for i in intervals:
+    assert i["seconds"] <= 0.2 and "server_commit" in i, i
+    assert i["server_resident_bytes"] > 0, i
 PY
-  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits and CPU"
+  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits, CPU and intervals"
 fi
 
 # --unknown_ratio: about half the calls come from numbers the ledger does not know. Authorize

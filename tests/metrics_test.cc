@@ -148,6 +148,11 @@ TEST_F(MetricsTest, CountsRequestsReadsGaugesAndLogsJsonWithoutPins) {
       << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "table_readers"}})) << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "block_cache"}})) << text;
+  // ledgerd's resident memory: at least its memtables, less than the machine.
+  EXPECT_GT(Find(samples, "process_resident_memory_bytes").value_or(0),
+            Find(samples, "ledger_storage_memory_bytes", {{"kind", "memtables"}}).value_or(0))
+      << text;
+  EXPECT_LT(Find(samples, "process_resident_memory_bytes").value_or(0), 1e12) << text;
   // CPU by thread name: the committer, which decided and wrote the commands above, is there
   // (its time may still round to 0 ticks), and the threads together have used some.
   EXPECT_TRUE(absl::StrContains(text, "# TYPE ledger_thread_cpu_seconds_total counter")) << text;

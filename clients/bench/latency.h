@@ -8,6 +8,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <cstddef>
 #include <cstdint>
 #include <mutex>
 #include <string>
@@ -35,6 +36,23 @@ inline uint64_t Quantile(const std::vector<uint32_t>& sorted, double q) {
   return sorted[rank - 1];
 }
 
+// The summary of `samples` (in any order) and `errors` failed RPCs.
+inline LatencySummary SummarizeSamples(std::vector<uint32_t> samples, uint64_t errors) {
+  LatencySummary summary;
+  summary.errors = errors;
+  std::sort(samples.begin(), samples.end());
+  summary.count = samples.size();
+  if (samples.empty()) return summary;
+  double sum = 0;
+  for (uint32_t s : samples) sum += s;
+  summary.mean_us = sum / static_cast<double>(samples.size());
+  summary.p50_us = Quantile(samples, 0.50);
+  summary.p99_us = Quantile(samples, 0.99);
+  summary.p999_us = Quantile(samples, 0.999);
+  summary.max_us = samples.back();
+  return summary;
+}
+
 class LatencyRecorder {
  public:
   explicit LatencyRecorder(std::string name) : name_(std::move(name)) {}
@@ -52,23 +70,37 @@ class LatencyRecorder {
 
   LatencySummary Summarize() const {
     std::vector<uint32_t> sorted;
-    LatencySummary summary;
+    uint64_t errors = 0;
     {
       std::lock_guard<std::mutex> lock(mu_);
       sorted = samples_;
-      summary.errors = errors_;
+      errors = errors_;
     }
-    std::sort(sorted.begin(), sorted.end());
-    summary.count = sorted.size();
-    if (sorted.empty()) return summary;
-    double sum = 0;
-    for (uint32_t s : sorted) sum += s;
-    summary.mean_us = sum / static_cast<double>(sorted.size());
-    summary.p50_us = Quantile(sorted, 0.50);
-    summary.p99_us = Quantile(sorted, 0.99);
-    summary.p999_us = Quantile(sorted, 0.999);
-    summary.max_us = sorted.back();
-    return summary;
+    return SummarizeSamples(std::move(sorted), errors);
+  }
+
+  // How many samples and errors were recorded so far: samples are kept in the order they
+  // were recorded, so the samples between two marks are those recorded in between.
+  struct Mark {
+    size_t samples = 0;
+    uint64_t errors = 0;
+  };
+  Mark Now() const {
+    std::lock_guard<std::mutex> lock(mu_);
+    return Mark{samples_.size(), errors_};
+  }
+
+  // Appends the samples recorded between `from` and `to` (two marks of this recorder, `from`
+  // the earlier) to `samples`, and adds their errors to `errors`.
+  void AppendBetween(const Mark& from, const Mark& to, std::vector<uint32_t>* samples,
+                     uint64_t* errors) const {
+    std::lock_guard<std::mutex> lock(mu_);
+    const size_t end = std::min(to.samples, samples_.size());
+    if (from.samples < end) {
+      samples->insert(samples->end(), samples_.begin() + static_cast<std::ptrdiff_t>(from.samples),
+                      samples_.begin() + static_cast<std::ptrdiff_t>(end));
+    }
+    if (to.errors > from.errors) *errors += to.errors - from.errors;
   }
 
  private:

@@ -32,6 +32,7 @@
 #include <cstdint>
 #include <cstdio>
 #include <fstream>
+#include <functional>
 #include <iostream>
 #include <memory>
 #include <optional>
@@ -47,6 +48,7 @@
 #include "clients/address.h"
 #include "clients/bench/audit.h"
 #include "clients/bench/completion_thread.h"
+#include "clients/bench/intervals.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/nodes.h"
 #include "clients/bench/pbx_phases.h"
@@ -132,6 +134,12 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
                "check after the calls that each CallerID's credit left fell by exactly what the "
                "Settles charged it (reads every CallerID before and after)")
       ->capture_default_str();
+  app.add_option("--interval_seconds", o->interval_seconds,
+                 "also report the calls phase cut into intervals this long (0: not cut; else at "
+                 "least 0.1): calls and RPCs a second, latency, and with --server_metrics the "
+                 "committer, ledgerd's CPU per RPC and its resident memory, interval by interval")
+      ->check(CLI::Range(0.0, 3600.0))
+      ->capture_default_str();
   app.add_option("--leave_open_ttl", o->leave_open_ttl_seconds,
                  "TTL of the reservations left open, seconds (the ledger allows a day at most)")
       ->check(CLI::Range(1, 86400))
@@ -163,6 +171,11 @@ int Main(int argc, char** argv) {
     return 2;
   }
 
+  if (o.interval_seconds > 0 && o.interval_seconds < 0.1) {
+    std::cerr << "ledger-bench: --interval_seconds (" << o.interval_seconds
+              << ") must be 0 (no intervals) or at least 0.1\n";
+    return 2;
+  }
   if (!o.server_metrics.empty()) {
     // Checked before anything runs, so a wrong address does not cost a whole run.
     absl::StatusOr<CommitCounters> scraped = ScrapeCommitCounters(o.server_metrics);
@@ -234,9 +247,20 @@ int Main(int argc, char** argv) {
   CallsPhase calls(o, nodes, &completions, charges.get());
   std::optional<CommitCounters> calls_before;
   if (!o.server_metrics.empty() && !(calls_before = scrape())) return 2;
+  // --interval_seconds: the calls phase's RPCs and ended calls, and ledgerd's counters, at
+  // every tick (intervals.h).
+  IntervalLog intervals(
+      {&calls.authorize, &calls.reserve, &calls.extend, &calls.settle, &calls.release},
+      [&calls] { return calls.counts.settled.load() + calls.counts.released.load(); },
+      o.server_metrics.empty() ? std::function<std::optional<CommitCounters>()>() : scrape);
+  std::optional<IntervalTicker> ticker;
+  if (o.interval_seconds > 0) {
+    ticker.emplace(&intervals, std::chrono::duration<double>(o.interval_seconds));
+  }
   const double calls_cpu_started = ProcessCpuSeconds();
   const double calls_seconds = calls.Run();
   const double calls_cpu = ProcessCpuSeconds() - calls_cpu_started;
+  if (ticker) ticker->Stop();
   if (calls_seconds <= 0) return 1;
   std::optional<CommitSummary> commit;
   std::optional<CommitCounters> calls_after;
@@ -319,6 +343,8 @@ int Main(int argc, char** argv) {
   report.floor_cpu_seconds = floor_cpu;
   report.commit = commit;
   report.server_cpu = server_cpu;
+  report.interval_seconds = o.interval_seconds;
+  report.intervals = intervals.intervals();
   report.audit = audit;
   report.audit_skipped = audit_skipped;
 

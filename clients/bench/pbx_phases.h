@@ -54,6 +54,8 @@ struct BenchOptions {
   uint64_t leave_open = 0;
   uint32_t leave_open_ttl_seconds = 86400;  // the most the ledger allows
   bool audit = true;
+  // Cut the calls phase into intervals this long (0: not cut), reported one by one.
+  double interval_seconds = 0;
 };
 
 // The Callback extension and the callback number of CallerID `index`.

@@ -1,5 +1,7 @@
 #include "clients/bench/report.h"
 
+#include <optional>
+
 #include "absl/strings/str_cat.h"
 #include "absl/strings/str_format.h"
 #include "ledger/money.h"
@@ -36,6 +38,34 @@ std::string JsonString(const std::string& text) {
     }
   }
   return out + "\"";
+}
+
+// `value` in `format`, or "-" right-aligned in `width` when there is none.
+std::string Optional(std::optional<double> value, const absl::FormatSpec<double>& format,
+                     int width) {
+  if (!value) return absl::StrFormat("%*s", width, "-");
+  return absl::StrFormat(format, *value);
+}
+
+std::string IntervalJson(const IntervalReport& i) {
+  std::string json = absl::StrFormat(
+      "{\"start_seconds\": %.3f, \"seconds\": %.3f, \"calls\": %d, \"calls_per_second\": %.1f, "
+      "\"rpcs_per_second\": %.1f, \"latency_us\": %s",
+      i.start_seconds, i.seconds, i.calls, i.CallsPerSecond(), i.RpcsPerSecond(),
+      SummaryJson(i.rpcs));
+  if (i.commit) {
+    absl::StrAppendFormat(&json,
+                          ", \"server_commit\": {\"groups\": %d, \"mean_group_size\": %.3f, "
+                          "\"mean_sync_us\": %.1f}",
+                          i.commit->groups, i.commit->mean_group_size, i.commit->mean_sync_us);
+  }
+  if (i.server_cpu_us_per_rpc) {
+    absl::StrAppendFormat(&json, ", \"server_cpu_us_per_rpc\": %.2f", *i.server_cpu_us_per_rpc);
+  }
+  if (i.server_resident_bytes) {
+    absl::StrAppendFormat(&json, ", \"server_resident_bytes\": %.0f", *i.server_resident_bytes);
+  }
+  return json + "}";
 }
 
 std::string Money(absl::int128 micros) { return FormatMoneyTotal(micros, 2); }
@@ -123,6 +153,31 @@ std::string FormatTable(const RunReport& r) {
         r.commit->groups, r.commit->mean_group_size, r.commit->mean_sync_us, r.commit->p50_sync_us,
         r.commit->p99_sync_us);
   }
+  if (!r.intervals.empty()) {
+    absl::StrAppendFormat(&out, "intervals of %.3g s:\n%8s %8s %10s %10s %8s %8s %9s %6s",
+                          r.interval_seconds, "start_s", "length_s", "calls/s", "RPCs/s", "p50_us",
+                          "p99_us", "p99.9_us", "errors");
+    absl::StrAppendFormat(&out, " %12s %8s %8s %8s\n", "server_us/RPC", "group", "sync_us",
+                          "RSS_MiB");
+    for (const IntervalReport& i : r.intervals) {
+      absl::StrAppendFormat(&out, "%8.1f %8.2f %10.1f %10.1f %8d %8d %9d %6d", i.start_seconds,
+                            i.seconds, i.CallsPerSecond(), i.RpcsPerSecond(), i.rpcs.p50_us,
+                            i.rpcs.p99_us, i.rpcs.p999_us, i.rpcs.errors);
+      absl::StrAppend(
+          &out, " ", Optional(i.server_cpu_us_per_rpc, "%13.1f", 13), " ",
+          Optional(i.commit ? std::optional<double>(i.commit->mean_group_size) : std::nullopt,
+                   "%8.2f", 8),
+          " ",
+          Optional(i.commit ? std::optional<double>(i.commit->mean_sync_us) : std::nullopt, "%8.0f",
+                   8),
+          " ",
+          Optional(i.server_resident_bytes
+                       ? std::optional<double>(*i.server_resident_bytes / (1 << 20))
+                       : std::nullopt,
+                   "%8.0f", 8),
+          "\n");
+    }
+  }
   if (r.audit) {
     const AuditResult& a = *r.audit;
     if (a.ok()) {
@@ -197,6 +252,15 @@ std::string FormatJson(const RunReport& r) {
         "\"p99_sync_us_at_most\": %.0f},\n",
         r.commit->groups, r.commit->mean_group_size, r.commit->synced_groups,
         r.commit->mean_sync_us, r.commit->p50_sync_us, r.commit->p99_sync_us);
+  }
+  if (!r.intervals.empty()) {
+    absl::StrAppendFormat(&json, "  \"interval_seconds\": %.3f,\n  \"intervals\": [\n",
+                          r.interval_seconds);
+    for (size_t i = 0; i < r.intervals.size(); ++i) {
+      absl::StrAppend(&json, "    ", IntervalJson(r.intervals[i]),
+                      i + 1 < r.intervals.size() ? ",\n" : "\n");
+    }
+    json += "  ],\n";
   }
   if (r.audit) {
     const AuditResult& a = *r.audit;

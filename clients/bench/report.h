@@ -10,6 +10,7 @@
 #include <vector>
 
 #include "clients/bench/audit.h"
+#include "clients/bench/intervals.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/server_metrics.h"
 
@@ -64,6 +65,11 @@ struct RunReport {
     double floor_seconds = 0;
   };
   std::optional<ServerCpu> server_cpu;
+
+  // The calls phase cut into intervals of `interval_seconds` (--interval_seconds; none
+  // when 0).
+  double interval_seconds = 0;
+  std::vector<IntervalReport> intervals;
 
   // The books after the calls (audit.h); when there is none, `audit_skipped` says why.
   std::optional<AuditResult> audit;

@@ -257,5 +257,59 @@ TEST(RunReportTest, TheTableHasARowPerRpcAndTheTotals) {
   EXPECT_THAT(table, Not(HasSubstr("server committer")));
 }
 
+// --interval_seconds: one row and one JSON object per interval; the server's figures only
+// where they were read, and nothing of intervals at all without the flag.
+TEST(RunReportTest, IntervalsAreReportedOneEach) {
+  RunReport r = TenSecondRun();
+  EXPECT_FALSE(Parse(FormatJson(r)).fields().contains("intervals"));
+  EXPECT_THAT(FormatTable(r), Not(HasSubstr("intervals of")));
+
+  r.interval_seconds = 5;
+  IntervalReport first;
+  first.seconds = 5;
+  first.calls = 1500;
+  first.rpcs = Summary(5000, 0, 700, 2100);
+  first.commit = CommitSummary{500, 10, 500, 180, 250, 500};
+  first.server_cpu_us_per_rpc = 48.5;
+  first.server_resident_bytes = 300.0 * (1 << 20);
+  IntervalReport second;
+  second.start_seconds = 5;
+  second.seconds = 2.5;
+  second.calls = 500;
+  second.rpcs = Summary(2000, 1, 900, 4000);
+  r.intervals = {first, second};
+
+  const google::protobuf::Struct json = Parse(FormatJson(r));
+  EXPECT_EQ(Number(json, "interval_seconds"), 5);
+  ASSERT_TRUE(json.fields().contains("intervals"));
+  const auto& list = json.fields().at("intervals").list_value();
+  ASSERT_EQ(list.values_size(), 2);
+  const google::protobuf::Struct& a = list.values(0).struct_value();
+  EXPECT_EQ(Number(a, "start_seconds"), 0);
+  EXPECT_EQ(Number(a, "seconds"), 5);
+  EXPECT_EQ(Number(a, "calls"), 1500);
+  EXPECT_EQ(Number(a, "calls_per_second"), 300);
+  EXPECT_EQ(Number(a, "rpcs_per_second"), 1000);
+  EXPECT_EQ(Number(Object(a, "latency_us"), "p99"), 2100);
+  EXPECT_EQ(Number(Object(a, "server_commit"), "mean_group_size"), 10);
+  EXPECT_EQ(Number(Object(a, "server_commit"), "mean_sync_us"), 180);
+  EXPECT_EQ(Number(a, "server_cpu_us_per_rpc"), 48.5);
+  EXPECT_EQ(Number(a, "server_resident_bytes"), 300.0 * (1 << 20));
+  const google::protobuf::Struct& b = list.values(1).struct_value();
+  EXPECT_EQ(Number(b, "start_seconds"), 5);
+  EXPECT_EQ(Number(b, "calls_per_second"), 200);
+  EXPECT_EQ(Number(Object(b, "latency_us"), "errors"), 1);
+  EXPECT_FALSE(b.fields().contains("server_commit"));
+  EXPECT_FALSE(b.fields().contains("server_cpu_us_per_rpc"));
+  EXPECT_FALSE(b.fields().contains("server_resident_bytes"));
+
+  const std::string table = FormatTable(r);
+  EXPECT_THAT(table, HasSubstr("intervals of 5 s:"));
+  EXPECT_THAT(table, HasSubstr("     0.0     5.00      300.0     1000.0      700     2100"));
+  EXPECT_THAT(table, HasSubstr("48.5    10.00      180      300\n"));
+  EXPECT_THAT(table, HasSubstr("     5.0     2.50      200.0      800.0      900     4000"));
+  EXPECT_THAT(table, HasSubstr("-        -        -        -\n"));
+}
+
 }  // namespace
 }  // namespace callbackledger::bench

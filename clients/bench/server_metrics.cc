@@ -25,6 +25,7 @@ constexpr char kSyncSum[] = "ledger_sync_duration_seconds_sum";
 constexpr char kSyncBucket[] = "ledger_sync_duration_seconds_bucket{le=\"";
 constexpr char kThreadCpu[] = "ledger_thread_cpu_seconds_total{thread=\"";
 constexpr char kCommitThread[] = "ledger-commit";
+constexpr char kResident[] = "process_resident_memory_bytes";
 
 bool ParseNumber(const std::string& text, double* out) {
   return absl::SimpleAtod(text, out) && std::isfinite(*out);
@@ -139,6 +140,11 @@ absl::StatusOr<CommitCounters> ParseCommitCounters(const std::string& text) {
       }
       *target = value;
       seen[index] = true;
+    } else if (name == kResident) {
+      if (!ParseNumber(value_text, &value)) {
+        return absl::InvalidArgumentError(absl::StrCat("metric line \"", line, "\" is malformed"));
+      }
+      counters.resident_bytes = value;
     } else if (name.rfind(kSyncBucket, 0) == 0 && name.size() > sizeof kSyncBucket + 1) {
       const std::string bound_text =
           name.substr(sizeof kSyncBucket - 1, name.size() - (sizeof kSyncBucket - 1) - 2);

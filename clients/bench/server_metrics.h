@@ -32,6 +32,8 @@ struct CommitCounters {
   // (thread="ledger-commit"); nullopt from a ledgerd that does not report it.
   std::optional<double> cpu_seconds;
   std::optional<double> commit_cpu_seconds;
+  // process_resident_memory_bytes; nullopt from a ledgerd that does not report it.
+  std::optional<double> resident_bytes;
 };
 
 // The committer's work between two scrapes.

@@ -64,6 +64,24 @@ TEST(ServerMetricsTest, ParsesTheThreadsCpu) {
   EXPECT_THAT(counters.status().message(), HasSubstr("ledger_thread_cpu_seconds_total"));
 }
 
+// ledgerd's resident memory, when it reports it (an older one does not).
+TEST(ServerMetricsTest, ParsesTheResidentMemory) {
+  const std::string base = Metrics(10, 40, 9, 0.0018, 1, 8, 9, 9);
+  absl::StatusOr<CommitCounters> counters = ParseCommitCounters(base);
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_FALSE(counters->resident_bytes.has_value());
+
+  counters = ParseCommitCounters(base +
+                                 "# TYPE process_resident_memory_bytes gauge\n"
+                                 "process_resident_memory_bytes 3.7748736e+08\n");
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_EQ(counters->resident_bytes, 377487360.0);
+
+  counters = ParseCommitCounters(base + "process_resident_memory_bytes lots\n");
+  ASSERT_FALSE(counters.ok());
+  EXPECT_THAT(counters.status().message(), HasSubstr("process_resident_memory_bytes"));
+}
+
 TEST(ServerMetricsTest, DifferenceIsTheWorkBetweenTwoScrapes) {
   // Before: 10 groups (40 commands), 9 synced in 1.8 ms. After: 110 groups (440 commands),
   // 109 synced in 21.8 ms: 100 more groups of 4 commands, 100 syncs of 200 us each, 60 of
