@@ -39,6 +39,13 @@ expect_refusal 2 "at most 20 rounds of at most 600 s" bash "$src/bench/side-by-s
 expect_refusal 1 "is not built" bash "$src/bench/side-by-side.sh" --build "$dir/no-build" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "side-by-side.sh wrote its output directory before refusing"
+expect_refusal 2 "unknown argument --fast" bash "$src/bench/soak.sh" --fast
+expect_refusal 2 "positive integers" bash "$src/bench/soak.sh" --minutes 0
+expect_refusal 2 "positive integers" bash "$src/bench/soak.sh" --interval 0.5
+expect_refusal 2 "at most 60" bash "$src/bench/soak.sh" --minutes 61
+expect_refusal 1 "is not built" bash "$src/bench/soak.sh" --build "$dir/no-build" \
+  --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
@@ -112,4 +119,41 @@ grep -q '^| 1 | 1,000 | 4,000 | 4.0× |$' "$dir/table" &&
 grep -q '^Median 4.0× (from 3.0× to 5.0×) over 3 rounds.$' "$dir/table" ||
   fail "the side-by-side median is wrong: $(cat "$dir/table")"
 expect_refusal 1 "no pg-1.json" python3 "$src/bench/side_by_side_table.py" "$dir/data"
+
+# The soak's tables, from JSON shaped as ledger-bench --interval_seconds writes it: five whole
+# intervals and the short last one; the fifths are the first and the fifth whole interval.
+interval_json() {  # START SECONDS CALLS_PER_SECOND P99 CPU SYNC RSS_MIB ROCKSDB_CPU
+  echo "{\"start_seconds\": $1, \"seconds\": $2, \"calls\": 1, \"calls_per_second\": $3,
+   \"rpcs_per_second\": $(($3 * 3)), \"latency_us\": {\"count\": 9, \"p50\": 100, \"p99\": $4, \"max\": 9000},
+   \"server_commit\": {\"groups\": 5, \"mean_group_size\": 12.5, \"mean_sync_us\": $6},
+   \"server_cpu_us_per_rpc\": $5, \"server_commit_cpu_us_per_rpc\": 20.5,
+   \"server_rocksdb_cpu_us_per_rpc\": $8, \"server_resident_bytes\": $(($7 * 1048576))}"
+}
+{
+  echo '{"callerids": 1000000, "in_flight": 64, "duration_seconds": 50.2, "calls_per_second": 2500,'
+  echo ' "rpcs_per_second": 7500, "ratio": 0.5, "audit": {"ok": true}, "interval_seconds": 10,'
+  echo ' "intervals": ['
+  echo "$(interval_json 0 10 2000 700 50.5 400 300 2.5),"
+  echo "$(interval_json 10 10 2500 800 51 420 350 3),"
+  echo "$(interval_json 20 10 2600 800 51 420 380 3),"
+  echo "$(interval_json 30 10 2700 800 51 420 390 3),"
+  echo "$(interval_json 40 10 3000 900 52.25 500 400 6.5),"
+  echo "$(interval_json 50 0.2 100 100 99 100 400 1)"
+  echo ' ]}'
+} >"$dir/soak.json"
+echo "data directory: 1234 MiB" >"$dir/rocksdb.txt"
+python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" >"$dir/table"
+grep -q '^## Soak: 1000000 CallerIDs, 64 in flight, 50 s, intervals of 10 s$' "$dir/table" &&
+  grep -q '^Whole run: 2,500 calls/s, 7,500 RPCs/s, ratio 0.500; audit exact.$' "$dir/table" ||
+  fail "the soak's heading is wrong: $(cat "$dir/table")"
+grep -q '^| calls/s | 2,000 | 3,000 |$' "$dir/table" &&
+  grep -q '^| p99 µs | 700 | 900 |$' "$dir/table" &&
+  grep -q '^| ledgerd CPU µs per ledger RPC | 50.5 | 52.2 |$' "$dir/table" &&
+  grep -q '^| of which RocksDB.s flushes and compactions | 2.5 | 6.5 |$' "$dir/table" &&
+  grep -q '^| resident MiB at the end | 300 | 400 |$' "$dir/table" ||
+  fail "the soak's fifths are wrong: $(cat "$dir/table")"
+grep -q '^| 40 | 10.0 | 3,000 | 9,000 | 100 | 900 | 9,000 | 52.2 | 20.5 | 6.5 | 500 | 400 |$' "$dir/table" &&
+  grep -q '^| 50 | 0.2 | 100 | 300 | 100 | 100 | 9,000 | 99.0 | 20.5 | 1.0 | 100 | 400 |$' "$dir/table" &&
+  grep -q '^data directory: 1234 MiB$' "$dir/table" ||
+  fail "the soak's intervals or RocksDB's account are wrong: $(cat "$dir/table")"
 echo "PASS"

@@ -51,8 +51,9 @@ if timeout 10 "$bench" --server="127.0.0.1:$port" --server_metrics=192.0.2.1:909
   fail "ledger-bench accepted non-loopback server metrics"
 fi
 
+# The floor is bounded by --floor_seconds, shorter than the calls phase.
 timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=8 \
-  --seconds=2 --json="$dir/bench.json" >"$dir/bench.txt" 2>&1 ||
+  --seconds=2 --floor_seconds=0.5 --json="$dir/bench.json" >"$dir/bench.txt" 2>&1 ||
   { cat "$dir/bench.txt" >&2; fail "ledger-bench exited with an error"; }
 cat "$dir/bench.txt"
 [[ -s "$dir/bench.json" ]] || fail "no JSON written"
@@ -63,6 +64,7 @@ r = json.load(open(sys.argv[1]))
 assert r["calls_per_second"] > 0, r["calls_per_second"]
 assert r["rpcs_per_second"] > 0, r["rpcs_per_second"]
 assert r["floor_rpcs_per_second"] > 0, r["floor_rpcs_per_second"]
+assert r["duration_seconds"] >= 1.9 and r["floor"]["duration_seconds"] < 1.2, r["floor"]
 assert r["ratio"] > 0, r["ratio"]
 assert r["rpc_errors"] == 0, r["rpc_errors"]
 assert r["preload"]["added"] + r["preload"]["existing"] == 50, r["preload"]

@@ -60,10 +60,16 @@ void IntervalLog::Tick(Clock::time_point now) {
   interval.rpcs = SummarizeSamples(std::move(samples), errors);
   if (last_->server && marks.server) {
     interval.commit = Difference(*last_->server, *marks.server);
-    if (last_->server->cpu_seconds && marks.server->cpu_seconds && interval.rpcs.count > 0) {
-      interval.server_cpu_us_per_rpc = (*marks.server->cpu_seconds - *last_->server->cpu_seconds) *
-                                       1e6 / static_cast<double>(interval.rpcs.count);
-    }
+    // CPU seconds of the interval per RPC answered in it, in microseconds.
+    auto per_rpc = [&](std::optional<double> CommitCounters::*cpu) -> std::optional<double> {
+      const std::optional<double>& before = (*last_->server).*cpu;
+      const std::optional<double>& after = (*marks.server).*cpu;
+      if (!before || !after || interval.rpcs.count == 0) return std::nullopt;
+      return (*after - *before) * 1e6 / static_cast<double>(interval.rpcs.count);
+    };
+    interval.server_cpu_us_per_rpc = per_rpc(&CommitCounters::cpu_seconds);
+    interval.server_commit_cpu_us_per_rpc = per_rpc(&CommitCounters::commit_cpu_seconds);
+    interval.server_rocksdb_cpu_us_per_rpc = per_rpc(&CommitCounters::rocksdb_cpu_seconds);
   }
   if (marks.server) interval.server_resident_bytes = marks.server->resident_bytes;
   // A last tick just after the one before (the phase ended on the beat) adds nothing.

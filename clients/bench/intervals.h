@@ -35,6 +35,9 @@ struct IntervalReport {
   // them).
   std::optional<CommitSummary> commit;
   std::optional<double> server_cpu_us_per_rpc;
+  // Of which the committer's thread, and RocksDB's flushes and compactions.
+  std::optional<double> server_commit_cpu_us_per_rpc;
+  std::optional<double> server_rocksdb_cpu_us_per_rpc;
   std::optional<double> server_resident_bytes;
 
   double CallsPerSecond() const;

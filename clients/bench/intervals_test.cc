@@ -22,6 +22,8 @@ CommitCounters Counters(double groups, double commands, double cpu_seconds, doub
   counters.synced_groups = groups;
   counters.sync_seconds = groups * 0.0002;
   counters.cpu_seconds = cpu_seconds;
+  counters.commit_cpu_seconds = cpu_seconds / 2;  // half of it the committer's
+  counters.rocksdb_cpu_seconds = cpu_seconds / 4;
   counters.resident_bytes = resident;
   return counters;
 }
@@ -66,6 +68,8 @@ TEST(IntervalLogTest, EachIntervalHoldsWhatHappenedInIt) {
   EXPECT_DOUBLE_EQ(first.commit->mean_group_size, 4.0);
   ASSERT_TRUE(first.server_cpu_us_per_rpc.has_value());
   EXPECT_NEAR(*first.server_cpu_us_per_rpc, 1000.0, 1e-6);  // 4 ms over 4 RPCs
+  EXPECT_NEAR(first.server_commit_cpu_us_per_rpc.value_or(0), 500.0, 1e-6);
+  EXPECT_NEAR(first.server_rocksdb_cpu_us_per_rpc.value_or(0), 250.0, 1e-6);
   EXPECT_EQ(first.server_resident_bytes, 120e6);
 
   const IntervalReport& second = intervals[1];
@@ -117,6 +121,8 @@ TEST(IntervalLogTest, ServerFiguresOnlyFromTwoGoodScrapes) {
   ASSERT_EQ(failing.intervals().size(), 1u);  // Begin starts over
   EXPECT_TRUE(failing.intervals()[0].commit.has_value());
   EXPECT_FALSE(failing.intervals()[0].server_cpu_us_per_rpc.has_value());
+  EXPECT_FALSE(failing.intervals()[0].server_commit_cpu_us_per_rpc.has_value());
+  EXPECT_FALSE(failing.intervals()[0].server_rocksdb_cpu_us_per_rpc.has_value());
   EXPECT_FALSE(failing.intervals()[0].server_resident_bytes.has_value());
 }
 

@@ -28,6 +28,7 @@
 // unix socket.
 #include <sys/resource.h>
 
+#include <algorithm>
 #include <chrono>
 #include <cstdint>
 #include <cstdio>
@@ -133,6 +134,11 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
   app.add_flag("--audit,!--no_audit", o->audit,
                "check after the calls that each CallerID's credit left fell by exactly what the "
                "Settles charged it (reads every CallerID before and after)")
+      ->capture_default_str();
+  app.add_option("--floor_seconds", o->floor_seconds,
+                 "measure the floor for at most this long (0: as long as the calls phase took), "
+                 "so that a long run need not be followed by as long a floor")
+      ->check(CLI::Range(0.0, 3600.0))
       ->capture_default_str();
   app.add_option("--interval_seconds", o->interval_seconds,
                  "also report the calls phase cut into intervals this long (0: not cut; else at "
@@ -278,7 +284,10 @@ int Main(int argc, char** argv) {
     if (!after) return 1;
     audit = Audit(*credit_before, *after, *charges, o.extensions);
   }
-  FloorPhase floor(o, calls_seconds, nodes, &completions);
+  // As long as the calls phase, unless --floor_seconds says less.
+  const double floor_bound =
+      o.floor_seconds > 0 ? std::min(o.floor_seconds, calls_seconds) : calls_seconds;
+  FloorPhase floor(o, floor_bound, nodes, &completions);
   std::optional<CommitCounters> floor_before, floor_after;
   if (!o.server_metrics.empty() && !(floor_before = scrape())) return 1;
   const double floor_cpu_started = ProcessCpuSeconds();

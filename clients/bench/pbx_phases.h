@@ -54,6 +54,8 @@ struct BenchOptions {
   uint64_t leave_open = 0;
   uint32_t leave_open_ttl_seconds = 86400;  // the most the ledger allows
   bool audit = true;
+  // The floor's bound, seconds (0: as long as the calls phase took).
+  double floor_seconds = 0;
   // Cut the calls phase into intervals this long (0: not cut), reported one by one.
   double interval_seconds = 0;
 };

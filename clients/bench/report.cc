@@ -59,8 +59,11 @@ std::string IntervalJson(const IntervalReport& i) {
                           "\"mean_sync_us\": %.1f}",
                           i.commit->groups, i.commit->mean_group_size, i.commit->mean_sync_us);
   }
-  if (i.server_cpu_us_per_rpc) {
-    absl::StrAppendFormat(&json, ", \"server_cpu_us_per_rpc\": %.2f", *i.server_cpu_us_per_rpc);
+  for (const auto& [name, value] :
+       {std::make_pair("server_cpu_us_per_rpc", i.server_cpu_us_per_rpc),
+        std::make_pair("server_commit_cpu_us_per_rpc", i.server_commit_cpu_us_per_rpc),
+        std::make_pair("server_rocksdb_cpu_us_per_rpc", i.server_rocksdb_cpu_us_per_rpc)}) {
+    if (value) absl::StrAppendFormat(&json, ", \"%s\": %.2f", name, *value);
   }
   if (i.server_resident_bytes) {
     absl::StrAppendFormat(&json, ", \"server_resident_bytes\": %.0f", *i.server_resident_bytes);
@@ -157,14 +160,16 @@ std::string FormatTable(const RunReport& r) {
     absl::StrAppendFormat(&out, "intervals of %.3g s:\n%8s %8s %10s %10s %8s %8s %9s %6s",
                           r.interval_seconds, "start_s", "length_s", "calls/s", "RPCs/s", "p50_us",
                           "p99_us", "p99.9_us", "errors");
-    absl::StrAppendFormat(&out, " %12s %8s %8s %8s\n", "server_us/RPC", "group", "sync_us",
-                          "RSS_MiB");
+    absl::StrAppendFormat(&out, " %13s %9s %10s %8s %8s %8s\n", "server_us/RPC", "commit_us",
+                          "rocksdb_us", "group", "sync_us", "RSS_MiB");
     for (const IntervalReport& i : r.intervals) {
       absl::StrAppendFormat(&out, "%8.1f %8.2f %10.1f %10.1f %8d %8d %9d %6d", i.start_seconds,
                             i.seconds, i.CallsPerSecond(), i.RpcsPerSecond(), i.rpcs.p50_us,
                             i.rpcs.p99_us, i.rpcs.p999_us, i.rpcs.errors);
       absl::StrAppend(
           &out, " ", Optional(i.server_cpu_us_per_rpc, "%13.1f", 13), " ",
+          Optional(i.server_commit_cpu_us_per_rpc, "%9.1f", 9), " ",
+          Optional(i.server_rocksdb_cpu_us_per_rpc, "%10.1f", 10), " ",
           Optional(i.commit ? std::optional<double>(i.commit->mean_group_size) : std::nullopt,
                    "%8.2f", 8),
           " ",

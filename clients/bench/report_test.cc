@@ -271,6 +271,8 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   first.rpcs = Summary(5000, 0, 700, 2100);
   first.commit = CommitSummary{500, 10, 500, 180, 250, 500};
   first.server_cpu_us_per_rpc = 48.5;
+  first.server_commit_cpu_us_per_rpc = 17.25;
+  first.server_rocksdb_cpu_us_per_rpc = 3.5;
   first.server_resident_bytes = 300.0 * (1 << 20);
   IntervalReport second;
   second.start_seconds = 5;
@@ -294,6 +296,8 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   EXPECT_EQ(Number(Object(a, "server_commit"), "mean_group_size"), 10);
   EXPECT_EQ(Number(Object(a, "server_commit"), "mean_sync_us"), 180);
   EXPECT_EQ(Number(a, "server_cpu_us_per_rpc"), 48.5);
+  EXPECT_EQ(Number(a, "server_commit_cpu_us_per_rpc"), 17.25);
+  EXPECT_EQ(Number(a, "server_rocksdb_cpu_us_per_rpc"), 3.5);
   EXPECT_EQ(Number(a, "server_resident_bytes"), 300.0 * (1 << 20));
   const google::protobuf::Struct& b = list.values(1).struct_value();
   EXPECT_EQ(Number(b, "start_seconds"), 5);
@@ -301,14 +305,15 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   EXPECT_EQ(Number(Object(b, "latency_us"), "errors"), 1);
   EXPECT_FALSE(b.fields().contains("server_commit"));
   EXPECT_FALSE(b.fields().contains("server_cpu_us_per_rpc"));
+  EXPECT_FALSE(b.fields().contains("server_commit_cpu_us_per_rpc"));
   EXPECT_FALSE(b.fields().contains("server_resident_bytes"));
 
   const std::string table = FormatTable(r);
   EXPECT_THAT(table, HasSubstr("intervals of 5 s:"));
   EXPECT_THAT(table, HasSubstr("     0.0     5.00      300.0     1000.0      700     2100"));
-  EXPECT_THAT(table, HasSubstr("48.5    10.00      180      300\n"));
+  EXPECT_THAT(table, HasSubstr("48.5      17.2        3.5    10.00      180      300\n"));
   EXPECT_THAT(table, HasSubstr("     5.0     2.50      200.0      800.0      900     4000"));
-  EXPECT_THAT(table, HasSubstr("-        -        -        -\n"));
+  EXPECT_THAT(table, HasSubstr("-         -          -        -        -        -\n"));
 }
 
 }  // namespace

@@ -25,6 +25,7 @@ constexpr char kSyncSum[] = "ledger_sync_duration_seconds_sum";
 constexpr char kSyncBucket[] = "ledger_sync_duration_seconds_bucket{le=\"";
 constexpr char kThreadCpu[] = "ledger_thread_cpu_seconds_total{thread=\"";
 constexpr char kCommitThread[] = "ledger-commit";
+constexpr char kRocksDbThreads[] = "rocksdb:";
 constexpr char kResident[] = "process_resident_memory_bytes";
 
 bool ParseNumber(const std::string& text, double* out) {
@@ -162,6 +163,9 @@ absl::StatusOr<CommitCounters> ParseCommitCounters(const std::string& text) {
           name.substr(sizeof kThreadCpu - 1, name.size() - (sizeof kThreadCpu - 1) - 2);
       counters.cpu_seconds = counters.cpu_seconds.value_or(0) + value;
       if (thread == kCommitThread) counters.commit_cpu_seconds = value;
+      if (thread.rfind(kRocksDbThreads, 0) == 0) {
+        counters.rocksdb_cpu_seconds = counters.rocksdb_cpu_seconds.value_or(0) + value;
+      }
     }
   }
   const char* names[4] = {kGroupCount, kGroupSum, kSyncCount, kSyncSum};

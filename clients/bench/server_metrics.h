@@ -32,6 +32,8 @@ struct CommitCounters {
   // (thread="ledger-commit"); nullopt from a ledgerd that does not report it.
   std::optional<double> cpu_seconds;
   std::optional<double> commit_cpu_seconds;
+  // ... and RocksDB's own threads' (named "rocksdb:..."): flushes and compactions.
+  std::optional<double> rocksdb_cpu_seconds;
   // process_resident_memory_bytes; nullopt from a ledgerd that does not report it.
   std::optional<double> resident_bytes;
 };

@@ -48,15 +48,19 @@ TEST(ServerMetricsTest, ParsesTheThreadsCpu) {
   ASSERT_TRUE(counters.ok()) << counters.status();
   EXPECT_FALSE(counters->cpu_seconds.has_value());
   EXPECT_FALSE(counters->commit_cpu_seconds.has_value());
+  EXPECT_FALSE(counters->rocksdb_cpu_seconds.has_value());
 
   counters = ParseCommitCounters(base +
                                  "# TYPE ledger_thread_cpu_seconds_total counter\n"
                                  "ledger_thread_cpu_seconds_total{thread=\"ledger-commit\"} 1.5\n"
                                  "ledger_thread_cpu_seconds_total{thread=\"nexting_thread\"} 2.25\n"
-                                 "ledger_thread_cpu_seconds_total{thread=\"ledgerd\"} 0.25\n");
+                                 "ledger_thread_cpu_seconds_total{thread=\"ledgerd\"} 0.25\n"
+                                 "ledger_thread_cpu_seconds_total{thread=\"rocksdb:high\"} 0.5\n"
+                                 "ledger_thread_cpu_seconds_total{thread=\"rocksdb:low\"} 1.5\n");
   ASSERT_TRUE(counters.ok()) << counters.status();
-  EXPECT_EQ(counters->cpu_seconds, 4.0);
+  EXPECT_EQ(counters->cpu_seconds, 6.0);
   EXPECT_EQ(counters->commit_cpu_seconds, 1.5);
+  EXPECT_EQ(counters->rocksdb_cpu_seconds, 2.0);
 
   counters =
       ParseCommitCounters(base + "ledger_thread_cpu_seconds_total{thread=\"ledger-commit\"} x\n");
