@@ -3,8 +3,10 @@
 
 usage: soak_table.py SOAK_JSON ROCKSDB_TXT
 
-First the whole run, then one row per interval, then the first and the last fifth of the
-run side by side (medians of their intervals), which shows a drift, if any, at a glance.
+First the whole run, then the first and the last fifth of the run side by side (medians of
+their intervals), which shows a drift, if any, at a glance, then one row per interval. The
+machine's own speed (ledger-bench's host probe, clients/bench/host_probe.h) sits beside
+ledgerd's CPU per RPC: when both rise together the machine slowed, not the ledger.
 """
 import json
 import statistics
@@ -15,17 +17,22 @@ def fmt(value, spec):
     return "-" if value is None else format(value, spec)
 
 
+def host(i, name):
+    return (i.get("host") or {}).get(name)
+
+
 def row(i):
     commit = i.get("server_commit") or {}
     rss = i.get("server_resident_bytes")
-    return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         fmt(i["start_seconds"], ".0f"), fmt(i["seconds"], ".1f"),
         fmt(i["calls_per_second"], ",.0f"), fmt(i["rpcs_per_second"], ",.0f"),
         fmt(i["latency_us"]["p50"], ","), fmt(i["latency_us"]["p99"], ","),
         fmt(i["latency_us"]["max"], ","), fmt(i.get("server_cpu_us_per_rpc"), ".1f"),
         fmt(i.get("server_commit_cpu_us_per_rpc"), ".1f"),
         fmt(i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
-        fmt(commit.get("mean_sync_us"), ",.0f"), fmt(None if rss is None else rss / 2**20, ",.0f"))
+        fmt(commit.get("mean_sync_us"), ",.0f"), fmt(None if rss is None else rss / 2**20, ",.0f"),
+        fmt(host(i, "compute_ns_per_kib"), ",.0f"), fmt(host(i, "memory_ns_per_load"), ".1f"))
 
 
 def median(intervals, get):
@@ -68,13 +75,18 @@ def main():
             ("resident MiB at the end",
              lambda i: None if i.get("server_resident_bytes") is None
              else i["server_resident_bytes"] / 2**20, ",.0f"),
+            ("the machine: ns to hash a KiB in cache",
+             lambda i: host(i, "compute_ns_per_kib"), ",.0f"),
+            ("the machine: ns a load from memory",
+             lambda i: host(i, "memory_ns_per_load"), ".1f"),
         ]:
             print("| %s | %s | %s |" % (name, fmt(median(first, get), spec),
                                         fmt(median(last, get), spec)))
         print()
     print("| start s | length s | calls/s | RPCs/s | p50 µs | p99 µs | max µs | ledgerd CPU µs/RPC "
-          "| committer | RocksDB's threads | write+sync µs | resident MiB |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| committer | RocksDB's threads | write+sync µs | resident MiB | host ns/KiB "
+          "| host ns/load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for i in intervals:
         print(row(i))
     print("\nRocksDB:\n\n```\n%s\n```" % rocksdb)

@@ -103,7 +103,8 @@ assert not a["ok"] and a["mismatches"] == 1, a' "$dir/recharged.json" ||
 # A second run skips the CallerIDs already there. With --server_metrics it reports what the
 # server's committer did for its 20 calls: a Reserve and a Settle or Release each, plus an
 # Extend for some, so 40 to 60 commands. Cut into intervals (--interval_seconds), those hold
-# every call and RPC of the run between them, and ledgerd's figures for each.
+# every call and RPC of the run between them, and ledgerd's figures and the machine's speed
+# for each.
 timeout 60 "$bench" --server="127.0.0.1:$port" --callerids=50 --extensions=5 --in_flight=4 \
   --calls=20 --seconds=2 --server_metrics="127.0.0.1:$metrics_port" --interval_seconds=0.1 \
   --json="$dir/bench2.json" >"$dir/bench2.txt" 2>&1 ||
@@ -127,8 +128,9 @@ assert sum(i["latency_us"]["count"] for i in intervals) == r["rpcs"], intervals
 for i in intervals:
     assert i["seconds"] <= 0.2 and "server_commit" in i, i
     assert i["server_resident_bytes"] > 0, i
+    assert i["host"]["compute_ns_per_kib"] > 0 and i["host"]["memory_ns_per_load"] > 0, i
 PY
-  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits, CPU and intervals"
+  fail "the second run did not skip the CallerIDs, did not run exactly 20 calls, or did not report the server's commits, CPU and intervals (with the machine's speed)"
 fi
 
 # --unknown_ratio: about half the calls come from numbers the ledger does not know. Authorize

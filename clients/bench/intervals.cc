@@ -21,10 +21,12 @@ double IntervalReport::RpcsPerSecond() const {
 
 IntervalLog::IntervalLog(std::vector<const LatencyRecorder*> recorders,
                          std::function<uint64_t()> calls_ended,
-                         std::function<std::optional<CommitCounters>()> scrape)
+                         std::function<std::optional<CommitCounters>()> scrape,
+                         std::function<HostSpeed()> probe)
     : recorders_(std::move(recorders)),
       calls_ended_(std::move(calls_ended)),
-      scrape_(std::move(scrape)) {}
+      scrape_(std::move(scrape)),
+      probe_(std::move(probe)) {}
 
 IntervalLog::Marks IntervalLog::Take(Clock::time_point now) const {
   Marks marks;
@@ -33,6 +35,7 @@ IntervalLog::Marks IntervalLog::Take(Clock::time_point now) const {
   marks.calls = calls_ended_();
   // Scraped after the marks: the server's counters then include every answer counted.
   if (scrape_) marks.server = scrape_();
+  if (probe_) marks.host = probe_();
   return marks;
 }
 
@@ -72,6 +75,7 @@ void IntervalLog::Tick(Clock::time_point now) {
     interval.server_rocksdb_cpu_us_per_rpc = per_rpc(&CommitCounters::rocksdb_cpu_seconds);
   }
   if (marks.server) interval.server_resident_bytes = marks.server->resident_bytes;
+  interval.host = marks.host;
   // A last tick just after the one before (the phase ended on the beat) adds nothing.
   if (interval.seconds >= 0.001 || interval.rpcs.count > 0 || interval.rpcs.errors > 0) {
     intervals_.push_back(std::move(interval));

@@ -20,6 +20,7 @@
 #include <thread>
 #include <vector>
 
+#include "clients/bench/host_probe.h"
 #include "clients/bench/latency.h"
 #include "clients/bench/server_metrics.h"
 
@@ -39,6 +40,8 @@ struct IntervalReport {
   std::optional<double> server_commit_cpu_us_per_rpc;
   std::optional<double> server_rocksdb_cpu_us_per_rpc;
   std::optional<double> server_resident_bytes;
+  // The machine's speed at the interval's end (host_probe.h), when probed.
+  std::optional<HostSpeed> host;
 
   double CallsPerSecond() const;
   double RpcsPerSecond() const;
@@ -50,9 +53,11 @@ class IntervalLog {
 
   // `recorders`: the ledger RPCs' (they must outlive the log); `calls_ended`: how many calls
   // have ended so far; `scrape` (may be empty): ledgerd's counters now, nullopt when they
-  // cannot be read (the interval then has none).
+  // cannot be read (the interval then has none); `probe` (may be empty): the machine's speed
+  // now.
   IntervalLog(std::vector<const LatencyRecorder*> recorders, std::function<uint64_t()> calls_ended,
-              std::function<std::optional<CommitCounters>()> scrape);
+              std::function<std::optional<CommitCounters>()> scrape,
+              std::function<HostSpeed()> probe = {});
 
   // The phase starts at `now`.
   void Begin(Clock::time_point now);
@@ -68,12 +73,14 @@ class IntervalLog {
     std::vector<LatencyRecorder::Mark> latency;
     uint64_t calls = 0;
     std::optional<CommitCounters> server;
+    std::optional<HostSpeed> host;
   };
   Marks Take(Clock::time_point now) const;
 
   const std::vector<const LatencyRecorder*> recorders_;
   const std::function<uint64_t()> calls_ended_;
   const std::function<std::optional<CommitCounters>()> scrape_;
+  const std::function<HostSpeed()> probe_;
   mutable std::mutex mu_;
   Clock::time_point start_;
   std::optional<Marks> last_;

@@ -126,6 +126,38 @@ TEST(IntervalLogTest, ServerFiguresOnlyFromTwoGoodScrapes) {
   EXPECT_FALSE(failing.intervals()[0].server_resident_bytes.has_value());
 }
 
+// With a probe, each interval carries the machine's speed measured at its end; without one,
+// none.
+TEST(IntervalLogTest, EachIntervalHasTheHostSpeedAtItsEnd) {
+  LatencyRecorder settle("Settle");
+  double probed = 0;
+  IntervalLog log(
+      {&settle}, [] { return uint64_t{0}; }, nullptr,
+      [&] {
+        probed += 1;
+        return HostSpeed{100 * probed, 80 + probed};
+      });
+  const Clock::time_point t0 = Clock::now();
+  log.Begin(t0);  // probe 1
+  settle.Record(10, true);
+  log.Tick(t0 + milliseconds(100));  // probe 2
+  log.Tick(t0 + milliseconds(200));  // probe 3
+  const std::vector<IntervalReport> intervals = log.intervals();
+  ASSERT_EQ(intervals.size(), 2u);
+  ASSERT_TRUE(intervals[0].host.has_value());
+  EXPECT_DOUBLE_EQ(intervals[0].host->compute_ns_per_kib, 200);
+  EXPECT_DOUBLE_EQ(intervals[0].host->memory_ns_per_load, 82);
+  ASSERT_TRUE(intervals[1].host.has_value());
+  EXPECT_DOUBLE_EQ(intervals[1].host->compute_ns_per_kib, 300);
+
+  IntervalLog without(
+      {&settle}, [] { return uint64_t{0}; }, nullptr);
+  without.Begin(t0);
+  without.Tick(t0 + milliseconds(100));
+  ASSERT_EQ(without.intervals().size(), 1u);
+  EXPECT_FALSE(without.intervals()[0].host.has_value());
+}
+
 // A phase that ends on the beat does not add an empty interval of no length.
 TEST(IntervalLogTest, AnEmptyLastTickOnTheBeatIsNotKept) {
   LatencyRecorder settle("Settle");
