@@ -77,6 +77,15 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
 // and their index and filter blocks live in it too (those of level 0 pinned there), so what
 // RocksDB holds for them is bounded by the cache instead of growing with the data on disk.
 // Families looked up one by one for keys mostly absent get bloom filters.
+//
+// Index and filter blocks are cut into partitions of about 4 KiB under a small top-level
+// index, kept in the cache while its table file is open: a lookup reads the one partition
+// of each it needs. Whole, the index of a 130 MB table file of closed reservations is 3 MB
+// and its filter 1.2 MB, the filter of an idempotency file 2 MB, while the cache is cut in
+// 64 shards (2 MiB each at 128 MiB) and keeps no block larger than a shard, or than what is
+// left of it beside another such block: a block that did not stay was read again from its
+// file, and its checksum computed, by every lookup that needed it (megabytes a lookup, the
+// committer's slow spells of a long run; docs/benchmarks.md, "A long run").
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
                                            bool lookups) {
   rocksdb::ColumnFamilyOptions options;
@@ -84,7 +93,12 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
   tables.block_cache = cache;
   tables.cache_index_and_filter_blocks = true;
   tables.pin_l0_filter_and_index_blocks_in_cache = true;
+  tables.index_type = rocksdb::BlockBasedTableOptions::kTwoLevelIndexSearch;
+  tables.metadata_block_size = 4096;
+  tables.pin_top_level_index_and_filter = true;
+  tables.cache_index_and_filter_blocks_with_high_priority = true;
   if (lookups) {
+    tables.partition_filters = true;
     // Closed reservations and idempotency keys are looked up one by one, for ids mostly
     // not stored (every new Reserve, every new request_id): a bloom filter in each table
     // file and in the memtable answers most of those without reading a block or walking
