@@ -5,12 +5,16 @@
 # event log grows and RocksDB flushes and compacts. Then RocksDB's own account of the run
 # (write stalls, compactions) from its LOG, and the data directory's size. Writes soak.json
 # (ledger-bench's), soak.txt (its table), rocksdb.txt and soak.md (the tables) into --out.
+# With --profile_committer, also profiles the committer's thread one interval at a time
+# (perf record -t, Debian's linux-perf) and writes committer-profile.md
+# (bench/profile_chunks.py): where its time went, chunk by chunk.
 #
 #   bench/soak.sh [--build DIR] [--out DIR] [--minutes M] [--callerids N] [--in_flight N]
-#                 [--interval S] [--preload_seconds S]
+#                 [--interval S] [--preload_seconds S] [--profile_committer]
 #
-# Bounded in time: the calls by --minutes (and in count by a billion calls), the preload by --preload_seconds, the floor by
-# 10 seconds, the audit by two reads of every CallerID.
+# Bounded in time: the calls by --minutes (and in count by a billion calls), the preload by
+# --preload_seconds, the floor by 10 seconds, the audit by two reads of every CallerID, the
+# profile by the calls.
 set -euo pipefail
 
 build=build
@@ -20,6 +24,7 @@ callerids=1000000
 in_flight=64
 interval=10
 preload_seconds=900
+profile=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -29,6 +34,7 @@ while [ $# -gt 0 ]; do
     --in_flight) in_flight="$2"; shift 2 ;;
     --interval) interval="$2"; shift 2 ;;
     --preload_seconds) preload_seconds="$2"; shift 2 ;;
+    --profile_committer) profile=1; shift ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -40,6 +46,10 @@ for value in "$minutes" "$callerids" "$in_flight" "$interval" "$preload_seconds"
 done
 if [ "$minutes" -gt 60 ]; then
   echo "soak: --minutes takes at most 60" >&2
+  exit 2
+fi
+if [ "$profile" = 1 ] && ! command -v perf >/dev/null; then
+  echo "soak: --profile_committer needs perf (Debian: apt-get install linux-perf)" >&2
   exit 2
 fi
 ledgerd="$build/server/ledgerd"
@@ -54,11 +64,49 @@ trap 'stop_server; rm -rf "$work"' EXIT
 
 start_server "$work/data" "$work/ledgerd.log"
 echo "soak: $minutes minutes at $in_flight in flight over $callerids CallerIDs ($(uptime | sed 's/.*load/load/'))"
+# The preload first, on its own, so that the run's calls start when it does.
+"$bench" --server="127.0.0.1:$port" --callerids="$callerids" --preload_in_flight=256 \
+  --preload_seconds="$preload_seconds" --calls=1 --seconds=0.1 --floor_seconds=0.1 --no_audit \
+  >"$out/preload.txt"
 "$bench" --server="127.0.0.1:$port" --callerids="$callerids" --in_flight="$in_flight" \
   --seconds=$((minutes * 60)) --calls=1000000000 --floor_seconds=10 --interval_seconds="$interval" \
-  --preload_in_flight=256 --preload_seconds="$preload_seconds" --started_over_days=30 \
-  --server_metrics="127.0.0.1:$metrics_port" --json="$out/soak.json" >"$out/soak.txt"
+  --no_preload --started_over_days=30 --server_metrics="127.0.0.1:$metrics_port" \
+  --json="$out/soak.json" >"$out/soak.txt" &
+bench_pid=$!
+if [ "$profile" = 1 ]; then
+  # One chunk an interval for as long as the calls last, from the start of the run (whose
+  # audit first reads every CallerID, a second or two for a million: the chunks start that
+  # much before the calls, and leave the last second or two of them out).
+  committer="$(grep -lx 'ledger-commit' /proc/"$pid"/task/*/comm | head -1 | cut -d/ -f5 || true)"
+  [ -n "$committer" ] || { echo "soak: ledgerd has no ledger-commit thread" >&2; exit 1; }
+  mkdir -p "$work/chunks"
+  started=$(date +%s.%N)
+  for n in $(seq -w 0 $(((minutes * 60) / interval - 1))); do
+    kill -0 "$bench_pid" 2>/dev/null || break
+    at=$(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" \
+      "$(date +%s.%N)" "$started")
+    # perf takes about a second to start and stop: the chunks fall behind the intervals, and
+    # none starts in the calls' last seconds (nor, then, in the floor after them).
+    python3 -c "import sys; sys.exit(float(sys.argv[1]) + 2 > float(sys.argv[2]))" \
+      "$at" "$((minutes * 60))" || break
+    echo "$at" >"$work/chunks/chunk-$n.start"
+    perf record -q -F 999 -t "$committer" -o "$work/chunks/chunk-$n.data" -- sleep "$interval" \
+      >/dev/null 2>&1 || true
+  done
+fi
+wait "$bench_pid"
 stop_server
+if [ "$profile" = 1 ]; then
+  # Read after the run, so that reading one chunk takes no CPU from the next.
+  for data in "$work"/chunks/chunk-*.data; do
+    [ -e "$data" ] || continue
+    {
+      echo "start $(cat "${data%.data}.start") $(perf script -i "$data" -F ip 2>/dev/null | wc -l)"
+      perf report -i "$data" --no-children --sort dso,symbol --stdio -q --percent-limit 0.5 \
+        2>/dev/null || true
+    } >"${data%.data}.txt"
+  done
+fi
 
 # RocksDB's account of the run: its cumulative stall figures and the compactions it ran.
 {
@@ -71,3 +119,8 @@ stop_server
 } >"$out/rocksdb.txt"
 
 python3 "$(dirname "$0")/soak_table.py" "$out/soak.json" "$out/rocksdb.txt" | tee "$out/soak.md"
+if [ "$profile" = 1 ]; then
+  python3 "$(dirname "$0")/profile_chunks.py" "$out/soak.json" "$work/chunks" \
+    >"$out/committer-profile.md"
+  echo "soak: the committer's profile, chunk by chunk: $out/committer-profile.md"
+fi

@@ -46,6 +46,10 @@ expect_refusal 2 "at most 60" bash "$src/bench/soak.sh" --minutes 61
 expect_refusal 1 "is not built" bash "$src/bench/soak.sh" --build "$dir/no-build" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
+mkdir -p "$dir/no-tools"
+expect_refusal 2 "needs perf" env PATH="$dir/no-tools" "$BASH" "$src/bench/soak.sh" \
+  --profile_committer --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
@@ -160,4 +164,29 @@ grep -q '^| 40 | 10.0 | 3,000 | 9,000 | 100 | 900 | 9,000 | 52.2 | 20.5 | 6.5 | 
   grep -q '^| 50 | 0.2 | 100 | 300 | 100 | 100 | 9,000 | 99.0 | 20.5 | 1.0 | 100 | 400 | - | - |$' "$dir/table" &&
   grep -q '^data directory: 1234 MiB$' "$dir/table" ||
   fail "the soak's intervals or RocksDB's account are wrong: $(cat "$dir/table")"
+# The committer's profile, chunk by chunk (soak.sh --profile_committer): each chunk beside
+# the committer's CPU of the interval that began nearest, the kernel's copying of file pages
+# and the three largest symbols.
+mkdir -p "$dir/chunks"
+cat >"$dir/chunks/chunk-00.txt" <<'TXT'
+start 0.0 4100
+    10.50%  librocksdb.so.7.8.3  [.] rocksdb::InlineSkipList<...>::FindSpliceForLevel<true>                    -      -
+     6.25%  [kernel.kallsyms]    [k] finish_task_switch.isra.0                                                -      -
+     3.00%  libc.so.6            [.] _int_malloc
+     0.75%  ledgerd              [.] callbackledger::State::FindNumberKey
+TXT
+cat >"$dir/chunks/chunk-01.txt" <<'TXT'
+start 10.1 5900
+    18.20%  [kernel.kallsyms]    [k] _copy_to_iter
+    17.00%  librocksdb.so.7.8.3  [.] 0x00000000007b9c67
+     1.30%  [kernel.kallsyms]    [k] copy_page_to_iter
+     5.00%  librocksdb.so.7.8.3  [.] rocksdb::InlineSkipList<...>::FindSpliceForLevel<true>
+TXT
+python3 "$src/bench/profile_chunks.py" "$dir/soak.json" "$dir/chunks" >"$dir/profile"
+grep -q '^| 00 | 0 | 4,100 | 20.5 | 0.0 % | rocksdb::InlineSkipList<...>::FindSpliceForLevel<true> 10.5 %, finish_task_switch.isra.0 6.2 %, _int_malloc 3.0 % |$' "$dir/profile" &&
+  grep -q '^| 01 | 10 | 5,900 | 20.5 | 19.5 % | _copy_to_iter 18.2 %, 0x00000000007b9c67 17.0 %, rocksdb::InlineSkipList<...>::FindSpliceForLevel<true> 5.0 % |$' "$dir/profile" ||
+  fail "the committer's profile is wrong: $(cat "$dir/profile")"
+echo "start ten 100" >"$dir/chunks/chunk-02.txt"
+expect_refusal 1 "not \"start SECONDS SAMPLES\"" python3 "$src/bench/profile_chunks.py" \
+  "$dir/soak.json" "$dir/chunks"
 echo "PASS"
