@@ -85,7 +85,7 @@ if [ "$profile" = 1 ]; then
     kill -0 "$bench_pid" 2>/dev/null || break
     at=$(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" \
       "$(date +%s.%N)" "$started")
-    # perf takes about a second to start and stop: the chunks fall behind the intervals, and
+    # perf takes a second or two to start and stop: the chunks fall behind the intervals, and
     # none starts in the calls' last seconds (nor, then, in the floor after them).
     python3 -c "import sys; sys.exit(float(sys.argv[1]) + 2 > float(sys.argv[2]))" \
       "$at" "$((minutes * 60))" || break
