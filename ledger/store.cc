@@ -85,7 +85,7 @@ rocksdb::Status OpenReadOnly(const rocksdb::Options& db_options, const std::stri
 // 64 shards (2 MiB each at 128 MiB) and keeps no block larger than a shard, or than what is
 // left of it beside another such block: a block that did not stay was read again from its
 // file, and its checksum computed, by every lookup that needed it (megabytes a lookup, the
-// committer's slow spells of a long run; docs/benchmarks.md, "A long run").
+// committer's slow spells of a long run; docs/benchmarks.md, "The long run's slow spells").
 rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>& cache,
                                            bool lookups) {
   rocksdb::ColumnFamilyOptions options;
