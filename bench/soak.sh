@@ -80,16 +80,14 @@ if [ "$profile" = 1 ]; then
   committer="$(grep -lx 'ledger-commit' /proc/"$pid"/task/*/comm | head -1 | cut -d/ -f5 || true)"
   [ -n "$committer" ] || { echo "soak: ledgerd has no ledger-commit thread" >&2; exit 1; }
   mkdir -p "$work/chunks"
-  started=$(date +%s.%N)
+  started_ms=$(date +%s%3N)
   for n in $(seq -w 0 $(((minutes * 60) / interval - 1))); do
     kill -0 "$bench_pid" 2>/dev/null || break
-    at=$(python3 -c "import sys; print(round(float(sys.argv[1]) - float(sys.argv[2]), 1))" \
-      "$(date +%s.%N)" "$started")
+    at_ms=$(($(date +%s%3N) - started_ms))
     # perf takes a second or two to start and stop: the chunks fall behind the intervals, and
-    # none starts in the calls' last seconds (nor, then, in the floor after them).
-    python3 -c "import sys; sys.exit(float(sys.argv[1]) + 2 > float(sys.argv[2]))" \
-      "$at" "$((minutes * 60))" || break
-    echo "$at" >"$work/chunks/chunk-$n.start"
+    # a chunk that would run past the calls (into the floor after them) is not taken.
+    [ $((at_ms + interval * 1000)) -le $((minutes * 60000 + 1000)) ] || break
+    printf '%d.%d\n' $((at_ms / 1000)) $((at_ms % 1000 / 100)) >"$work/chunks/chunk-$n.start"
     perf record -q -F 999 -t "$committer" -o "$work/chunks/chunk-$n.data" -- sleep "$interval" \
       >/dev/null 2>&1 || true
   done
