@@ -1,9 +1,17 @@
 #!/usr/bin/env bash
 # The PostgreSQL peer of ledger-bench: the same reserve/settle work per simulated call
-# (bench/postgres/call.sql) against a PostgreSQL started for the run, on loopback, in a
-# temporary directory, with every commit synced (fsync=on, synchronous_commit=on).
+# against a PostgreSQL started for the run, on loopback, in a temporary directory, with every
+# commit synced (fsync=on, synchronous_commit=on).
 #
 #   bench/postgres-ledger.sh [--clients N] [--seconds S] [--callerids C] [--json FILE]
+#                            [--style functions|statements]
+#
+# --style functions (the default): Reserve and Settle are server-side functions
+# (bench/postgres/functions.sql), called with prepared statements
+# (bench/postgres/call-functions.sql): three round trips a call, two of them synced
+# transactions. --style statements: the same rows written by one statement at a time, each
+# its own round trip, sent as text (bench/postgres/call.sql): thirteen round trips a call,
+# the peer of the figures before 2026-12-05.
 #
 # Installs PostgreSQL from Debian packages when it is missing (as root; idempotent),
 # runs the server as an unprivileged user when started as root, removes the directory
@@ -15,12 +23,14 @@ clients=16
 seconds=10
 callerids=10000
 json=""
+style=functions
 while [ $# -gt 0 ]; do
   case "$1" in
     --clients) clients="$2"; shift 2 ;;
     --seconds) seconds="$2"; shift 2 ;;
     --callerids) callerids="$2"; shift 2 ;;
     --json) json="$2"; shift 2 ;;
+    --style) style="$2"; shift 2 ;;
     *) echo "postgres-ledger: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -30,6 +40,11 @@ for value in "$clients" "$seconds" "$callerids"; do
     exit 2
   fi
 done
+case "$style" in
+  functions) script=call-functions.sql; mode=(-M prepared) ;;
+  statements) script=call.sql; mode=() ;;
+  *) echo "postgres-ledger: --style is functions or statements" >&2; exit 2 ;;
+esac
 if [ "$seconds" -gt 600 ]; then
   echo "postgres-ledger: --seconds is at most 600" >&2
   exit 2
@@ -71,10 +86,11 @@ trap cleanup EXIT
 
 psql=("$bin/psql" -h 127.0.0.1 -p "$port" -U bench -d postgres -v ON_ERROR_STOP=1 -q)
 "${psql[@]}" -v callerids="$callerids" -f "$here/postgres/schema.sql" >/dev/null
+"${psql[@]}" -f "$here/postgres/functions.sql" >/dev/null
 
-echo "postgres-ledger: $callerids CallerIDs, $clients clients, $seconds s, $(uptime)"
+echo "postgres-ledger: $callerids CallerIDs, $clients clients, $seconds s, style $style, $(uptime)"
 out="$("$bin/pgbench" -h 127.0.0.1 -p "$port" -U bench -n -c "$clients" -j 2 -T "$seconds" \
-  -D callerids="$callerids" -r -f "$here/postgres/call.sql" postgres 2>&1)" || {
+  -D callerids="$callerids" -r "${mode[@]}" -f "$here/postgres/$script" postgres 2>&1)" || {
   echo "$out" >&2
   exit 1
 }
@@ -88,8 +104,26 @@ if [ -z "$calls_per_second" ] || [ "${failed:-0}" != 0 ] || [ "$settled" -lt 1 ]
   echo "postgres-ledger: the run did not complete (failed: ${failed:-?}, settled: $settled)" >&2
   exit 1
 fi
-echo "postgres-ledger: $calls_per_second calls/s ($settled settled), mean $latency_ms ms a call"
+# The books, as ledger-bench --audit checks the ledger's: each CallerID's credit fell by
+# exactly what its settled calls cost (schema.sql gives each 100,000.00), its holds are its
+# open reservations', and every settled call has its event.
+wrong="$("${psql[@]}" -At -c "
+  SELECT count(*) FROM callerids c
+    LEFT JOIN (SELECT callerid_id, sum(cost_micros) AS charged FROM calls GROUP BY 1) k
+      ON k.callerid_id = c.id
+    LEFT JOIN (SELECT callerid_id, sum(held_micros) AS held FROM reservations
+               WHERE state = 'OPEN' GROUP BY 1) r ON r.callerid_id = c.id
+    WHERE c.credit_left_micros <> 100000 * 1000000::bigint - coalesce(k.charged, 0)
+       OR c.held_micros <> coalesce(r.held, 0)")"
+settled_events="$("${psql[@]}" -At -c "SELECT count(*) FROM events WHERE kind = 'SETTLED'")"
+if [ "$wrong" != 0 ] || [ "$settled_events" != "$settled" ]; then
+  echo "postgres-ledger: the books do not add up ($wrong CallerIDs off, $settled_events" \
+    "settlement events for $settled calls)" >&2
+  exit 1
+fi
+echo "postgres-ledger: $calls_per_second calls/s ($settled settled, books exact), mean" \
+  "$latency_ms ms a call, style $style"
 if [ -n "$json" ]; then
-  printf '{"clients": %s, "seconds": %s, "callerids": %s, "calls_per_second": %s, "settled": %s, "latency_ms_mean": %s}\n' \
-    "$clients" "$seconds" "$callerids" "$calls_per_second" "$settled" "$latency_ms" >"$json"
+  printf '{"clients": %s, "seconds": %s, "callerids": %s, "style": "%s", "calls_per_second": %s, "settled": %s, "latency_ms_mean": %s}\n' \
+    "$clients" "$seconds" "$callerids" "$style" "$calls_per_second" "$settled" "$latency_ms" >"$json"
 fi

@@ -6,10 +6,12 @@
 #
 #   bench/side-by-side.sh [--build DIR] [--out DIR] [--rounds N] [--seconds S]
 #                         [--clients C] [--in_flight F] [--callerids N]
+#                         [--pg_style functions|statements]
 #
 # By default 3 rounds of 10 s over 10,000 CallerIDs, PostgreSQL at 16 clients and the
 # ledger at 256 calls in flight: each one's best on the benchmark machine
-# (docs/benchmarks.md). Every run is bounded in time; the ledger's first run adds the
+# (docs/benchmarks.md); PostgreSQL's Reserve and Settle in server-side functions
+# (postgres-ledger.sh --style, passed on as --pg_style). Every run is bounded in time; the ledger's first run adds the
 # CallerIDs before its calls (not timed).
 set -euo pipefail
 
@@ -20,6 +22,7 @@ seconds=10
 clients=16
 in_flight=256
 callerids=10000
+pg_style=functions
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -29,6 +32,7 @@ while [ $# -gt 0 ]; do
     --clients) clients="$2"; shift 2 ;;
     --in_flight) in_flight="$2"; shift 2 ;;
     --callerids) callerids="$2"; shift 2 ;;
+    --pg_style) pg_style="$2"; shift 2 ;;
     *) echo "side-by-side: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -38,6 +42,10 @@ for value in "$rounds" "$seconds" "$clients" "$in_flight" "$callerids"; do
     exit 2
   fi
 done
+if [ "$pg_style" != functions ] && [ "$pg_style" != statements ]; then
+  echo "side-by-side: --pg_style is functions or statements" >&2
+  exit 2
+fi
 if [ "$rounds" -gt 20 ] || [ "$seconds" -gt 600 ]; then
   echo "side-by-side: at most 20 rounds of at most 600 s" >&2
   exit 2
@@ -58,7 +66,7 @@ start_server "$work/data" "$work/ledgerd.log"
 for k in $(seq "$rounds"); do
   echo "side-by-side: round $k of $rounds ($(uptime | sed 's/.*load/load/'))"
   bash "$here/postgres-ledger.sh" --clients "$clients" --seconds "$seconds" \
-    --callerids "$callerids" --json "$out/pg-$k.json" | tail -1
+    --callerids "$callerids" --style "$pg_style" --json "$out/pg-$k.json" | tail -1
   "$bench" --server="127.0.0.1:$port" --callerids="$callerids" --in_flight="$in_flight" \
     --seconds="$seconds" --preload_in_flight=256 --server_metrics="127.0.0.1:$metrics_port" \
     --json="$out/ledger-$k.json" | grep '^ledger:'

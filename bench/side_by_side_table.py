@@ -12,6 +12,12 @@ import statistics
 import sys
 
 
+STYLES = {
+    "functions": "Reserve and Settle in server-side functions",
+    "statements": "one statement a round trip",
+}
+
+
 def load(path):
     with open(path) as f:
         return json.load(f)
@@ -30,9 +36,11 @@ def main():
     if not rounds:
         sys.exit("side_by_side_table: no pg-1.json and ledger-1.json in " + directory)
     pg, ledger = rounds[0]
-    print("PostgreSQL at {} clients, the ledger at {} calls in flight over {:,} CallerIDs, "
-          "{} s each, in turn:\n".format(pg["clients"], ledger["in_flight"], pg["callerids"],
-                                         pg["seconds"]))
+    # Runs before postgres-ledger.sh had --style wrote no style: they were of statements.
+    style = pg.get("style", "statements")
+    print("PostgreSQL at {} clients ({}), the ledger at {} calls in flight over {:,} CallerIDs, "
+          "{} s each, in turn:\n".format(pg["clients"], STYLES.get(style, style),
+                                         ledger["in_flight"], pg["callerids"], pg["seconds"]))
     print("| round | PostgreSQL calls/s | ledger calls/s | ledger / PostgreSQL |")
     print("|---:|---:|---:|---:|")
     ratios = []

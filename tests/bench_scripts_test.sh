@@ -34,6 +34,8 @@ expect_refusal 1 "is not built" bash "$src/bench/run-curves.sh" --build "$dir/no
 expect_refusal 2 "unknown argument --fast" bash "$src/bench/side-by-side.sh" --fast
 expect_refusal 2 "positive integers" bash "$src/bench/side-by-side.sh" --in_flight 0
 expect_refusal 2 "at most 20 rounds" bash "$src/bench/side-by-side.sh" --rounds 21
+expect_refusal 2 "--pg_style is functions or statements" bash "$src/bench/side-by-side.sh" \
+  --pg_style fast
 expect_refusal 2 "at most 20 rounds of at most 600 s" bash "$src/bench/side-by-side.sh" \
   --seconds 601
 expect_refusal 1 "is not built" bash "$src/bench/side-by-side.sh" --build "$dir/no-build" \
@@ -53,6 +55,8 @@ expect_refusal 2 "needs perf" env PATH="$dir/no-tools" "$BASH" "$src/bench/soak.
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
+expect_refusal 2 "--style is functions or statements" bash "$src/bench/postgres-ledger.sh" \
+  --style stored
 
 # The tables, from JSON shaped as ledger-bench and run-curves.sh write it.
 run_json() {  # NAME RATIO CALLS_PER_SECOND WRITE_P99 FLOOR_P99 [SERVER_COMMIT JSON]
@@ -113,7 +117,7 @@ pg_json 3 1250
 ledger_json 3 3750
 ledger_json 4 9999  # a round PostgreSQL did not finish is no round
 python3 "$src/bench/side_by_side_table.py" "$dir/sbs" >"$dir/table"
-grep -q '^PostgreSQL at 16 clients, the ledger at 256 calls in flight over 10,000 CallerIDs, 10 s each' \
+grep -q '^PostgreSQL at 16 clients (one statement a round trip), the ledger at 256 calls in flight over 10,000 CallerIDs, 10 s each' \
   "$dir/table" || fail "the side-by-side heading is wrong: $(cat "$dir/table")"
 grep -q '^| 1 | 1,000 | 4,000 | 4.0× |$' "$dir/table" &&
   grep -q '^| 2 | 800 | 4,000 | 5.0× |$' "$dir/table" &&
@@ -122,6 +126,13 @@ grep -q '^| 1 | 1,000 | 4,000 | 4.0× |$' "$dir/table" &&
 ! grep -q '^| 4 |' "$dir/table" || fail "a round without PostgreSQL was shown: $(cat "$dir/table")"
 grep -q '^Median 4.0× (from 3.0× to 5.0×) over 3 rounds.$' "$dir/table" ||
   fail "the side-by-side median is wrong: $(cat "$dir/table")"
+# Since --style, postgres-ledger.sh names it in its JSON.
+echo '{"clients": 32, "seconds": 10, "callerids": 10000, "style": "functions", "calls_per_second": 2000}' \
+  >"$dir/sbs/pg-1.json"
+python3 "$src/bench/side_by_side_table.py" "$dir/sbs" >"$dir/table"
+grep -q '^PostgreSQL at 32 clients (Reserve and Settle in server-side functions), the ledger' \
+  "$dir/table" && grep -q '^| 1 | 2,000 | 4,000 | 2.0× |$' "$dir/table" ||
+  fail "the side-by-side table of the functions style is wrong: $(cat "$dir/table")"
 expect_refusal 1 "no pg-1.json" python3 "$src/bench/side_by_side_table.py" "$dir/data"
 
 # The soak's tables, from JSON shaped as ledger-bench --interval_seconds writes it: five whole

@@ -1,6 +1,9 @@
 -- One simulated call, as ledger-bench plays it: Authorize (a read), Reserve (one
 -- transaction), Settle by duration (one transaction). Each COMMIT is synced
 -- (synchronous_commit=on, fsync=on), like every acknowledged write of the ledger.
+-- bench/postgres-ledger.sh --style statements: every statement its own round trip, sent as
+-- text (pgbench's simple protocol); the default style does the same work in functions
+-- (call-functions.sql).
 \set cid random(0, :callerids - 1)
 \set seconds random(1, 300)
 SELECT nextval('reservation_ids') AS rid \gset
