@@ -138,6 +138,9 @@ class Ledger {
   uint64_t write_ahead_log_bytes() const { return store_->WriteAheadLogBytes(); }
   // What the store holds in memory (Store::Memory).
   Store::MemoryUsage storage_memory() const { return store_->Memory(); }
+  std::vector<std::pair<std::string, uint64_t>> table_file_bytes() const {
+    return store_->TableFileBytes();
+  }
   // Reservations open now (held, not yet settled, released or expired).
   size_t open_reservations() const;
   const LedgerOptions& options() const { return options_; }

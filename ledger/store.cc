@@ -297,6 +297,21 @@ Store::MemoryUsage Store::Memory() {
   return usage;
 }
 
+std::vector<std::pair<std::string, uint64_t>> Store::TableFileBytes() {
+  std::vector<std::pair<std::string, uint64_t>> bytes;
+  bytes.reserve(handles_.size());
+  for (rocksdb::ColumnFamilyHandle* family : handles_) {
+    uint64_t value = 0;
+    // Every table file of the family, the ones an older version still holds included:
+    // what the disk holds, not only what the next read sees.
+    if (!db_->GetIntProperty(family, rocksdb::DB::Properties::kTotalSstFilesSize, &value)) {
+      value = 0;
+    }
+    bytes.emplace_back(family->GetName(), value);
+  }
+  return bytes;
+}
+
 absl::Status Store::FlushProjections() {
   return Flush(std::vector<rocksdb::ColumnFamilyHandle*>(handles_.begin() + kFirstProjection,
                                                          handles_.end()),

@@ -25,6 +25,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 #include "absl/status/status.h"
@@ -101,6 +102,10 @@ class Store : public RowArchive {
     uint64_t block_cache = 0;    // blocks read, and index and filter blocks
   };
   MemoryUsage Memory();
+  // The bytes of each column family's table files on disk, by family name, in the order
+  // the families were opened (RocksDB's own figure; 0 for one it cannot give). With
+  // WriteAheadLogBytes, what the data directory takes: it grows with every call taken.
+  std::vector<std::pair<std::string, uint64_t>> TableFileBytes();
 
   // The event with this sequence number; NOT_FOUND when there is none.
   absl::StatusOr<v1::Event> ReadEvent(uint64_t sequence);

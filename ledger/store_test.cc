@@ -212,6 +212,42 @@ TEST_F(StoreTest, EveryFamilySharesOneBlockCacheThatHoldsIndexAndFilterBlocks) {
   }
 }
 
+// What the data directory's table files take, family by family: every family once, by its
+// name; a family's figure grows when its rows reach a table file, and the others' do not.
+TEST_F(StoreTest, TableFileBytesNamesEveryFamilyAndGrowsWithItsFlushedRows) {
+  auto by_name = [this]() {
+    std::map<std::string, uint64_t> bytes;
+    for (const auto& [name, size] : store_->TableFileBytes()) {
+      EXPECT_TRUE(bytes.emplace(name, size).second) << name << " twice";
+    }
+    return bytes;
+  };
+  const std::map<std::string, uint64_t> before = by_name();
+  ASSERT_EQ(before.size(),
+            static_cast<size_t>(kProjectionCfCount + 3));  // + default, events, config
+  ASSERT_TRUE(before.count("events"));
+  for (int i = 0; i < kProjectionCfCount; ++i) {
+    ASSERT_TRUE(before.count(CfName(static_cast<Cf>(i)))) << CfName(static_cast<Cf>(i));
+  }
+
+  std::mt19937 random(11);
+  for (uint64_t sequence = 1; sequence <= 1000; ++sequence) {
+    std::string value(100, '\0');
+    for (char& c : value) c = static_cast<char>(random());  // does not compress
+    ASSERT_TRUE(store_->db()
+                    ->Put(rocksdb::WriteOptions(), store_->events(), BigEndian64(sequence), value)
+                    .ok());
+  }
+  // In the log and the memtable only: no table file yet.
+  EXPECT_EQ(by_name().at("events"), before.at("events"));
+  ASSERT_TRUE(store_->FlushAll().ok());
+
+  const std::map<std::string, uint64_t> after = by_name();
+  EXPECT_GE(after.at("events"), before.at("events") + 1000 * 100)
+      << "events: " << before.at("events") << " -> " << after.at("events");
+  EXPECT_EQ(after.at(CfName(Cf::kCallerIds)), before.at(CfName(Cf::kCallerIds)));
+}
+
 // Every family reads back in key order with the latest value of each key, its deleted keys
 // gone: from the memtable (the vector memtables of the families only read whole sort their
 // rows when read), after a restart that replays the log, and from table files. Rows go in

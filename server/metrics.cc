@@ -182,6 +182,20 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
       storage.metric.push_back(std::move(metric));
     }
     families.push_back(std::move(storage));
+    prometheus::MetricFamily files = GaugeFamily(
+        "ledger_storage_table_file_bytes",
+        "Bytes of RocksDB table files on disk, by column family: with "
+        "ledger_write_ahead_log_bytes, what the data directory takes; it grows with every "
+        "call taken (about 0.5 KB a call)",
+        0);
+    files.metric.clear();
+    for (const auto& [family, bytes] : ledger_->table_file_bytes()) {
+      prometheus::ClientMetric metric;
+      metric.label.push_back({"family", family});
+      metric.gauge.value = static_cast<double>(bytes);
+      files.metric.push_back(std::move(metric));
+    }
+    families.push_back(std::move(files));
     return families;
   }
 

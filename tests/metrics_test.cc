@@ -148,6 +148,9 @@ TEST_F(MetricsTest, CountsRequestsReadsGaugesAndLogsJsonWithoutPins) {
       << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "table_readers"}})) << text;
   EXPECT_TRUE(Find(samples, "ledger_storage_memory_bytes", {{"kind", "block_cache"}})) << text;
+  // The table files on disk, family by family: the event log's and each projection's.
+  EXPECT_TRUE(Find(samples, "ledger_storage_table_file_bytes", {{"family", "events"}})) << text;
+  EXPECT_TRUE(Find(samples, "ledger_storage_table_file_bytes", {{"family", "callerids"}})) << text;
   // ledgerd's resident memory: at least its memtables, less than the machine.
   EXPECT_GT(Find(samples, "process_resident_memory_bytes").value_or(0),
             Find(samples, "ledger_storage_memory_bytes", {{"kind", "memtables"}}).value_or(0))
