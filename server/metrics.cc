@@ -4,7 +4,9 @@
 #include <map>
 #include <optional>
 #include <sstream>
+#include <string>
 #include <utility>
+#include <vector>
 
 #include "absl/strings/match.h"
 #include "absl/strings/str_cat.h"
@@ -63,6 +65,21 @@ prometheus::MetricFamily GaugeFamily(std::string name, std::string help, double 
   prometheus::ClientMetric metric;
   metric.gauge.value = value;
   family.metric.push_back(std::move(metric));
+  return family;
+}
+
+// A gauge with one series per value of `label`.
+prometheus::MetricFamily LabelledGaugeFamily(
+    std::string name, std::string help, const std::string& label,
+    const std::vector<std::pair<std::string, uint64_t>>& values) {
+  prometheus::MetricFamily family = GaugeFamily(std::move(name), std::move(help), 0);
+  family.metric.clear();
+  for (const auto& [value_of_label, value] : values) {
+    prometheus::ClientMetric metric;
+    metric.label.push_back({label, value_of_label});
+    metric.gauge.value = static_cast<double>(value);
+    family.metric.push_back(std::move(metric));
+  }
   return family;
 }
 
@@ -167,35 +184,20 @@ class ServerMetrics::LedgerCollector : public prometheus::Collectable {
                                    "replay (about --max_wal_mib at most)",
                                    static_cast<double>(ledger_->write_ahead_log_bytes())));
     const Store::MemoryUsage memory = ledger_->storage_memory();
-    prometheus::MetricFamily storage = GaugeFamily(
+    families.push_back(LabelledGaugeFamily(
         "ledger_storage_memory_bytes",
         "What RocksDB holds in memory, by kind: memtables (rows not yet in table files), "
         "table_readers (index and filter blocks of the open table files), block_cache",
-        0);
-    storage.metric.clear();
-    for (const auto& [kind, bytes] : {std::make_pair("memtables", memory.memtables),
-                                      std::make_pair("table_readers", memory.table_readers),
-                                      std::make_pair("block_cache", memory.block_cache)}) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"kind", kind});
-      metric.gauge.value = static_cast<double>(bytes);
-      storage.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(storage));
-    prometheus::MetricFamily files = GaugeFamily(
+        "kind",
+        {{"memtables", memory.memtables},
+         {"table_readers", memory.table_readers},
+         {"block_cache", memory.block_cache}}));
+    families.push_back(LabelledGaugeFamily(
         "ledger_storage_table_file_bytes",
         "Bytes of RocksDB table files on disk, by column family: with "
         "ledger_write_ahead_log_bytes, what the data directory takes; it grows with every "
         "call taken (about 0.5 KB a call)",
-        0);
-    files.metric.clear();
-    for (const auto& [family, bytes] : ledger_->table_file_bytes()) {
-      prometheus::ClientMetric metric;
-      metric.label.push_back({"family", family});
-      metric.gauge.value = static_cast<double>(bytes);
-      files.metric.push_back(std::move(metric));
-    }
-    families.push_back(std::move(files));
+        "family", ledger_->table_file_bytes()));
     return families;
   }
 
