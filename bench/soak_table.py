@@ -21,17 +21,22 @@ def host(i, name):
     return (i.get("host") or {}).get(name)
 
 
+def mib(i, name):
+    value = i.get(name)
+    return None if value is None else value / 2**20
+
+
 def row(i):
     commit = i.get("server_commit") or {}
-    rss = i.get("server_resident_bytes")
-    return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
+    return "| %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s | %s |" % (
         fmt(i["start_seconds"], ".0f"), fmt(i["seconds"], ".1f"),
         fmt(i["calls_per_second"], ",.0f"), fmt(i["rpcs_per_second"], ",.0f"),
         fmt(i["latency_us"]["p50"], ","), fmt(i["latency_us"]["p99"], ","),
         fmt(i["latency_us"]["max"], ","), fmt(i.get("server_cpu_us_per_rpc"), ".1f"),
         fmt(i.get("server_commit_cpu_us_per_rpc"), ".1f"),
         fmt(i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
-        fmt(commit.get("mean_sync_us"), ",.0f"), fmt(None if rss is None else rss / 2**20, ",.0f"),
+        fmt(commit.get("mean_sync_us"), ",.0f"), fmt(mib(i, "server_resident_bytes"), ",.0f"),
+        fmt(mib(i, "server_rocksdb_memory_bytes"), ",.0f"),
         fmt(host(i, "compute_ns_per_kib"), ",.0f"), fmt(host(i, "memory_ns_per_load"), ".1f"))
 
 
@@ -73,8 +78,9 @@ def main():
             ("commands a group",
              lambda i: (i.get("server_commit") or {}).get("mean_group_size"), ".1f"),
             ("resident MiB at the end",
-             lambda i: None if i.get("server_resident_bytes") is None
-             else i["server_resident_bytes"] / 2**20, ",.0f"),
+             lambda i: mib(i, "server_resident_bytes"), ",.0f"),
+            ("of which RocksDB's (memtables, table readers, block cache)",
+             lambda i: mib(i, "server_rocksdb_memory_bytes"), ",.0f"),
             ("the machine: ns to hash a KiB in cache",
              lambda i: host(i, "compute_ns_per_kib"), ",.0f"),
             ("the machine: ns a load from memory",
@@ -84,9 +90,9 @@ def main():
                                         fmt(median(last, get), spec)))
         print()
     print("| start s | length s | calls/s | RPCs/s | p50 µs | p99 µs | max µs | ledgerd CPU µs/RPC "
-          "| committer | RocksDB's threads | write+sync µs | resident MiB | host ns/KiB "
-          "| host ns/load |")
-    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
+          "| committer | RocksDB's threads | write+sync µs | resident MiB | RocksDB's MiB "
+          "| host ns/KiB | host ns/load |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|")
     for i in intervals:
         print(row(i))
     print("\nRocksDB:\n\n```\n%s\n```" % rocksdb)

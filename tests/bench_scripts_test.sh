@@ -137,13 +137,15 @@ expect_refusal 1 "no pg-1.json" python3 "$src/bench/side_by_side_table.py" "$dir
 
 # The soak's tables, from JSON shaped as ledger-bench --interval_seconds writes it: five whole
 # intervals and the short last one; the fifths are the first and the fifth whole interval.
-# The last interval has no host probe (an older ledger-bench's JSON).
+# The last interval has neither host probe nor RocksDB's memory (an older ledger-bench's
+# JSON); in the others RocksDB holds half the resident memory.
 interval_json() {  # START SECONDS CALLS_PER_SECOND P99 CPU SYNC RSS_MIB ROCKSDB_CPU [HOST_KIB HOST_LOAD]
   echo "{\"start_seconds\": $1, \"seconds\": $2, \"calls\": 1, \"calls_per_second\": $3,
    \"rpcs_per_second\": $(($3 * 3)), \"latency_us\": {\"count\": 9, \"p50\": 100, \"p99\": $4, \"max\": 9000},
    \"server_commit\": {\"groups\": 5, \"mean_group_size\": 12.5, \"mean_sync_us\": $6},
    \"server_cpu_us_per_rpc\": $5, \"server_commit_cpu_us_per_rpc\": 20.5,
    \"server_rocksdb_cpu_us_per_rpc\": $8, \"server_resident_bytes\": $(($7 * 1048576))${9:+,
+   \"server_rocksdb_memory_bytes\": $(($7 * 524288)),
    \"host\": {\"compute_ns_per_kib\": $9, \"memory_ns_per_load\": ${10}\}}}"
 }
 {
@@ -168,11 +170,12 @@ grep -q '^| calls/s | 2,000 | 3,000 |$' "$dir/table" &&
   grep -q '^| ledgerd CPU µs per ledger RPC | 50.5 | 52.2 |$' "$dir/table" &&
   grep -q '^| of which RocksDB.s flushes and compactions | 2.5 | 6.5 |$' "$dir/table" &&
   grep -q '^| resident MiB at the end | 300 | 400 |$' "$dir/table" &&
+  grep -q '^| of which RocksDB.s (memtables, table readers, block cache) | 150 | 200 |$' "$dir/table" &&
   grep -q '^| the machine: ns to hash a KiB in cache | 400 | 1,500 |$' "$dir/table" &&
   grep -q '^| the machine: ns a load from memory | 90.0 | 120.2 |$' "$dir/table" ||
   fail "the soak's fifths are wrong: $(cat "$dir/table")"
-grep -q '^| 40 | 10.0 | 3,000 | 9,000 | 100 | 900 | 9,000 | 52.2 | 20.5 | 6.5 | 500 | 400 | 1,500 | 120.2 |$' "$dir/table" &&
-  grep -q '^| 50 | 0.2 | 100 | 300 | 100 | 100 | 9,000 | 99.0 | 20.5 | 1.0 | 100 | 400 | - | - |$' "$dir/table" &&
+grep -q '^| 40 | 10.0 | 3,000 | 9,000 | 100 | 900 | 9,000 | 52.2 | 20.5 | 6.5 | 500 | 400 | 200 | 1,500 | 120.2 |$' "$dir/table" &&
+  grep -q '^| 50 | 0.2 | 100 | 300 | 100 | 100 | 9,000 | 99.0 | 20.5 | 1.0 | 100 | 400 | - | - | - |$' "$dir/table" &&
   grep -q '^data directory: 1234 MiB$' "$dir/table" ||
   fail "the soak's intervals or RocksDB's account are wrong: $(cat "$dir/table")"
 # The committer's profile, chunk by chunk (soak.sh --profile_committer): each chunk beside

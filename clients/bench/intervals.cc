@@ -74,7 +74,10 @@ void IntervalLog::Tick(Clock::time_point now) {
     interval.server_commit_cpu_us_per_rpc = per_rpc(&CommitCounters::commit_cpu_seconds);
     interval.server_rocksdb_cpu_us_per_rpc = per_rpc(&CommitCounters::rocksdb_cpu_seconds);
   }
-  if (marks.server) interval.server_resident_bytes = marks.server->resident_bytes;
+  if (marks.server) {
+    interval.server_resident_bytes = marks.server->resident_bytes;
+    interval.server_rocksdb_memory_bytes = marks.server->rocksdb_memory_bytes;
+  }
   interval.host = marks.host;
   // A last tick just after the one before (the phase ended on the beat) adds nothing.
   if (interval.seconds >= 0.001 || interval.rpcs.count > 0 || interval.rpcs.errors > 0) {

@@ -40,6 +40,8 @@ struct IntervalReport {
   std::optional<double> server_commit_cpu_us_per_rpc;
   std::optional<double> server_rocksdb_cpu_us_per_rpc;
   std::optional<double> server_resident_bytes;
+  // Of which what RocksDB holds (memtables, table readers, block cache), at the same moment.
+  std::optional<double> server_rocksdb_memory_bytes;
   // The machine's speed at the interval's end (host_probe.h), when probed.
   std::optional<HostSpeed> host;
 

@@ -25,6 +25,7 @@ CommitCounters Counters(double groups, double commands, double cpu_seconds, doub
   counters.commit_cpu_seconds = cpu_seconds / 2;  // half of it the committer's
   counters.rocksdb_cpu_seconds = cpu_seconds / 4;
   counters.resident_bytes = resident;
+  counters.rocksdb_memory_bytes = resident / 3;
   return counters;
 }
 
@@ -71,6 +72,7 @@ TEST(IntervalLogTest, EachIntervalHoldsWhatHappenedInIt) {
   EXPECT_NEAR(first.server_commit_cpu_us_per_rpc.value_or(0), 500.0, 1e-6);
   EXPECT_NEAR(first.server_rocksdb_cpu_us_per_rpc.value_or(0), 250.0, 1e-6);
   EXPECT_EQ(first.server_resident_bytes, 120e6);
+  EXPECT_EQ(first.server_rocksdb_memory_bytes, 40e6);
 
   const IntervalReport& second = intervals[1];
   EXPECT_DOUBLE_EQ(second.start_seconds, 1.0);
@@ -85,6 +87,7 @@ TEST(IntervalLogTest, EachIntervalHoldsWhatHappenedInIt) {
   EXPECT_DOUBLE_EQ(second.commit->mean_group_size, 3.0);
   EXPECT_NEAR(second.server_cpu_us_per_rpc.value_or(0), 1000.0, 1e-6);  // 6 ms over 6 RPCs
   EXPECT_EQ(second.server_resident_bytes, 150e6);
+  EXPECT_EQ(second.server_rocksdb_memory_bytes, 50e6);
 }
 
 // Without --server_metrics, or when a scrape fails, an interval has no server figures; a

@@ -65,8 +65,10 @@ std::string IntervalJson(const IntervalReport& i) {
         std::make_pair("server_rocksdb_cpu_us_per_rpc", i.server_rocksdb_cpu_us_per_rpc)}) {
     if (value) absl::StrAppendFormat(&json, ", \"%s\": %.2f", name, *value);
   }
-  if (i.server_resident_bytes) {
-    absl::StrAppendFormat(&json, ", \"server_resident_bytes\": %.0f", *i.server_resident_bytes);
+  for (const auto& [name, value] :
+       {std::make_pair("server_resident_bytes", i.server_resident_bytes),
+        std::make_pair("server_rocksdb_memory_bytes", i.server_rocksdb_memory_bytes)}) {
+    if (value) absl::StrAppendFormat(&json, ", \"%s\": %.0f", name, *value);
   }
   if (i.host) {
     absl::StrAppendFormat(&json,
@@ -166,9 +168,9 @@ std::string FormatTable(const RunReport& r) {
     absl::StrAppendFormat(&out, "intervals of %.3g s:\n%8s %8s %10s %10s %8s %8s %9s %6s",
                           r.interval_seconds, "start_s", "length_s", "calls/s", "RPCs/s", "p50_us",
                           "p99_us", "p99.9_us", "errors");
-    absl::StrAppendFormat(&out, " %13s %9s %10s %8s %8s %8s %11s %12s\n", "server_us/RPC",
-                          "commit_us", "rocksdb_us", "group", "sync_us", "RSS_MiB", "host_ns/KiB",
-                          "host_ns/load");
+    absl::StrAppendFormat(&out, " %13s %9s %10s %8s %8s %8s %11s %11s %12s\n", "server_us/RPC",
+                          "commit_us", "rocksdb_us", "group", "sync_us", "RSS_MiB", "rocksdb_MiB",
+                          "host_ns/KiB", "host_ns/load");
     for (const IntervalReport& i : r.intervals) {
       absl::StrAppendFormat(&out, "%8.1f %8.2f %10.1f %10.1f %8d %8d %9d %6d", i.start_seconds,
                             i.seconds, i.CallsPerSecond(), i.RpcsPerSecond(), i.rpcs.p50_us,
@@ -187,6 +189,11 @@ std::string FormatTable(const RunReport& r) {
                        ? std::optional<double>(*i.server_resident_bytes / (1 << 20))
                        : std::nullopt,
                    "%8.0f", 8),
+          " ",
+          Optional(i.server_rocksdb_memory_bytes
+                       ? std::optional<double>(*i.server_rocksdb_memory_bytes / (1 << 20))
+                       : std::nullopt,
+                   "%11.0f", 11),
           " ",
           Optional(i.host ? std::optional<double>(i.host->compute_ns_per_kib) : std::nullopt,
                    "%11.0f", 11),

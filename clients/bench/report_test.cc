@@ -274,6 +274,7 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   first.server_commit_cpu_us_per_rpc = 17.25;
   first.server_rocksdb_cpu_us_per_rpc = 3.5;
   first.server_resident_bytes = 300.0 * (1 << 20);
+  first.server_rocksdb_memory_bytes = 140.0 * (1 << 20);
   first.host = HostSpeed{412.5, 97.5};
   IntervalReport second;
   second.start_seconds = 5;
@@ -300,6 +301,7 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   EXPECT_EQ(Number(a, "server_commit_cpu_us_per_rpc"), 17.25);
   EXPECT_EQ(Number(a, "server_rocksdb_cpu_us_per_rpc"), 3.5);
   EXPECT_EQ(Number(a, "server_resident_bytes"), 300.0 * (1 << 20));
+  EXPECT_EQ(Number(a, "server_rocksdb_memory_bytes"), 140.0 * (1 << 20));
   EXPECT_EQ(Number(Object(a, "host"), "compute_ns_per_kib"), 412.5);
   EXPECT_EQ(Number(Object(a, "host"), "memory_ns_per_load"), 97.5);
   const google::protobuf::Struct& b = list.values(1).struct_value();
@@ -310,19 +312,19 @@ TEST(RunReportTest, IntervalsAreReportedOneEach) {
   EXPECT_FALSE(b.fields().contains("server_cpu_us_per_rpc"));
   EXPECT_FALSE(b.fields().contains("server_commit_cpu_us_per_rpc"));
   EXPECT_FALSE(b.fields().contains("server_resident_bytes"));
+  EXPECT_FALSE(b.fields().contains("server_rocksdb_memory_bytes"));
   EXPECT_FALSE(b.fields().contains("host"));
 
   const std::string table = FormatTable(r);
   EXPECT_THAT(table, HasSubstr("intervals of 5 s:"));
   EXPECT_THAT(table, HasSubstr("     0.0     5.00      300.0     1000.0      700     2100"));
-  EXPECT_THAT(table, HasSubstr("host_ns/KiB host_ns/load\n"));
-  EXPECT_THAT(
-      table,
-      HasSubstr("48.5      17.2        3.5    10.00      180      300         412         97.5\n"));
+  EXPECT_THAT(table, HasSubstr("RSS_MiB rocksdb_MiB host_ns/KiB host_ns/load\n"));
+  EXPECT_THAT(table, HasSubstr("48.5      17.2        3.5    10.00      180      300         140"
+                               "         412         97.5\n"));
   EXPECT_THAT(table, HasSubstr("     5.0     2.50      200.0      800.0      900     4000"));
-  EXPECT_THAT(
-      table,
-      HasSubstr("-         -          -        -        -        -           -            -\n"));
+  EXPECT_THAT(table,
+              HasSubstr("-         -          -        -        -        -           -           -"
+                        "            -\n"));
 }
 
 }  // namespace

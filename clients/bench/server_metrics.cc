@@ -27,6 +27,7 @@ constexpr char kThreadCpu[] = "ledger_thread_cpu_seconds_total{thread=\"";
 constexpr char kCommitThread[] = "ledger-commit";
 constexpr char kRocksDbThreads[] = "rocksdb:";
 constexpr char kResident[] = "process_resident_memory_bytes";
+constexpr char kRocksDbMemory[] = "ledger_storage_memory_bytes{";
 
 bool ParseNumber(const std::string& text, double* out) {
   return absl::SimpleAtod(text, out) && std::isfinite(*out);
@@ -146,6 +147,11 @@ absl::StatusOr<CommitCounters> ParseCommitCounters(const std::string& text) {
         return absl::InvalidArgumentError(absl::StrCat("metric line \"", line, "\" is malformed"));
       }
       counters.resident_bytes = value;
+    } else if (name.rfind(kRocksDbMemory, 0) == 0) {
+      if (!ParseNumber(value_text, &value)) {
+        return absl::InvalidArgumentError(absl::StrCat("metric line \"", line, "\" is malformed"));
+      }
+      counters.rocksdb_memory_bytes = counters.rocksdb_memory_bytes.value_or(0) + value;
     } else if (name.rfind(kSyncBucket, 0) == 0 && name.size() > sizeof kSyncBucket + 1) {
       const std::string bound_text =
           name.substr(sizeof kSyncBucket - 1, name.size() - (sizeof kSyncBucket - 1) - 2);

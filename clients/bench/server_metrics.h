@@ -36,6 +36,10 @@ struct CommitCounters {
   std::optional<double> rocksdb_cpu_seconds;
   // process_resident_memory_bytes; nullopt from a ledgerd that does not report it.
   std::optional<double> resident_bytes;
+  // ledger_storage_memory_bytes over its kinds (memtables, table readers, block cache): the
+  // part of the resident memory RocksDB holds and bounds; nullopt from a ledgerd that does
+  // not report it.
+  std::optional<double> rocksdb_memory_bytes;
 };
 
 // The committer's work between two scrapes.

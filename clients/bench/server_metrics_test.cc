@@ -86,6 +86,29 @@ TEST(ServerMetricsTest, ParsesTheResidentMemory) {
   EXPECT_THAT(counters.status().message(), HasSubstr("process_resident_memory_bytes"));
 }
 
+// What RocksDB holds, summed over the kinds ledgerd reports; unknown from a ledgerd that does
+// not report it, and a malformed value is named.
+TEST(ServerMetricsTest, SumsRocksDbsMemoryOverItsKinds) {
+  const std::string base = Metrics(10, 40, 9, 0.0018, 1, 8, 9, 9);
+  absl::StatusOr<CommitCounters> counters = ParseCommitCounters(base);
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_FALSE(counters->rocksdb_memory_bytes.has_value());
+
+  counters =
+      ParseCommitCounters(base +
+                          "# TYPE ledger_storage_memory_bytes gauge\n"
+                          "ledger_storage_memory_bytes{kind=\"memtables\"} 1048576\n"
+                          "ledger_storage_memory_bytes{kind=\"table_readers\"} 4096\n"
+                          "ledger_storage_memory_bytes{kind=\"block_cache\"} 1.34217728e+08\n"
+                          "ledger_storage_table_file_bytes{family=\"events\"} 99999999\n");
+  ASSERT_TRUE(counters.ok()) << counters.status();
+  EXPECT_EQ(counters->rocksdb_memory_bytes, 1048576.0 + 4096 + 134217728);
+
+  counters = ParseCommitCounters(base + "ledger_storage_memory_bytes{kind=\"memtables\"} -\n");
+  ASSERT_FALSE(counters.ok());
+  EXPECT_THAT(counters.status().message(), HasSubstr("ledger_storage_memory_bytes"));
+}
+
 TEST(ServerMetricsTest, DifferenceIsTheWorkBetweenTwoScrapes) {
   // Before: 10 groups (40 commands), 9 synced in 1.8 ms. After: 110 groups (440 commands),
   // 109 synced in 21.8 ms: 100 more groups of 4 commands, 100 syncs of 200 us each, 60 of
