@@ -3,8 +3,10 @@
 # interval (ledger-bench --interval_seconds with --server_metrics): whether calls a second,
 # latency, the committer's sync, ledgerd's CPU per RPC and its resident memory hold as the
 # event log grows and RocksDB flushes and compacts. Then RocksDB's own account of the run
-# (write stalls, compactions) from its LOG, and the data directory's size. Writes soak.json
-# (ledger-bench's), soak.txt (its table), rocksdb.txt and soak.md (the tables) into --out.
+# (write stalls, compactions; flushes and compactions by column family, with the bytes each
+# wrote: bench/rocksdb_families.py) from its LOG, and the data directory's size. Writes
+# soak.json (ledger-bench's), soak.txt (its table), rocksdb.txt and soak.md (the tables)
+# into --out.
 # With --profile_committer, also profiles the committer's thread one interval at a time
 # (perf record -t, Debian's linux-perf) and writes committer-profile.md
 # (bench/profile_chunks.py): where its time went, chunk by chunk.
@@ -117,6 +119,10 @@ fi
 } >"$out/rocksdb.txt"
 
 python3 "$(dirname "$0")/soak_table.py" "$out/soak.json" "$out/rocksdb.txt" | tee "$out/soak.md"
+{
+  printf '\nRocksDB by column family (bench/rocksdb_families.py):\n\n'
+  python3 "$(dirname "$0")/rocksdb_families.py" "$work/data/LOG"
+} | tee -a "$out/soak.md"
 if [ "$profile" = 1 ]; then
   python3 "$(dirname "$0")/profile_chunks.py" "$out/soak.json" "$work/chunks" \
     >"$out/committer-profile.md"
