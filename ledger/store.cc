@@ -108,16 +108,6 @@ rocksdb::ColumnFamilyOptions FamilyOptions(const std::shared_ptr<rocksdb::Cache>
     options.memtable_whole_key_filtering = true;
   }
   options.table_factory.reset(rocksdb::NewBlockBasedTableFactory(tables));
-  // Level 0 goes into level 1 once it holds eight table files, not RocksDB's four. The
-  // bound on the write-ahead log flushes every family written every few seconds, a few MiB
-  // each, while level 1 holds up to 256 MiB; the keys of most families come at random over
-  // the whole key range (CallerIDs, reservation ids, request ids, calls by CallerID), so a
-  // compaction of level 0 rewrote most of level 1 for a few MiB of new rows: 3 to 12 times
-  // what the flushes wrote in five minutes of load. Eight files halve that and RocksDB's CPU
-  // with it (docs/benchmarks.md, "Level 0 in batches of eight"), and leave twelve more
-  // before RocksDB slows writes down (level0_slowdown_writes_trigger, 20). A lookup then
-  // reads the bloom filters of up to eight more files, which are pinned in the cache.
-  options.level0_file_num_compaction_trigger = Store::kLevelZeroFilesToCompact;
   return options;
 }
 

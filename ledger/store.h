@@ -141,10 +141,6 @@ class Store : public RowArchive {
   // moves those (LoadProjections). Formats 2 and 3 had no call_totals family: Ledger::Open
   // fills it from the calls rows (FillCallTotals) and then marks the directory format 4
   // (kFormat).
-  // Table files in level 0 of a family that start its compaction into level 1 (RocksDB's
-  // level0_file_num_compaction_trigger; store.cc, FamilyOptions, says why not RocksDB's 4).
-  static constexpr int kLevelZeroFilesToCompact = 8;
-
   static constexpr char kFormatKey[] = "format";
   static constexpr char kFormat[] = "4";
   static constexpr char kFormatThree[] = "3";

@@ -16,7 +16,6 @@
 
 #include "absl/strings/escaping.h"
 #include "absl/strings/match.h"
-#include "absl/strings/numbers.h"
 #include "absl/strings/str_cat.h"
 #include "gtest/gtest.h"
 #include "ledger/scratch_store_test.h"
@@ -247,50 +246,6 @@ TEST_F(StoreTest, TableFileBytesNamesEveryFamilyAndGrowsWithItsFlushedRows) {
   EXPECT_GE(after.at("events"), before.at("events") + 1000 * 100)
       << "events: " << before.at("events") << " -> " << after.at("events");
   EXPECT_EQ(after.at(CfName(Cf::kCallerIds)), before.at(CfName(Cf::kCallerIds)));
-}
-
-// Level 0 of a family is compacted once it holds kLevelZeroFilesToCompact table files, not
-// before: each flush of rows at random over the key range adds a file that overlaps the
-// others, and one file short of the batch nothing is compacted.
-TEST_F(StoreTest, LevelZeroIsCompactedInBatchesOfItsTriggerFiles) {
-  rocksdb::DB* db = store_->db();
-  rocksdb::ColumnFamilyHandle* family = store_->projection(Cf::kClosedReservations);
-  auto files_at = [&](int level) {
-    std::string files;
-    EXPECT_TRUE(db->GetProperty(family, absl::StrCat("rocksdb.num-files-at-level", level), &files));
-    uint64_t count = 0;
-    EXPECT_TRUE(absl::SimpleAtoi(files, &count)) << files;
-    return count;
-  };
-  auto level_zero_files = [&]() { return files_at(0); };
-  auto busy = [&]() {
-    uint64_t pending = 0, running = 0;
-    EXPECT_TRUE(db->GetIntProperty(family, rocksdb::DB::Properties::kCompactionPending, &pending));
-    EXPECT_TRUE(db->GetIntProperty(rocksdb::DB::Properties::kNumRunningCompactions, &running));
-    return pending + running > 0;
-  };
-  std::mt19937 random(5);
-  auto flush_random_rows = [&]() {
-    rocksdb::WriteBatch batch;
-    for (int i = 0; i < 200; ++i) {
-      ASSERT_TRUE(batch.Put(family, absl::StrCat("r-", random() % 100000), "row").ok());
-    }
-    ASSERT_TRUE(store_->WriteSynced(&batch).ok());
-    ASSERT_TRUE(db->Flush(rocksdb::FlushOptions(), family).ok());
-  };
-  for (int i = 1; i < Store::kLevelZeroFilesToCompact; ++i) {
-    flush_random_rows();
-    EXPECT_EQ(level_zero_files(), static_cast<uint64_t>(i));
-    EXPECT_FALSE(busy()) << "a compaction with " << i << " files in level 0";
-  }
-  flush_random_rows();
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(30);
-  while ((busy() || level_zero_files() > 0) && std::chrono::steady_clock::now() < deadline) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_EQ(level_zero_files(), 0u)
-      << "level 0 was not compacted at " << Store::kLevelZeroFilesToCompact << " files";
-  EXPECT_GE(files_at(1), 1u);
 }
 
 // Every family reads back in key order with the latest value of each key, its deleted keys
