@@ -46,8 +46,8 @@ for value in "$minutes" "$callerids" "$in_flight" "$interval" "$preload_seconds"
     exit 2
   fi
 done
-if [ "$minutes" -gt 60 ]; then
-  echo "soak: --minutes takes at most 60" >&2
+if [ "$minutes" -gt 240 ]; then
+  echo "soak: --minutes takes at most 240" >&2
   exit 2
 fi
 if [ "$profile" = 1 ] && ! command -v perf >/dev/null; then

@@ -44,7 +44,7 @@ expect_refusal 1 "is not built" bash "$src/bench/side-by-side.sh" --build "$dir/
 expect_refusal 2 "unknown argument --fast" bash "$src/bench/soak.sh" --fast
 expect_refusal 2 "positive integers" bash "$src/bench/soak.sh" --minutes 0
 expect_refusal 2 "positive integers" bash "$src/bench/soak.sh" --interval 0.5
-expect_refusal 2 "at most 60" bash "$src/bench/soak.sh" --minutes 61
+expect_refusal 2 "at most 240" bash "$src/bench/soak.sh" --minutes 241
 expect_refusal 1 "is not built" bash "$src/bench/soak.sh" --build "$dir/no-build" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
