@@ -55,12 +55,12 @@ void IntervalLog::Tick(Clock::time_point now) {
   interval.start_seconds = Seconds(last_->at - start_);
   interval.seconds = Seconds(marks.at - last_->at);
   interval.calls = marks.calls >= last_->calls ? marks.calls - last_->calls : 0;
-  std::vector<uint32_t> samples;
+  LatencyHistogram latency;
   uint64_t errors = 0;
   for (size_t i = 0; i < recorders_.size(); ++i) {
-    recorders_[i]->AppendBetween(last_->latency[i], marks.latency[i], &samples, &errors);
+    recorders_[i]->AddBetween(last_->latency[i], marks.latency[i], &latency, &errors);
   }
-  interval.rpcs = SummarizeSamples(std::move(samples), errors);
+  interval.rpcs = latency.Summarize(errors);
   if (last_->server && marks.server) {
     interval.commit = Difference(*last_->server, *marks.server);
     // CPU seconds of the interval per RPC answered in it, in microseconds.

@@ -6,8 +6,8 @@
 //
 // An IntervalLog is told when the phase starts (Begin) and when each interval ends (Tick,
 // from a ticker thread, and once more when the phase is over); it keeps marks of the latency
-// recorders (latency.h), whose samples stay in the order they were recorded, so an
-// interval's latencies are exactly those of the RPCs answered in it.
+// recorders (latency.h), so an interval's latencies are exactly those of the RPCs answered
+// in it.
 #ifndef CALLBACKLEDGER_CLIENTS_BENCH_INTERVALS_H_
 #define CALLBACKLEDGER_CLIENTS_BENCH_INTERVALS_H_
 

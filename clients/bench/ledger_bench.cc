@@ -87,7 +87,7 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
       ->capture_default_str();
   app.add_option("--calls", o->calls, "at most this many simulated calls")->capture_default_str();
   app.add_option("--seconds", o->seconds, "at most this long, for the calls and for the floor")
-      ->check(CLI::Range(0.1, 3600.0))
+      ->check(CLI::Range(0.1, 14400.0))
       ->capture_default_str();
   app.add_option("--extend_ratio", o->extend_ratio, "share of connected calls that Extend")
       ->check(CLI::Range(0.0, 1.0))
@@ -138,7 +138,7 @@ void AddOptions(CLI::App* app_ptr, BenchOptions* o) {
   app.add_option("--floor_seconds", o->floor_seconds,
                  "measure the floor for at most this long (0: as long as the calls phase took), "
                  "so that a long run need not be followed by as long a floor")
-      ->check(CLI::Range(0.0, 3600.0))
+      ->check(CLI::Range(0.0, 14400.0))
       ->capture_default_str();
   app.add_option(
          "--interval_seconds", o->interval_seconds,
