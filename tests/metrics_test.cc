@@ -17,6 +17,7 @@
 #include <fstream>
 #include <optional>
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "absl/strings/ascii.h"
@@ -302,7 +303,11 @@ std::vector<std::string> ThreadNames(pid_t pid) {
     if (absl::SimpleAtoi(entry->d_name, &tid)) tids.push_back(tid);
   }
   closedir(dir);
-  std::sort(tids.begin(), tids.end());
+  // The main thread first: its id is the process's. Not the smallest id: ids wrap around
+  // at the kernel's pid_max, so a thread started later may have a smaller one.
+  std::sort(tids.begin(), tids.end(), [pid](long a, long b) {
+    return std::make_pair(a != pid, a) < std::make_pair(b != pid, b);
+  });
   for (long tid : tids) {
     names.emplace_back(
         absl::StripAsciiWhitespace(e2e::ReadWholeFile(absl::StrCat(tasks, "/", tid, "/comm"))));
