@@ -229,6 +229,16 @@ void SetLimits(grpc::ServerBuilder* builder) {
   builder->AddChannelArgument(GRPC_ARG_SERVER_HANDSHAKE_TIMEOUT_MS, 20000);
 }
 
+// The signals the main thread takes with sigwait: SIGHUP reloads, SIGTERM and SIGINT stop.
+sigset_t StopSignals() {
+  sigset_t signals;
+  sigemptyset(&signals);
+  sigaddset(&signals, SIGTERM);
+  sigaddset(&signals, SIGINT);
+  sigaddset(&signals, SIGHUP);
+  return signals;
+}
+
 int Run() {
   const std::string listen = absl::GetFlag(FLAGS_listen);
   std::shared_ptr<grpc::ServerCredentials> credentials;
@@ -242,14 +252,6 @@ int Run() {
                           ": listen on a loopback address, or pass --insecure explicitly"));
     return 2;
   }
-
-  // Signals are taken by sigwait below; block them before any thread starts.
-  sigset_t signals;
-  sigemptyset(&signals);
-  sigaddset(&signals, SIGTERM);
-  sigaddset(&signals, SIGINT);
-  sigaddset(&signals, SIGHUP);
-  pthread_sigmask(SIG_BLOCK, &signals, nullptr);
 
   // Metrics first: their HTTP threads must outlive the gRPC server and the ledger.
   RpcTable rpcs;
@@ -413,6 +415,8 @@ int Run() {
        {"events", (*ledger)->last_sequence()},
        {"load_seconds", seconds}});
 
+  // main() blocked these signals before any thread started, so they wait for this call.
+  sigset_t signals = StopSignals();
   int signal_number = 0;
   // SIGHUP reloads the access file; SIGTERM and SIGINT stop.
   while (sigwait(&signals, &signal_number) == 0 && signal_number == SIGHUP) {
@@ -438,6 +442,11 @@ int Run() {
 int main(int argc, char** argv) {
   // First of all, before any thread or allocation that matters (see server/huge_pages.h).
   callbackledger::ReexecWithHugePageMalloc(argv);
+  // Block the signals Run() waits for before any thread starts: every thread inherits the
+  // mask, and a thread that does not block SIGTERM (gRPC starts some as soon as credentials
+  // are made) would take it with the default action, killing the process uncleanly.
+  const sigset_t stop_signals = callbackledger::StopSignals();
+  pthread_sigmask(SIG_BLOCK, &stop_signals, nullptr);
   // Named as started, not "exe"; the threads started from here on inherit the name until
   // they name themselves (the committer, the expiry, ...).
   callbackledger::NameThisThread(callbackledger::ProgramName(argv[0]));

@@ -9,11 +9,13 @@
 #include <arpa/inet.h>
 #include <dirent.h>
 #include <netinet/in.h>
+#include <signal.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include <algorithm>
 #include <chrono>
+#include <cstdint>
 #include <fstream>
 #include <optional>
 #include <string>
@@ -291,13 +293,11 @@ TEST(MetricsFlagsTest, GrpcsOwnLinesAreJsonLinesToo) {
   EXPECT_EQ(parsed.exit_code, 0) << parsed.Describe() << "\n--- stderr ---\n" << run.err;
 }
 
-// The names of a process's threads, the main thread's (the process's own) first.
-std::vector<std::string> ThreadNames(pid_t pid) {
-  std::vector<std::string> names;
-  const std::string tasks = absl::StrCat("/proc/", pid, "/task");
-  DIR* dir = opendir(tasks.c_str());
-  if (dir == nullptr) return names;
+// The ids of a process's threads, the main thread's (the process's own) first.
+std::vector<long> ThreadIds(pid_t pid) {
   std::vector<long> tids;
+  DIR* dir = opendir(absl::StrCat("/proc/", pid, "/task").c_str());
+  if (dir == nullptr) return tids;
   while (const dirent* entry = readdir(dir)) {
     long tid = 0;
     if (absl::SimpleAtoi(entry->d_name, &tid)) tids.push_back(tid);
@@ -308,9 +308,18 @@ std::vector<std::string> ThreadNames(pid_t pid) {
   std::sort(tids.begin(), tids.end(), [pid](long a, long b) {
     return std::make_pair(a != pid, a) < std::make_pair(b != pid, b);
   });
-  for (long tid : tids) {
-    names.emplace_back(
-        absl::StripAsciiWhitespace(e2e::ReadWholeFile(absl::StrCat(tasks, "/", tid, "/comm"))));
+  return tids;
+}
+
+std::string ThreadFile(pid_t pid, long tid, const char* name) {
+  return e2e::ReadWholeFile(absl::StrCat("/proc/", pid, "/task/", tid, "/", name));
+}
+
+// The names of a process's threads, the main thread's first.
+std::vector<std::string> ThreadNames(pid_t pid) {
+  std::vector<std::string> names;
+  for (long tid : ThreadIds(pid)) {
+    names.emplace_back(absl::StripAsciiWhitespace(ThreadFile(pid, tid, "comm")));
   }
   return names;
 }
@@ -336,6 +345,38 @@ TEST(ProcessNamesTest, TheProcessAndItsThreadsAreNamedForTheOperator) {
         << absl::StrJoin(names, ", ");
     EXPECT_EQ(server.Stop(), 0) << server.Log();
   }
+}
+
+// SIGTERM, SIGINT and SIGHUP are for the main thread's sigwait alone. The kernel hands a
+// process's signal to any thread that does not block it; one that does not (gRPC starts
+// threads as soon as credentials are made) would take SIGTERM with the default action and
+// kill ledgerd without finishing its calls: exit 143 instead of 0, now and then, whenever
+// SIGTERM came before the main thread reached sigwait.
+TEST(ProcessNamesTest, OnlyTheMainThreadTakesTheStopSignals) {
+  LedgerServer server;
+  ASSERT_TRUE(IsOk(server.Start({"--metrics_listen=127.0.0.1:0"})));
+  const std::vector<long> tids = ThreadIds(server.pid());
+  ASSERT_GT(tids.size(), 1u);
+  ASSERT_EQ(tids.front(), server.pid());
+  // Bit n-1 of SigBlk is signal n.
+  const uint64_t stop = (uint64_t{1} << (SIGHUP - 1)) | (uint64_t{1} << (SIGINT - 1)) |
+                        (uint64_t{1} << (SIGTERM - 1));
+  for (size_t i = 1; i < tids.size(); ++i) {
+    const std::string status = ThreadFile(server.pid(), tids[i], "status");
+    const size_t at = status.find("SigBlk:");
+    if (at == std::string::npos) continue;  // The thread ended while being read.
+    uint64_t blocked = 0;
+    ASSERT_TRUE(absl::SimpleHexAtoi(
+        absl::StripAsciiWhitespace(status.substr(at + 7, status.find('\n', at) - at - 7)),
+        &blocked))
+        << status;
+    EXPECT_EQ(blocked & stop, stop)
+        << "thread " << tids[i] << " ("
+        << absl::StripAsciiWhitespace(ThreadFile(server.pid(), tids[i], "comm"))
+        << ") does not block SIGHUP, SIGINT and SIGTERM:\n"
+        << status;
+  }
+  EXPECT_EQ(server.Stop(), 0) << server.Log();
 }
 
 }  // namespace
