@@ -1,11 +1,12 @@
 #!/usr/bin/env python3
 """Prints the markdown of bench/soak.sh from ledger-bench's JSON and RocksDB's account.
 
-usage: soak_table.py SOAK_JSON ROCKSDB_TXT
+usage: soak_table.py SOAK_JSON ROCKSDB_TXT [--span_seconds=N]
 
 First the whole run, then the first and the last fifth of the run side by side (medians of
-their intervals), which shows a drift, if any, at a glance, then one row per interval. The
-machine's own speed (ledger-bench's host probe, clients/bench/host_probe.h) sits beside
+their intervals), which shows a drift, if any, at a glance; for a run of two spans or more
+(N seconds, 300 unless given: five minutes), the medians span by span, with the resident
+memory at each span's end; then one row per interval. The machine's own speed (ledger-bench's host probe, clients/bench/host_probe.h) sits beside
 ledgerd's CPU per RPC: when both rise together the machine slowed, not the ledger.
 """
 import json
@@ -45,10 +46,55 @@ def median(intervals, get):
     return statistics.median(values) if values else None
 
 
+def print_spans(whole, span_seconds):
+    """The medians of the whole intervals span by span, when there are two spans or more."""
+    spans = {}
+    for i in whole:
+        spans.setdefault(int(i["start_seconds"] // span_seconds), []).append(i)
+    if len(spans) < 2:
+        return
+    in_minutes = span_seconds % 60 == 0
+    unit = 60 if in_minutes else 1
+    print("| %s | calls/s | p99 µs | ledgerd CPU µs/RPC | committer | RocksDB's threads "
+          "| write+sync µs | resident MiB at the end | of which RocksDB's | host ns/KiB "
+          "| host ns/load |" % ("minutes" if in_minutes else "seconds"))
+    print("|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|")
+    for n in sorted(spans):
+        span = spans[n]
+        cells = ["%g–%g" % (n * span_seconds / unit, (n + 1) * span_seconds / unit)]
+        for get, spec in [
+            (lambda i: i["calls_per_second"], ",.0f"),
+            (lambda i: i["latency_us"]["p99"], ",.0f"),
+            (lambda i: i.get("server_cpu_us_per_rpc"), ".1f"),
+            (lambda i: i.get("server_commit_cpu_us_per_rpc"), ".1f"),
+            (lambda i: i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
+            (lambda i: (i.get("server_commit") or {}).get("mean_sync_us"), ",.0f"),
+        ]:
+            cells.append(fmt(median(span, get), spec))
+        cells.append(fmt(mib(span[-1], "server_resident_bytes"), ",.0f"))
+        cells.append(fmt(mib(span[-1], "server_rocksdb_memory_bytes"), ",.0f"))
+        cells.append(fmt(median(span, lambda i: host(i, "compute_ns_per_kib")), ",.0f"))
+        cells.append(fmt(median(span, lambda i: host(i, "memory_ns_per_load")), ".1f"))
+        print("| %s |" % " | ".join(cells))
+    print()
+
+
 def main():
-    with open(sys.argv[1]) as f:
+    args = [a for a in sys.argv[1:] if not a.startswith("--")]
+    span_seconds = 300
+    for a in sys.argv[1:]:
+        if a.startswith("--span_seconds="):
+            value = a.split("=", 1)[1]
+            if not value.isdigit() or int(value) < 1:
+                sys.exit("soak_table.py: --span_seconds takes a positive integer, not " + value)
+            span_seconds = int(value)
+        elif a.startswith("--"):
+            sys.exit("soak_table.py: unknown argument " + a)
+    if len(args) != 2:
+        sys.exit("usage: soak_table.py SOAK_JSON ROCKSDB_TXT [--span_seconds=N]")
+    with open(args[0]) as f:
         r = json.load(f)
-    with open(sys.argv[2]) as f:
+    with open(args[1]) as f:
         rocksdb = f.read().strip()
     # The last interval ends with the phase: shorter, and holding the drain. Left out of the
     # fifths, kept in the table.
@@ -89,6 +135,7 @@ def main():
             print("| %s | %s | %s |" % (name, fmt(median(first, get), spec),
                                         fmt(median(last, get), spec)))
         print()
+    print_spans(whole, span_seconds)
     print("| start s | length s | calls/s | RPCs/s | p50 µs | p99 µs | max µs | ledgerd CPU µs/RPC "
           "| committer | RocksDB's threads | write+sync µs | resident MiB | RocksDB's MiB "
           "| host ns/KiB | host ns/load |")

@@ -178,6 +178,21 @@ grep -q '^| 40 | 10.0 | 3,000 | 9,000 | 100 | 900 | 9,000 | 52.2 | 20.5 | 6.5 | 
   grep -q '^| 50 | 0.2 | 100 | 300 | 100 | 100 | 9,000 | 99.0 | 20.5 | 1.0 | 100 | 400 | - | - | - |$' "$dir/table" &&
   grep -q '^data directory: 1234 MiB$' "$dir/table" ||
   fail "the soak's intervals or RocksDB's account are wrong: $(cat "$dir/table")"
+# Fifty seconds make no two spans of five minutes: no table of spans. In spans of 20 s: the
+# medians of each span's whole intervals (the short last one left out), the resident memory
+# at the span's end.
+! grep -q '^| minutes |' "$dir/table" || fail "a table of spans for one span: $(cat "$dir/table")"
+python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" --span_seconds=20 \
+  >"$dir/table"
+grep -q '^| seconds | calls/s | p99 µs |' "$dir/table" &&
+  grep -q '^| 0–20 | 2,250 | 750 | 50.8 | 20.5 | 2.8 | 410 | 350 | 175 | 405 | 90.5 |$' "$dir/table" &&
+  grep -q '^| 20–40 | 2,650 | 800 | 51.0 | 20.5 | 3.0 | 420 | 390 | 195 | 425 | 92.5 |$' "$dir/table" &&
+  grep -q '^| 40–60 | 3,000 | 900 | 52.2 | 20.5 | 6.5 | 500 | 400 | 200 | 1,500 | 120.2 |$' "$dir/table" ||
+  fail "the soak's spans are wrong: $(cat "$dir/table")"
+expect_refusal 1 "unknown argument --span=20" \
+  python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" --span=20
+expect_refusal 1 "positive integer, not 0" \
+  python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" --span_seconds=0
 # RocksDB's flushes and compactions by column family, from LOG lines as RocksDB 7.8 writes
 # them: a job's family from its text line, what it did from its event line; a compaction's
 # own table files are not counted as flushed; a damaged event line is skipped; the table files
