@@ -11,8 +11,12 @@
 # (perf record -t, Debian's linux-perf) and writes committer-profile.md
 # (bench/profile_chunks.py): where its time went, chunk by chunk.
 #
+# With --keep_data DIR, the data directory is DIR (which must not exist yet) and stays after
+# the run, so that ledgerd can be started on it again (its start-up, its memory).
+#
 #   bench/soak.sh [--build DIR] [--out DIR] [--minutes M] [--callerids N] [--in_flight N]
 #                 [--interval S] [--preload_seconds S] [--profile_committer]
+#                 [--keep_data DIR]
 #
 # Bounded in time: the calls by --minutes (and in count by a billion calls), the preload by
 # --preload_seconds, the floor by 10 seconds, the audit by two reads of every CallerID, the
@@ -27,6 +31,7 @@ in_flight=64
 interval=10
 preload_seconds=900
 profile=0
+keep_data=""
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -37,6 +42,7 @@ while [ $# -gt 0 ]; do
     --interval) interval="$2"; shift 2 ;;
     --preload_seconds) preload_seconds="$2"; shift 2 ;;
     --profile_committer) profile=1; shift ;;
+    --keep_data) keep_data="$2"; shift 2 ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -48,6 +54,10 @@ for value in "$minutes" "$callerids" "$in_flight" "$interval" "$preload_seconds"
 done
 if [ "$minutes" -gt 240 ]; then
   echo "soak: --minutes takes at most 240" >&2
+  exit 2
+fi
+if [ -n "$keep_data" ] && [ -e "$keep_data" ]; then
+  echo "soak: --keep_data $keep_data already exists; give a directory to create" >&2
   exit 2
 fi
 if [ "$profile" = 1 ] && ! command -v perf >/dev/null; then
@@ -64,7 +74,12 @@ mkdir -p "$out"
 work="$(mktemp -d /tmp/soak.XXXXXX)"
 trap 'stop_server; rm -rf "$work"' EXIT
 
-start_server "$work/data" "$work/ledgerd.log"
+data_dir="$work/data"
+if [ -n "$keep_data" ]; then
+  mkdir -p "$(dirname "$keep_data")"
+  data_dir="$keep_data"
+fi
+start_server "$data_dir" "$work/ledgerd.log"
 echo "soak: $minutes minutes at $in_flight in flight over $callerids CallerIDs ($(uptime | sed 's/.*load/load/'))"
 # The preload first, on its own, so that the run's calls start when it does.
 "$bench" --server="127.0.0.1:$port" --callerids="$callerids" --preload_in_flight=256 \
@@ -110,18 +125,18 @@ fi
 
 # RocksDB's account of the run: its cumulative stall figures and the compactions it ran.
 {
-  echo "data directory: $(du -sm "$work/data" | cut -f1) MiB"
-  echo "compactions finished: $(grep -c '"event": "compaction_finished"' "$work/data/LOG" || true)"
-  echo "flushes finished: $(grep -c '"event": "flush_finished"' "$work/data/LOG" || true)"
-  echo "write stall lines (\"Stalling writes\", \"Stopping writes\"): $(grep -cE 'Stalling writes|Stopping writes' "$work/data/LOG" || true)"
+  echo "data directory: $(du -sm "$data_dir" | cut -f1) MiB"
+  echo "compactions finished: $(grep -c '"event": "compaction_finished"' "$data_dir/LOG" || true)"
+  echo "flushes finished: $(grep -c '"event": "flush_finished"' "$data_dir/LOG" || true)"
+  echo "write stall lines (\"Stalling writes\", \"Stopping writes\"): $(grep -cE 'Stalling writes|Stopping writes' "$data_dir/LOG" || true)"
   echo "last cumulative stall line of each column family:"
-  grep 'Cumulative stall' "$work/data/LOG" | tail -12 || true
+  grep 'Cumulative stall' "$data_dir/LOG" | tail -12 || true
 } >"$out/rocksdb.txt"
 
 python3 "$(dirname "$0")/soak_table.py" "$out/soak.json" "$out/rocksdb.txt" | tee "$out/soak.md"
 {
   printf '\nRocksDB by column family (bench/rocksdb_families.py):\n\n'
-  python3 "$(dirname "$0")/rocksdb_families.py" "$work/data/LOG"
+  python3 "$(dirname "$0")/rocksdb_families.py" "$data_dir/LOG"
 } | tee -a "$out/soak.md"
 if [ "$profile" = 1 ]; then
   python3 "$(dirname "$0")/profile_chunks.py" "$out/soak.json" "$work/chunks" \

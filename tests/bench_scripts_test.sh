@@ -52,6 +52,10 @@ mkdir -p "$dir/no-tools"
 expect_refusal 2 "needs perf" env PATH="$dir/no-tools" "$BASH" "$src/bench/soak.sh" \
   --profile_committer --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
+mkdir -p "$dir/kept"
+expect_refusal 2 "already exists" bash "$src/bench/soak.sh" --keep_data "$dir/kept" \
+  --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
