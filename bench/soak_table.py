@@ -46,6 +46,34 @@ def median(intervals, get):
     return statistics.median(values) if values else None
 
 
+# What the fifths and the spans show, by the medians of their intervals.
+MEDIANS = [
+    ("calls/s", lambda i: i["calls_per_second"], ",.0f"),
+    ("p50 µs", lambda i: i["latency_us"]["p50"], ",.0f"),
+    ("p99 µs", lambda i: i["latency_us"]["p99"], ",.0f"),
+    ("ledgerd CPU µs per ledger RPC", lambda i: i.get("server_cpu_us_per_rpc"), ".1f"),
+    ("of which the committer's",
+     lambda i: i.get("server_commit_cpu_us_per_rpc"), ".1f"),
+    ("of which RocksDB's flushes and compactions",
+     lambda i: i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
+    ("write+sync of a group, µs",
+     lambda i: (i.get("server_commit") or {}).get("mean_sync_us"), ",.0f"),
+    ("commands a group",
+     lambda i: (i.get("server_commit") or {}).get("mean_group_size"), ".1f"),
+    ("resident MiB at the end",
+     lambda i: mib(i, "server_resident_bytes"), ",.0f"),
+    ("of which RocksDB's (memtables, table readers, block cache)",
+     lambda i: mib(i, "server_rocksdb_memory_bytes"), ",.0f"),
+    ("the machine: ns to hash a KiB in cache",
+     lambda i: host(i, "compute_ns_per_kib"), ",.0f"),
+    ("the machine: ns a load from memory",
+     lambda i: host(i, "memory_ns_per_load"), ".1f"),
+]
+# The spans' medians before their resident memory (which is each span's last figure).
+SPAN_MEDIANS = ("calls/s", "p99 µs", "ledgerd CPU µs per ledger RPC", "of which the committer's",
+                "of which RocksDB's flushes and compactions", "write+sync of a group, µs")
+
+
 def print_spans(whole, span_seconds):
     """The medians of the whole intervals span by span, when there are two spans or more."""
     spans = {}
@@ -62,19 +90,14 @@ def print_spans(whole, span_seconds):
     for n in sorted(spans):
         span = spans[n]
         cells = ["%g–%g" % (n * span_seconds / unit, (n + 1) * span_seconds / unit)]
-        for get, spec in [
-            (lambda i: i["calls_per_second"], ",.0f"),
-            (lambda i: i["latency_us"]["p99"], ",.0f"),
-            (lambda i: i.get("server_cpu_us_per_rpc"), ".1f"),
-            (lambda i: i.get("server_commit_cpu_us_per_rpc"), ".1f"),
-            (lambda i: i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
-            (lambda i: (i.get("server_commit") or {}).get("mean_sync_us"), ",.0f"),
-        ]:
-            cells.append(fmt(median(span, get), spec))
+        for name, get, spec in MEDIANS:
+            if name in SPAN_MEDIANS:
+                cells.append(fmt(median(span, get), spec))
         cells.append(fmt(mib(span[-1], "server_resident_bytes"), ",.0f"))
         cells.append(fmt(mib(span[-1], "server_rocksdb_memory_bytes"), ",.0f"))
-        cells.append(fmt(median(span, lambda i: host(i, "compute_ns_per_kib")), ",.0f"))
-        cells.append(fmt(median(span, lambda i: host(i, "memory_ns_per_load")), ".1f"))
+        for name, get, spec in MEDIANS:
+            if name.startswith("the machine"):
+                cells.append(fmt(median(span, get), spec))
         print("| %s |" % " | ".join(cells))
     print()
 
@@ -110,28 +133,7 @@ def main():
         first, last = whole[:fifth], whole[-fifth:]
         print("| medians of the intervals | first fifth | last fifth |")
         print("|---|---|---|")
-        for name, get, spec in [
-            ("calls/s", lambda i: i["calls_per_second"], ",.0f"),
-            ("p50 µs", lambda i: i["latency_us"]["p50"], ",.0f"),
-            ("p99 µs", lambda i: i["latency_us"]["p99"], ",.0f"),
-            ("ledgerd CPU µs per ledger RPC", lambda i: i.get("server_cpu_us_per_rpc"), ".1f"),
-            ("of which the committer's",
-             lambda i: i.get("server_commit_cpu_us_per_rpc"), ".1f"),
-            ("of which RocksDB's flushes and compactions",
-             lambda i: i.get("server_rocksdb_cpu_us_per_rpc"), ".1f"),
-            ("write+sync of a group, µs",
-             lambda i: (i.get("server_commit") or {}).get("mean_sync_us"), ",.0f"),
-            ("commands a group",
-             lambda i: (i.get("server_commit") or {}).get("mean_group_size"), ".1f"),
-            ("resident MiB at the end",
-             lambda i: mib(i, "server_resident_bytes"), ",.0f"),
-            ("of which RocksDB's (memtables, table readers, block cache)",
-             lambda i: mib(i, "server_rocksdb_memory_bytes"), ",.0f"),
-            ("the machine: ns to hash a KiB in cache",
-             lambda i: host(i, "compute_ns_per_kib"), ",.0f"),
-            ("the machine: ns a load from memory",
-             lambda i: host(i, "memory_ns_per_load"), ".1f"),
-        ]:
+        for name, get, spec in MEDIANS:
             print("| %s | %s | %s |" % (name, fmt(median(first, get), spec),
                                         fmt(median(last, get), spec)))
         print()
