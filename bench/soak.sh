@@ -13,10 +13,14 @@
 #
 # With --keep_data DIR, the data directory is DIR (which must not exist yet) and stays after
 # the run, so that ledgerd can be started on it again (its start-up, its memory).
+# With --heap_minutes M, every M minutes of the calls, calls glibc's malloc_stats() in ledgerd
+# through gdb (which stops ledgerd for about a second each time) and reads its metrics at the
+# same moment, and writes heap.tsv and heap.md (bench/heap_samples.py): the memory malloc has
+# in use beside the part RocksDB accounts for, and what grows.
 #
 #   bench/soak.sh [--build DIR] [--out DIR] [--minutes M] [--callerids N] [--in_flight N]
 #                 [--interval S] [--preload_seconds S] [--profile_committer]
-#                 [--keep_data DIR]
+#                 [--keep_data DIR] [--heap_minutes M]
 #
 # Bounded in time: the calls by --minutes (and in count by a billion calls), the preload by
 # --preload_seconds, the floor by 10 seconds, the audit by two reads of every CallerID, the
@@ -32,6 +36,7 @@ interval=10
 preload_seconds=900
 profile=0
 keep_data=""
+heap_minutes=0
 while [ $# -gt 0 ]; do
   case "$1" in
     --build) build="$2"; shift 2 ;;
@@ -43,6 +48,7 @@ while [ $# -gt 0 ]; do
     --preload_seconds) preload_seconds="$2"; shift 2 ;;
     --profile_committer) profile=1; shift ;;
     --keep_data) keep_data="$2"; shift 2 ;;
+    --heap_minutes) heap_minutes="$2"; shift 2 ;;
     *) echo "soak: unknown argument $1" >&2; exit 2 ;;
   esac
 done
@@ -64,6 +70,14 @@ if [ "$profile" = 1 ] && ! command -v perf >/dev/null; then
   echo "soak: --profile_committer needs perf (Debian: apt-get install linux-perf)" >&2
   exit 2
 fi
+if ! [[ "$heap_minutes" =~ ^[0-9]+$ ]] || [ "$heap_minutes" -gt "$minutes" ]; then
+  echo "soak: --heap_minutes takes a whole number of minutes, at most --minutes ($minutes)" >&2
+  exit 2
+fi
+if [ "$heap_minutes" -gt 0 ] && ! command -v gdb >/dev/null; then
+  echo "soak: --heap_minutes needs gdb (Debian: apt-get install gdb)" >&2
+  exit 2
+fi
 ledgerd="$build/server/ledgerd"
 bench="$build/clients/bench/ledger-bench"
 license=$((callerids + 1000))
@@ -71,8 +85,10 @@ license=$((callerids + 1000))
 source "$(dirname "$0")/ledgerd-lib.sh"
 require_built soak "$ledgerd" "$bench"
 mkdir -p "$out"
+rm -f "$out/heap.tsv" "$out/heap.md"
 work="$(mktemp -d /tmp/soak.XXXXXX)"
-trap 'stop_server; rm -rf "$work"' EXIT
+heap_pid=""
+trap '[ -z "$heap_pid" ] || kill "$heap_pid" 2>/dev/null; stop_server; rm -rf "$work"' EXIT
 
 data_dir="$work/data"
 if [ -n "$keep_data" ]; then
@@ -90,6 +106,29 @@ echo "soak: $minutes minutes at $in_flight in flight over $callerids CallerIDs (
   --no_preload --started_over_days=30 --server_metrics="127.0.0.1:$metrics_port" \
   --json="$out/soak.json" >"$out/soak.txt" &
 bench_pid=$!
+if [ "$heap_minutes" -gt 0 ]; then
+  # In the background, beside the committer's profile if any: one sample as the calls start
+  # and one every M minutes of them, the heap printed by ledgerd and its metrics read right
+  # after.
+  (
+    started=$(date +%s)
+    for n in $(seq 0 $(((minutes * 60 - 1) / (heap_minutes * 60)))); do
+      while [ "$(date +%s)" -lt $((started + n * heap_minutes * 60)) ]; do
+        kill -0 "$bench_pid" 2>/dev/null || exit 0
+        sleep 1
+      done
+      kill -0 "$bench_pid" 2>/dev/null || exit 0
+      timeout 60 gdb -n -p "$pid" -batch -iex "set auto-solib-add off" -ex "sharedlibrary libc.so" \
+        -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || {
+        echo "soak: gdb could not call malloc_stats() in ledgerd (is ptrace allowed?)" >&2
+        continue
+      }
+      python3 "$(dirname "$0")/heap_samples.py" row "$work/ledgerd.log" \
+        "127.0.0.1:$metrics_port" $((n * heap_minutes * 60)) >>"$out/heap.tsv" || true
+    done
+  ) &
+  heap_pid=$!
+fi
 if [ "$profile" = 1 ]; then
   # One chunk an interval for as long as the calls last, from the start of the run (whose
   # audit first reads every CallerID, a second or two for a million: the chunks start that
@@ -110,6 +149,10 @@ if [ "$profile" = 1 ]; then
   done
 fi
 wait "$bench_pid"
+if [ -n "$heap_pid" ]; then
+  wait "$heap_pid" || true
+  heap_pid=""
+fi
 stop_server
 if [ "$profile" = 1 ]; then
   # Read after the run, so that reading one chunk takes no CPU from the next.
@@ -138,6 +181,9 @@ python3 "$(dirname "$0")/soak_table.py" "$out/soak.json" "$out/rocksdb.txt" | te
   printf '\nRocksDB by column family (bench/rocksdb_families.py):\n\n'
   python3 "$(dirname "$0")/rocksdb_families.py" "$data_dir/LOG"
 } | tee -a "$out/soak.md"
+if [ -s "$out/heap.tsv" ]; then
+  python3 "$(dirname "$0")/heap_samples.py" table "$out/heap.tsv" | tee "$out/heap.md"
+fi
 if [ "$profile" = 1 ]; then
   python3 "$(dirname "$0")/profile_chunks.py" "$out/soak.json" "$work/chunks" \
     >"$out/committer-profile.md"

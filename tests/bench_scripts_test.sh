@@ -56,6 +56,13 @@ mkdir -p "$dir/kept"
 expect_refusal 2 "already exists" bash "$src/bench/soak.sh" --keep_data "$dir/kept" \
   --out "$dir/out-dir"
 [ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
+expect_refusal 2 "whole number of minutes" bash "$src/bench/soak.sh" --heap_minutes 1.5 \
+  --out "$dir/out-dir"
+expect_refusal 2 "at most --minutes (10)" bash "$src/bench/soak.sh" --heap_minutes 11 \
+  --out "$dir/out-dir"
+expect_refusal 2 "needs gdb" env PATH="$dir/no-tools" "$BASH" "$src/bench/soak.sh" \
+  --heap_minutes 5 --out "$dir/out-dir"
+[ ! -e "$dir/out-dir" ] || fail "soak.sh wrote its output directory before refusing"
 expect_refusal 2 "positive integers" bash "$src/bench/postgres-ledger.sh" --clients many
 expect_refusal 2 "at most 600" bash "$src/bench/postgres-ledger.sh" --seconds 601
 expect_refusal 2 "unknown argument --host" bash "$src/bench/postgres-ledger.sh" --host x
@@ -197,6 +204,72 @@ expect_refusal 1 "unknown argument --span=20" \
   python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" --span=20
 expect_refusal 1 "positive integer, not 0" \
   python3 "$src/bench/soak_table.py" "$dir/soak.json" "$dir/rocksdb.txt" --span_seconds=0
+# The heap beside RocksDB's account (soak.sh --heap_minutes): a row takes the last whole
+# malloc_stats() total of ledgerd's log (not an arena's figures, not a total cut short) and
+# the metrics as ledgerd serves them (here from a file, over HTTP on loopback).
+cat >"$dir/ledgerd.log" <<'TXT'
+I20261205 10:00:00 serving: 127.0.0.1:1
+Arena 0:
+system bytes     =   11313152
+in use bytes     =    1431456
+Total (incl. mmap):
+system bytes     =  556154880
+in use bytes     =  386850320
+max mmap regions =          2
+Arena 0:
+system bytes     =   11313152
+in use bytes     =    1427696
+Total (incl. mmap):
+system bytes     =  600000000
+in use bytes     =  400000000
+max mmap regions =          2
+Total (incl. mmap):
+system bytes     =  700000000
+TXT
+mkdir -p "$dir/www"
+cat >"$dir/www/metrics" <<'TXT'
+# HELP process_resident_memory_bytes Resident memory.
+process_resident_memory_bytes 5.5e+08
+ledger_last_event_sequence 123456
+ledger_storage_memory_bytes{kind="memtables"} 52428800
+ledger_storage_memory_bytes{kind="table_readers"} 1048576
+ledger_storage_memory_bytes{kind="block_cache"} 134217728
+TXT
+http_port=$((20000 + RANDOM % 20000))
+timeout 30 python3 -m http.server --bind 127.0.0.1 --directory "$dir/www" "$http_port" \
+  >/dev/null 2>&1 &
+http_pid=$!
+for _ in $(seq 50); do
+  python3 "$src/bench/heap_samples.py" row "$dir/ledgerd.log" "127.0.0.1:$http_port" 300 \
+    >"$dir/heap-row" 2>/dev/null && break
+  sleep 0.1
+done
+kill "$http_pid" 2>/dev/null || true
+[ "$(cat "$dir/heap-row")" = "$(printf '300\t123456\t550000000\t600000000\t400000000\t52428800\t1048576\t134217728')" ] ||
+  fail "the heap sample row is wrong: $(cat "$dir/heap-row")"
+echo "I20261205 10:00:00 serving: 127.0.0.1:1" >"$dir/no-stats.log"
+expect_refusal 1 "no malloc_stats() total in" \
+  python3 "$src/bench/heap_samples.py" row "$dir/no-stats.log" "127.0.0.1:$http_port" 0
+# Three samples an hour apart: in use outside RocksDB's part rises 10 MiB an hour while the
+# memtables swing; the slopes are least squares.
+mib=1048576
+printf '%s\t' 0 1000 $((500 * mib)) $((600 * mib)) $((400 * mib)) $((20 * mib)) 0 \
+  $((128 * mib)) | sed 's/\t$/\n/' >"$dir/heap.tsv"
+printf '%s\t' 3600 2000 $((520 * mib)) $((600 * mib)) $((470 * mib)) $((80 * mib)) 0 \
+  $((128 * mib)) | sed 's/\t$/\n/' >>"$dir/heap.tsv"
+printf '%s\t' 7200 3000 $((530 * mib)) $((610 * mib)) $((440 * mib)) $((30 * mib)) $mib \
+  $((128 * mib)) | sed 's/\t$/\n/' >>"$dir/heap.tsv"
+python3 "$src/bench/heap_samples.py" table "$dir/heap.tsv" >"$dir/heap.md"
+grep -q '^| 0 | 1,000 | 500 | 400 | 148 | 20 | 128 | 252 | 200 |$' "$dir/heap.md" &&
+  grep -q '^| 60 | 2,000 | 520 | 470 | 208 | 80 | 128 | 262 | 130 |$' "$dir/heap.md" &&
+  grep -q '^| 120 | 3,000 | 530 | 440 | 159 | 30 | 128 | 281 | 170 |$' "$dir/heap.md" &&
+  grep -q '^| resident | 500 | 530 | 500 | 530 | +15.0 |$' "$dir/heap.md" &&
+  grep -q '^| in use outside RocksDB.s | 252 | 281 | 252 | 281 | +14.5 |$' "$dir/heap.md" &&
+  grep -q '^| kept free by malloc | 200 | 170 | 130 | 200 | -15.0 |$' "$dir/heap.md" ||
+  fail "the heap table is wrong: $(cat "$dir/heap.md")"
+echo "1 2 3" >"$dir/bad.tsv"
+expect_refusal 1 "line 1 is not 8 whole numbers" \
+  python3 "$src/bench/heap_samples.py" table "$dir/bad.tsv"
 # RocksDB's flushes and compactions by column family, from LOG lines as RocksDB 7.8 writes
 # them: a job's family from its text line, what it did from its event line; a compaction's
 # own table files are not counted as flushed; a damaged event line is skipped; the table files
