@@ -13,10 +13,11 @@
 #
 # With --keep_data DIR, the data directory is DIR (which must not exist yet) and stays after
 # the run, so that ledgerd can be started on it again (its start-up, its memory).
-# With --heap_minutes M, every M minutes of the calls, calls glibc's malloc_stats() in ledgerd
-# through gdb (which stops ledgerd for about a second each time) and reads its metrics at the
-# same moment, and writes heap.tsv and heap.md (bench/heap_samples.py): the memory malloc has
-# in use beside the part RocksDB accounts for, and what grows.
+# With --heap_minutes M, as the calls start and every M minutes of them, calls glibc's
+# malloc_stats() in ledgerd through gdb (which stops ledgerd for about a tenth of a second
+# each time) and reads its metrics at the same moment, and writes heap.tsv and heap.md
+# (bench/heap_samples.py): the memory malloc has in use beside the part RocksDB accounts for,
+# what malloc keeps free, and what grows.
 #
 #   bench/soak.sh [--build DIR] [--out DIR] [--minutes M] [--callerids N] [--in_flight N]
 #                 [--interval S] [--preload_seconds S] [--profile_committer]
@@ -118,8 +119,8 @@ if [ "$heap_minutes" -gt 0 ]; then
         sleep 1
       done
       kill -0 "$bench_pid" 2>/dev/null || exit 0
-      timeout 60 gdb -n -p "$pid" -batch -iex "set auto-solib-add off" -ex "sharedlibrary libc.so" \
-        -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || {
+      timeout 60 gdb -n --readnever -p "$pid" -batch -iex "set auto-solib-add off" \
+        -ex "sharedlibrary libc.so" -ex 'call (void) malloc_stats()' >/dev/null 2>&1 || {
         echo "soak: gdb could not call malloc_stats() in ledgerd (is ptrace allowed?)" >&2
         continue
       }
