@@ -2,7 +2,7 @@
 """ledgerd's heap beside RocksDB's own account of its memory, sample by sample.
 
 usage: heap_samples.py row LOG METRICS_ADDRESS SECONDS
-       heap_samples.py table HEAP_TSV
+       heap_samples.py table HEAP_TSV [--from_minute=N]
 
 bench/soak.sh --heap_minutes M calls glibc's malloc_stats() in ledgerd (through gdb) every M
 minutes of the calls; ledgerd prints it on its stderr, LOG. Then `row` reads the last
@@ -15,7 +15,9 @@ RocksDB's memtables, table readers and block cache (bytes).
 read at the same moment (its memtables alone swing by tens of MiB between two flushes, so
 that the heap read a few seconds away from RocksDB's figures says little), what is in use
 outside RocksDB's part, what malloc keeps free, and for each a least-squares slope in MiB an
-hour: what grows with the run and what only goes up and down.
+hour: what grows with the run and what only goes up and down. With --from_minute=N the
+summary takes only the samples from minute N of the calls on (the block cache and the
+memtables fill over the first minutes of a run); every sample is still listed.
 """
 import re
 import sys
@@ -85,7 +87,7 @@ def mib(value):
     return value / 2**20
 
 
-def table(path):
+def table(path, from_minute=0):
     samples = []
     with open(path) as tsv:
         for number, line in enumerate(tsv, 1):
@@ -110,8 +112,14 @@ def table(path):
             s["seconds"] / 60, format(s["events"], ","), mib(s["resident"]), mib(s["in_use"]),
             mib(s["rocksdb"]), mib(s["memtables"]), mib(s["block_cache"]), mib(s["outside"]),
             mib(s["free"])))
+    summarized = [s for s in samples if s["seconds"] >= from_minute * 60]
+    if not summarized:
+        fail("no sample from minute %d on in %s" % (from_minute, path))
+    print("\nFrom minute %.0f to minute %.0f (%d samples):" % (
+        summarized[0]["seconds"] / 60, summarized[-1]["seconds"] / 60, len(summarized)))
     print("\n| MiB | first | last | lowest | highest | slope an hour |")
     print("|---|---:|---:|---:|---:|---:|")
+    samples = summarized
     xs = [s["seconds"] for s in samples]
     for name, key in (("resident", "resident"), ("in use", "in_use"),
                       ("RocksDB's (memtables, table readers, block cache)", "rocksdb"),
@@ -128,10 +136,17 @@ def main():
         if not args[3].isdigit():
             fail("SECONDS is a whole number, not " + args[3])
         row(args[1], args[2], int(args[3]))
-    elif len(args) == 2 and args[0] == "table":
-        table(args[1])
+    elif len(args) in (2, 3) and args[0] == "table":
+        from_minute = 0
+        if len(args) == 3:
+            match = re.fullmatch(r"--from_minute=(\d+)", args[2])
+            if not match:
+                fail("unknown argument %s (--from_minute=N, N a whole number)" % args[2])
+            from_minute = int(match.group(1))
+        table(args[1], from_minute)
     else:
-        fail("usage: heap_samples.py row LOG METRICS_ADDRESS SECONDS | table HEAP_TSV")
+        fail("usage: heap_samples.py row LOG METRICS_ADDRESS SECONDS | "
+             "table HEAP_TSV [--from_minute=N]")
 
 
 if __name__ == "__main__":

@@ -267,6 +267,18 @@ grep -q '^| 0 | 1,000 | 500 | 400 | 148 | 20 | 128 | 252 | 200 |$' "$dir/heap.md
   grep -q '^| in use outside RocksDB.s | 252 | 281 | 252 | 281 | +14.5 |$' "$dir/heap.md" &&
   grep -q '^| kept free by malloc | 200 | 170 | 130 | 200 | -15.0 |$' "$dir/heap.md" ||
   fail "the heap table is wrong: $(cat "$dir/heap.md")"
+grep -q '^From minute 0 to minute 120 (3 samples):$' "$dir/heap.md" ||
+  fail "the heap summary's span is wrong: $(cat "$dir/heap.md")"
+# From minute 60 on: the listing keeps every sample, the summary only the last two.
+python3 "$src/bench/heap_samples.py" table "$dir/heap.tsv" --from_minute=60 >"$dir/heap.md"
+grep -q '^| 0 | 1,000 | 500 |' "$dir/heap.md" &&
+  grep -q '^From minute 60 to minute 120 (2 samples):$' "$dir/heap.md" &&
+  grep -q '^| in use outside RocksDB.s | 262 | 281 | 262 | 281 | +19.0 |$' "$dir/heap.md" ||
+  fail "the heap table from minute 60 is wrong: $(cat "$dir/heap.md")"
+expect_refusal 1 "no sample from minute 121 on" \
+  python3 "$src/bench/heap_samples.py" table "$dir/heap.tsv" --from_minute=121
+expect_refusal 1 "unknown argument --from=5" \
+  python3 "$src/bench/heap_samples.py" table "$dir/heap.tsv" --from=5
 echo "1 2 3" >"$dir/bad.tsv"
 expect_refusal 1 "line 1 is not 8 whole numbers" \
   python3 "$src/bench/heap_samples.py" table "$dir/bad.tsv"
