@@ -209,9 +209,6 @@ expect_refusal 1 "positive integer, not 0" \
 # the metrics as ledgerd serves them (here from a file, over HTTP on loopback).
 cat >"$dir/ledgerd.log" <<'TXT'
 I20261205 10:00:00 serving: 127.0.0.1:1
-Arena 0:
-system bytes     =   11313152
-in use bytes     =    1431456
 Total (incl. mmap):
 system bytes     =  556154880
 in use bytes     =  386850320
